@@ -1,0 +1,135 @@
+#include "api/api_handler.h"
+
+#include <exception>
+
+#include "api/discovery.h"
+#include "api/errors.h"
+#include "api/negotiation.h"
+#include "api/openapi.h"
+#include "api/request_info.h"
+#include "base/log.h"
+
+namespace capstan::api {
+
+ApiHandler::ApiHandler(ResourceService* service, const TokenAuthenticator* auth, ApiHandlerOptions options)
+    : service_(service), auth_(auth), options_(std::move(options)) {}
+
+HttpResponse ApiHandler::Handle(const HttpRequest& req) {
+  try {
+    return HandleUnsafe(req);
+  } catch (const std::exception& e) {
+    log::Error("request failed with an exception", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+    return ErrorResponse(Status::Internal(std::string("internal error: ") + e.what()));
+  } catch (...) {
+    log::Error("request failed with an unknown exception", {{"method", req.method}, {"path", req.path}});
+    return ErrorResponse(Status::Internal("internal error"));
+  }
+}
+
+HttpResponse ApiHandler::HandleUnsafe(const HttpRequest& req) {
+  // Health and version are open to all, as in Kubernetes (and what load balancers probe).
+  if (req.path == "/healthz" || req.path == "/livez") {
+    HttpResponse r;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "ok";
+    return r;
+  }
+  if (req.path == "/readyz") {
+    HttpResponse r;
+    r.content_type = "text/plain; charset=utf-8";
+    r.status = shutting_down_ ? 503 : 200;
+    r.body = shutting_down_ ? "shutting down" : "ok";
+    return r;
+  }
+  if (req.path == "/version" || req.path == "/version/") return JsonResponse(200, VersionInfo());
+
+  std::optional<Identity> who;
+  if (options_.require_auth) {
+    who = auth_ ? auth_->Authenticate(req) : std::nullopt;
+    if (!who) return ErrorResponse(Status::Unauthorized("Unauthorized"));
+  }
+  // Discovery and OpenAPI are reads every authenticated user may do.
+  bool handled = false;
+  HttpResponse r = HandleNonResource(req, &handled);
+  if (handled) return r;
+  if (who) {
+    RequestInfo info;
+    std::string verb = "get";
+    if (ParseRequestInfo(req, &info) && info.is_resource) verb = info.verb;
+    else if (req.method != "GET" && req.method != "HEAD") verb = "create";
+    if (!Authorized(*who, verb)) {
+      // Worded as Kubernetes' RBAC denial, which users and tools recognise.
+      std::string message;
+      if (info.is_resource && !info.resource.empty()) {
+        std::string what = info.resource + (info.group.empty() ? "" : "." + info.group);
+        if (!info.name.empty()) what += " \"" + info.name + "\"";
+        std::string resource = info.resource + (info.subresource.empty() ? "" : "/" + info.subresource);
+        message = what + " is forbidden: User \"" + who->user + "\" cannot " + verb + " resource \"" + resource +
+                  "\" in API group \"" + info.group + "\"" +
+                  (info.namespace_.empty() ? std::string(" at the cluster scope")
+                                           : " in the namespace \"" + info.namespace_ + "\"");
+      } else {
+        message = "forbidden: User \"" + who->user + "\" cannot " + verb + " path \"" + req.path + "\"";
+      }
+      return ErrorResponse(Status::Forbidden(message + ": the view role may only get, list and watch"));
+    }
+  }
+  // Reached with or without authentication (a development server runs without), like any
+  // other endpoint.
+  if (req.path == "/capstan/v1/backup") {
+    if (req.method != "POST") return ErrorResponse(Status(Code::kMethodNotAllowed, "use POST"));
+    auto body = DecodeBody(req, options_.max_depth);
+    if (!body.ok()) return ErrorResponse(body.status());
+    if (!body->is_object() || !body->contains("dir") || !(*body)["dir"].is_string() || !options_.backup) {
+      return ErrorResponse(Status::BadRequest("expected {\"dir\": \"/path/on/the/server\"}"));
+    }
+    Status st = options_.backup((*body)["dir"].get<std::string>());
+    if (!st.ok()) return ErrorResponse(st);
+    return JsonResponse(200, SuccessStatus());
+  }
+  return HandleResource(req);
+}
+
+HttpResponse ApiHandler::HandleNonResource(const HttpRequest& req, bool* handled) {
+  *handled = true;
+  const std::string& p = req.path;
+  if (req.method == "GET" || req.method == "HEAD") {
+    if (p == "/api" || p == "/api/") return JsonResponse(200, CoreApiVersions(options_.server_address));
+    if (p == "/apis" || p == "/apis/") return JsonResponse(200, ApiGroupList());
+    if (p == "/openapi/v3" || p == "/openapi/v3/") return JsonResponse(200, OpenApiV3Index());
+    if (p.rfind("/openapi/v3/", 0) == 0) {
+      const json& doc = OpenApiV3Document(p.substr(12));
+      if (doc.is_null()) return ErrorResponse(Status::NotFound("the server could not find the requested resource"));
+      HttpResponse r = JsonResponse(200, doc);
+      // The URL carries the content hash, so the document may be cached for good.
+      if (req.Query("hash")) r.headers.Add("Cache-Control", "public, immutable");
+      else r.headers.Add("Cache-Control", "no-cache, private");
+      r.headers.Add("Etag", "\"" + OpenApiV3Hash(p.substr(12)) + "\"");
+      return r;
+    }
+    if (p == "/openapi/v2" || p == "/swagger.json") {
+      // Clients then use /openapi/v3 (kubectl >= 1.27) or fall back to their built-in types.
+      return ErrorResponse(Status::NotFound("OpenAPI v2 is not served; use /openapi/v3"));
+    }
+    if (p == "/api/v1" || p == "/api/v1/") return JsonResponse(200, ApiResourceList("", "v1"));
+    if (p.rfind("/apis/", 0) == 0) {
+      std::string rest = p.substr(6);
+      while (!rest.empty() && rest.back() == '/') rest.pop_back();
+      auto slash = rest.find('/');
+      if (slash == std::string::npos) {
+        json g = ApiGroup(rest);
+        if (g.is_null()) return ErrorResponse(Status::NotFound("the server could not find the requested resource"));
+        return JsonResponse(200, g);
+      }
+      if (rest.find('/', slash + 1) == std::string::npos) {
+        json l = ApiResourceList(rest.substr(0, slash), rest.substr(slash + 1));
+        if (l.is_null()) return ErrorResponse(Status::NotFound("the server could not find the requested resource"));
+        return JsonResponse(200, l);
+      }
+    }
+  }
+  *handled = false;
+  return {};
+}
+
+}  // namespace capstan::api

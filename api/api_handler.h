@@ -1,0 +1,55 @@
+// ApiHandler: the Kubernetes-compatible HTTP API as one function from HttpRequest to
+// HttpResponse. Order for every request: authenticate (401) -> non-resource endpoints (health,
+// version, discovery, OpenAPI) -> authorize (403) -> decode (400/413/415) -> ResourceService ->
+// encode (JSON, or a Table / PartialObjectMetadata when the Accept header asks for one).
+// No exception leaves Handle(): anything unexpected becomes a 500 Status.
+//
+// Thread-safety: Handle() is called concurrently from the HTTP server's handler pool.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "api/auth.h"
+#include "api/http/http_types.h"
+#include "api/resource_service.h"
+
+namespace capstan::api {
+
+struct ApiHandlerOptions {
+  std::string server_address = "127.0.0.1:7420";  // reported in /api discovery
+  bool require_auth = true;
+  size_t max_depth = 100;                          // JSON/YAML nesting limit of request bodies
+  std::chrono::seconds max_watch_timeout{3600};
+  // Online backup into a directory on the server's host (POST /capstan/v1/backup, admin only).
+  std::function<Status(const std::string& dir)> backup;
+};
+
+class ApiHandler {
+ public:
+  ApiHandler(ResourceService* service, const TokenAuthenticator* auth, ApiHandlerOptions options);
+
+  HttpResponse Handle(const HttpRequest& req);
+
+  // Once set, /readyz answers 503 and new watches are refused (graceful shutdown).
+  void SetShuttingDown() { shutting_down_ = true; }
+
+ private:
+  HttpResponse HandleUnsafe(const HttpRequest& req);
+  HttpResponse HandleNonResource(const HttpRequest& req, bool* handled);
+  HttpResponse HandleResource(const HttpRequest& req);
+  HttpResponse HandleList(const HttpRequest& req, const KindInfo& kind, const std::string& ns);
+  // `name` is set for a watch of one object (GET .../{name}?watch=1).
+  HttpResponse HandleWatch(const HttpRequest& req, const KindInfo& kind, const std::string& ns,
+                           const std::string& name);
+  // A patch body: always JSON, whatever patch type.
+  Result<json> ParseJsonBody(const HttpRequest& req) const;
+
+  ResourceService* const service_;
+  const TokenAuthenticator* const auth_;
+  const ApiHandlerOptions options_;
+  std::atomic<bool> shutting_down_{false};
+};
+
+}  // namespace capstan::api

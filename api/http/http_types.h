@@ -1,0 +1,75 @@
+// HTTP-neutral request and response values shared by the HTTP server and the API handlers.
+//
+// Handlers never see Beast or Asio: they take an HttpRequest and return an HttpResponse, which
+// keeps them unit-testable and lets in-process clients (controllers) call them directly. A
+// response with a `stream` is sent with chunked encoding until the stream ends (watches).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace capstan::api {
+
+// Case-insensitive header list; the first of repeated headers wins in Get().
+class Headers {
+ public:
+  void Add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  std::optional<std::string> Get(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+struct HttpRequest {
+  std::string method;             // "GET", "POST", ...
+  std::string path;               // percent-decoded path, without the query
+  std::multimap<std::string, std::string> query;  // percent-decoded parameters
+  Headers headers;
+  std::string body;
+  std::string remote;             // "127.0.0.1:51234"
+
+  // The first value of a query parameter, if present.
+  std::optional<std::string> Query(const std::string& name) const;
+};
+
+// A body produced incrementally (a watch). The server drives it from its event loop:
+//   1. SetNotify(fn) once; the stream calls fn (from any thread) whenever Read() may have data or
+//      the stream ended. fn only schedules work; it never blocks.
+//   2. Read() returns what is ready now (possibly empty) and sets *done when nothing more will
+//      come. It never blocks.
+//   3. Deadline(): the stream wants Read() called again no later than this (bookmarks, its own
+//      timeout); the server wakes up then even without a notify.
+//   4. Close() when the client went away or the server stops; idempotent; Read() then ends.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  virtual void SetNotify(std::function<void()> notify) = 0;
+  virtual std::string Read(bool* done) = 0;
+  virtual std::chrono::steady_clock::time_point Deadline() const = 0;
+  virtual void Close() = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  Headers headers;                // extra headers
+  std::string body;
+  std::shared_ptr<ResponseStream> stream;  // when set, body is ignored and the stream is sent
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Percent-decodes `in`; '+' is a space only when `plus_is_space`. False on a malformed escape.
+bool PercentDecode(std::string_view in, std::string* out, bool plus_is_space);
+// Parses "a=1&b=x%20y" into *out. False on a malformed escape.
+bool ParseQuery(std::string_view query, std::multimap<std::string, std::string>* out);
+
+}  // namespace capstan::api

@@ -1,0 +1,14 @@
+// The registration functions of the built-in kinds, one per file of api/kinds/. Internal to
+// api/kinds: everything else calls RegisterBuiltinKinds() (api/kind.h), which calls each of these
+// exactly once.
+#pragma once
+
+namespace capstan::api::kinds {
+
+void RegisterNamespace();           // namespace.cc:        v1 Namespace
+void RegisterConfigMapAndSecret();  // configmap_secret.cc: v1 ConfigMap, v1 Secret
+void RegisterEvent();               // event.cc:            v1 Event
+void RegisterPod();                 // pod.cc:              v1 Pod
+void RegisterApps();                // apps.cc:             apps/v1 Deployment, ReplicaSet
+
+}  // namespace capstan::api::kinds

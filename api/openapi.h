@@ -1,0 +1,22 @@
+// OpenAPI v3 documents generated from the kind registry, served as Kubernetes does:
+//   GET /openapi/v3              -> {"paths": {"apis/apps/v1": {"serverRelativeURL": ...}}}
+//   GET /openapi/v3/apis/apps/v1 -> the OpenAPI 3.0 document of one group-version.
+// kubectl reads them to decide that the server validates fields itself (the fieldValidation
+// parameter on each PATCH operation), to compute strategic merge patches
+// (x-kubernetes-patch-merge-key) and for `kubectl explain`. Documents are built once and cached.
+#pragma once
+
+#include <string>
+
+#include "api/kind.h"
+
+namespace capstan::api {
+
+// The discovery document of /openapi/v3.
+json OpenApiV3Index();
+// The document of one group-version path ("api/v1", "apis/apps/v1"); null when unknown.
+const json& OpenApiV3Document(const std::string& gv_path);
+// A content hash of a document, used in serverRelativeURL so clients can cache it.
+std::string OpenApiV3Hash(const std::string& gv_path);
+
+}  // namespace capstan::api

@@ -1,0 +1,138 @@
+// ResourceService::Delete and namespace teardown.
+//
+// Deletion follows Kubernetes: an object without finalizers goes at once. One with finalizers
+// gets metadata.deletionTimestamp and stays until its finalizers are removed (the update that
+// removes the last one deletes it; see CommitUpdate). propagationPolicy is recorded the way the
+// garbage collector expects it: Orphan adds the "orphan" finalizer, Foreground adds
+// "foregroundDeletion"; Background (the default) deletes the owner now and leaves dependents to
+// the collector.
+#include "api/object_meta.h"
+#include "api/resource_service.h"
+#include "api/resource_service_internal.h"
+#include "base/log.h"
+
+namespace capstan::api {
+namespace {
+
+void AddFinalizer(json& obj, const std::string& name) {
+  json& fins = obj["metadata"]["finalizers"];
+  if (!fins.is_array()) fins = json::array();
+  for (const auto& f : fins) {
+    if (f == name) return;
+  }
+  fins.push_back(name);
+}
+
+}  // namespace
+
+Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                     const DeleteOptions& opts) {
+  const std::string& policy = opts.propagation_policy;
+  if (!policy.empty() && policy != "Background" && policy != "Foreground" && policy != "Orphan") {
+    return Status::BadRequest("propagationPolicy: Unsupported value: \"" + policy +
+                              "\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
+  }
+  const std::string key = StoreKey(kind, ns, name);
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto kv = store_->Get(key);
+    if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
+    auto cur = DecodeStored(kv->value, kv->mod_revision);
+    if (!cur.ok()) return cur.status();
+    json obj = std::move(*cur);
+    if (opts.precondition_uid && *opts.precondition_uid != MetaString(obj, "uid")) {
+      return Status::Conflict("Precondition failed: UID in precondition: " + *opts.precondition_uid +
+                              ", UID in object meta: " + MetaString(obj, "uid"));
+    }
+    if (opts.precondition_rv && *opts.precondition_rv != std::to_string(kv->mod_revision)) {
+      return Status::Conflict("Precondition failed: ResourceVersion in precondition: " + *opts.precondition_rv +
+                              ", ResourceVersion in object meta: " + std::to_string(kv->mod_revision));
+    }
+
+    json next = obj;
+    if (policy == "Orphan") AddFinalizer(next, "orphan");
+    if (policy == "Foreground") AddFinalizer(next, "foregroundDeletion");
+    const bool graceful = HasFinalizers(next);
+    if (kind.kind == "Namespace" && kind.group.empty()) {
+      // A namespace is marked Terminating before it is emptied, so that no create slips in
+      // between the emptying and the removal (creates check the mark); then it goes, or stays
+      // Terminating while metadata finalizers remain, as in Kubernetes.
+      if (MetaString(next, "deletionTimestamp").empty()) {
+        next["metadata"]["deletionTimestamp"] = NowRfc3339();
+        next["metadata"]["deletionGracePeriodSeconds"] = 0;
+      }
+      next["status"]["phase"] = "Terminating";
+      if (opts.dry_run) return graceful ? next : obj;
+      int64_t revision = kv->mod_revision;
+      if (next != obj) {
+        next["metadata"].erase("resourceVersion");
+        auto marked = store_->Update(key, EncodeForStore(next), store::Precondition{kv->mod_revision});
+        if (!marked.ok()) {
+          if (marked.status().IsConflict()) continue;
+          return marked.status().IsNotFound() ? NotFoundError(kind, name) : marked.status();
+        }
+        revision = marked->revision;
+      }
+      next["metadata"]["resourceVersion"] = std::to_string(revision);
+      CAPSTAN_RETURN_IF_ERROR(DeleteNamespaceContents(name));
+      if (graceful) return next;
+      auto wr = store_->Delete(key, store::Precondition{revision});
+      if (wr.ok()) {
+        next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
+        return next;
+      }
+      if (wr.status().IsConflict()) continue;  // e.g. its finalizers changed meanwhile
+      return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
+    }
+    if (!graceful) {
+      if (opts.dry_run) return obj;
+      auto wr = store_->Delete(key, store::Precondition{kv->mod_revision});
+      if (wr.ok()) {
+        obj["metadata"]["resourceVersion"] = std::to_string(wr->revision);
+        return obj;
+      }
+      if (wr.status().IsConflict()) continue;  // changed under us: look again
+      return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
+    }
+    // Graceful: mark, and let the finalizers' owners finish the deletion.
+    if (MetaString(next, "deletionTimestamp").empty()) {
+      next["metadata"]["deletionTimestamp"] = NowRfc3339();
+      next["metadata"]["deletionGracePeriodSeconds"] = 0;
+    }
+    if (next == obj) return obj;  // already being deleted, nothing to add
+    if (opts.dry_run) return next;
+    next["metadata"].erase("resourceVersion");
+    auto wr = store_->Update(key, EncodeForStore(next), store::Precondition{kv->mod_revision});
+    if (wr.ok()) {
+      next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
+      return next;
+    }
+    if (wr.status().IsConflict()) continue;
+    return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
+  }
+  return ConflictError(kind, name);
+}
+
+// Until the namespace controller exists (control-loop issue), a Namespace is emptied
+// synchronously: every namespaced object in it is deleted (finalizers of the contents are not
+// waited for), then the Namespace itself.
+Status ResourceService::DeleteNamespaceContents(const std::string& ns) {
+  for (const KindInfo* k : AllKinds()) {
+    if (!k->namespaced) continue;
+    const std::string prefix = StorePrefix(*k, ns);
+    for (;;) {
+      store::ListOptions lo;
+      lo.limit = 500;
+      auto lr = store_->List(prefix, lo);
+      if (!lr.ok()) return lr.status();
+      if (lr->items.empty()) break;
+      for (const auto& kv : lr->items) {
+        auto wr = store_->Delete(kv.key, store::Precondition{});
+        if (!wr.ok() && !wr.status().IsNotFound()) return wr.status();
+      }
+    }
+  }
+  log::Info("namespace emptied", {{"namespace", ns}});
+  return Status::Ok();
+}
+
+}  // namespace capstan::api

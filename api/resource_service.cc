@@ -1,0 +1,408 @@
+#include "api/resource_service.h"
+
+#include <algorithm>
+
+#include "api/errors.h"
+#include "api/object_meta.h"
+#include "api/patch/patch.h"
+#include "api/resource_service_internal.h"
+
+namespace capstan::api {
+
+Status NotFoundError(const KindInfo& kind, const std::string& name) {
+  return Status::NotFound(kind.resource_name() + " \"" + name + "\" not found");
+}
+
+Result<json> ApplyJsonPatchAsKubernetes(const json& document, const json& patch) {
+  // The same bound as Kubernetes (maxJSONPatchOperations), which answers it with 413.
+  constexpr size_t kMaxJsonPatchOperations = 10000;
+  if (patch.is_array() && patch.size() > kMaxJsonPatchOperations) {
+    return Status::TooLarge("The allowed maximum operations in a JSON patch is 10000, got " +
+                            std::to_string(patch.size()));
+  }
+  auto r = ApplyJsonPatch(document, patch);
+  // The patch library reports a failed "test" as kConflict; Kubernetes answers every failure to
+  // apply a JSON patch (a failed test included) with 422, and clients such as kubectl treat 409
+  // as "retry with a fresh object", which would loop on a test that can never pass.
+  if (!r.ok() && r.status().IsConflict()) return Status::Invalid(r.status().message());
+  return r;
+}
+
+bool HasFinalizers(const json& obj) {
+  auto m = obj.find("metadata");
+  if (m == obj.end() || !m->is_object()) return false;
+  auto f = m->find("finalizers");
+  return f != m->end() && f->is_array() && !f->empty();
+}
+
+Status ConflictError(const KindInfo& kind, const std::string& name) {
+  return Status::Conflict("Operation cannot be fulfilled on " + kind.resource_name() + " \"" + name +
+                          "\": the object has been modified; please apply your changes to the latest version "
+                          "and try again");
+}
+
+namespace {
+
+constexpr int kMaxConflictRetries = 16;
+constexpr int kMaxGenerateNameTries = 8;
+
+Status Invalid(const KindInfo& kind, const std::string& name, const FieldErrors& errors) {
+  return InvalidObject(kind.kind, kind.group, name, errors);
+}
+
+// What a spec change is, for metadata.generation: everything outside metadata and status.
+json SpecPart(const json& obj) {
+  json out = obj;
+  out.erase("metadata");
+  out.erase("status");
+  out.erase("apiVersion");
+  out.erase("kind");
+  return out;
+}
+
+// A uid in the body of an update or patch must be the stored object's (Kubernetes' uid
+// precondition). Callers check it before their conflict-retry loops: a different uid stays
+// different however often the object is re-read.
+Status CheckUidPrecondition(const json& next, const json& old) {
+  std::string body_uid = next.is_object() ? MetaString(next, "uid") : "";
+  if (!body_uid.empty() && body_uid != MetaString(old, "uid")) {
+    return Status::Conflict("Precondition failed: UID in precondition: " + body_uid +
+                            ", UID in object meta: " + MetaString(old, "uid"));
+  }
+  return Status::Ok();
+}
+
+// Kubernetes' ValidateObjectMetaUpdate: a deleting object may lose finalizers but gain none.
+Status CheckNoNewFinalizers(const KindInfo& kind, const json& next, const json& old) {
+  if (MetaString(old, "deletionTimestamp").empty() || !next["metadata"].contains("finalizers")) return Status::Ok();
+  const json& now = next["metadata"]["finalizers"];
+  const json& before = old["metadata"].contains("finalizers") ? old["metadata"]["finalizers"] : json::array();
+  if (!now.is_array()) return Status::Ok();  // the schema check reports it
+  for (const auto& f : now) {
+    if (std::find(before.begin(), before.end(), f) == before.end()) {
+      return InvalidObject(kind.kind, kind.group, MetaString(old, "name"),
+                           {FieldError{"FieldValueForbidden", "metadata.finalizers",
+                                       "Forbidden: no new finalizers can be added if the object is being deleted, "
+                                       "found new finalizers " + json::array({f}).dump()}});
+    }
+  }
+  return Status::Ok();
+}
+
+bool SameIgnoringRevision(json a, json b) {
+  if (a.contains("metadata")) a["metadata"].erase("resourceVersion");
+  if (b.contains("metadata")) b["metadata"].erase("resourceVersion");
+  return a == b;
+}
+
+// The body must name this kind (or leave apiVersion/kind out, which we fill in).
+Status CheckTypeMeta(const KindInfo& kind, json& obj) {
+  if (!obj.is_object()) return Status::BadRequest("the request body must be a JSON or YAML object");
+  auto av = obj.find("apiVersion");
+  auto k = obj.find("kind");
+  if (av != obj.end() && !av->is_null() && (!av->is_string() || *av != kind.api_version())) {
+    return Status::BadRequest("the API version in the data (" + (av->is_string() ? av->get<std::string>() : av->dump()) +
+                              ") does not match the expected API version (" + kind.api_version() + ")");
+  }
+  if (k != obj.end() && !k->is_null() && (!k->is_string() || *k != kind.kind)) {
+    return Status::BadRequest("the kind in the data (" + (k->is_string() ? k->get<std::string>() : k->dump()) +
+                              ") does not match the expected kind (" + kind.kind + ")");
+  }
+  obj["apiVersion"] = kind.api_version();
+  obj["kind"] = kind.kind;
+  if (!obj.contains("metadata") || obj["metadata"].is_null()) obj["metadata"] = json::object();
+  if (!obj["metadata"].is_object()) return Status::BadRequest("metadata must be an object");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ResourceService::Admit(const KindInfo& kind, json& obj, const json* old) {
+  FieldErrors errors;
+  if (kind.schema) CheckStrict(*kind.schema, obj, "", &errors);
+  if (!errors.empty()) return Invalid(kind, MetaString(obj, "name"), errors);
+  if (kind.defaults) kind.defaults(obj);
+  // Each kind's validate() checks metadata too (kinds differ in their name rules).
+  if (kind.validate) kind.validate(obj, old, &errors);
+  if (!errors.empty()) return Invalid(kind, MetaString(obj, "name"), errors);
+  return Status::Ok();
+}
+
+Result<json> ResourceService::Get(const KindInfo& kind, const std::string& ns, const std::string& name) {
+  auto kv = store_->Get(StoreKey(kind, ns, name));
+  if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
+  return DecodeStored(kv->value, kv->mod_revision);
+}
+
+Status ResourceService::CheckNamespaceActive(const std::string& ns) {
+  const KindInfo* nk = FindKind("", "v1", "namespaces");
+  if (nk == nullptr) return Status::Ok();
+  auto got = Get(*nk, "", ns);
+  if (!got.ok()) {
+    if (got.status().IsNotFound()) return Status::NotFound("namespaces \"" + ns + "\" not found");
+    return got.status();
+  }
+  if (!MetaString(*got, "deletionTimestamp").empty()) {
+    return Status::Forbidden("unable to create new content in namespace " + ns + " because it is being terminated");
+  }
+  return Status::Ok();
+}
+
+Result<json> ResourceService::Create(const KindInfo& kind, const std::string& ns, json obj,
+                                     const WriteOptions& opts) {
+  CAPSTAN_RETURN_IF_ERROR(CheckTypeMeta(kind, obj));
+  json& meta = obj["metadata"];
+  if (kind.namespaced) {
+    std::string body_ns = MetaString(obj, "namespace");
+    if (!body_ns.empty() && body_ns != ns) {
+      return Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    if (ns.empty()) return Status::BadRequest("a namespace is required to create " + kind.resource_name());
+    meta["namespace"] = ns;
+  } else {
+    meta.erase("namespace");
+  }
+  if (!MetaString(obj, "resourceVersion").empty()) {
+    return Status::BadRequest("resourceVersion should not be set on objects to be created");
+  }
+  // Fields the server owns.
+  meta.erase("resourceVersion");
+  meta.erase("deletionTimestamp");
+  meta.erase("deletionGracePeriodSeconds");
+  meta.erase("managedFields");
+  meta.erase("selfLink");
+  // Strict decoding comes first, as in Kubernetes (where hooks only ever see typed objects):
+  // prepare_create and generateName must not run on, or silently repair, a mistyped body.
+  if (kind.schema) {
+    FieldErrors errors;
+    CheckStrict(*kind.schema, obj, "", &errors);
+    if (!errors.empty()) return Invalid(kind, MetaString(obj, "name"), errors);
+  }
+  meta["uid"] = NewUid();
+  meta["creationTimestamp"] = NowRfc3339();
+  if (kind.has_generation) meta["generation"] = 1;
+  else meta.erase("generation");
+  if (kind.prepare_create) kind.prepare_create(obj);
+
+  const std::string generate_name = MetaString(obj, "generateName");
+  const bool generated = MetaString(obj, "name").empty() && !generate_name.empty();
+  if (generated) meta["name"] = generate_name + RandomNameSuffix();
+  CAPSTAN_RETURN_IF_ERROR(Admit(kind, obj, nullptr));
+  if (kind.namespaced) CAPSTAN_RETURN_IF_ERROR(CheckNamespaceActive(ns));
+  if (opts.dry_run) return obj;
+
+  for (int attempt = 0;; ++attempt) {
+    std::string name = MetaString(obj, "name");
+    auto wr = store_->Create(StoreKey(kind, ns, name), EncodeForStore(obj));
+    if (wr.ok()) {
+      obj["metadata"]["resourceVersion"] = std::to_string(wr->revision);
+      return obj;
+    }
+    if (wr.status().IsAlreadyExists()) {
+      if (generated && attempt + 1 < kMaxGenerateNameTries) {
+        obj["metadata"]["name"] = generate_name + RandomNameSuffix();
+        continue;
+      }
+      return Status::AlreadyExists(kind.resource_name() + " \"" + name + "\" already exists");
+    }
+    return wr.status();
+  }
+}
+
+Result<ListPage> ResourceService::List(const KindInfo& kind, const std::string& ns, const ListQuery& q) {
+  std::vector<std::string> supported = {"metadata.name", "metadata.namespace"};
+  supported.insert(supported.end(), kind.field_selectors.begin(), kind.field_selectors.end());
+  CAPSTAN_RETURN_IF_ERROR(q.fields.CheckSupported(supported));
+
+  const std::string prefix = StorePrefix(kind, ns);
+  store::ListOptions lo;
+  if (!q.continue_token.empty()) {
+    // The token is "<revision>/<start key suffix>", base64-free: opaque to clients either way.
+    auto slash = q.continue_token.find('/');
+    int64_t rev = slash == std::string::npos ? -1 : ParseResourceVersion(q.continue_token.substr(0, slash));
+    if (rev <= 0) return Status::BadRequest("continue key is not valid");
+    lo.revision = rev;
+    lo.start_key = prefix + q.continue_token.substr(slash + 1);
+  }
+  ListPage page;
+  // Filtering happens after reading, so keep reading pages until the caller's limit is filled
+  // or the prefix is exhausted (as Kubernetes' etcd3 storage does).
+  for (;;) {
+    lo.limit = q.limit > 0 ? std::max<int64_t>(q.limit - static_cast<int64_t>(page.items.size()), 1) : 0;
+    auto lr = store_->List(prefix, lo);
+    if (!lr.ok()) {
+      if (lr.status().IsExpired()) {
+        return Status::Expired("The provided continue parameter is too old to display a consistent list result. "
+                               "You can start a new list without the continue parameter.");
+      }
+      return lr.status();
+    }
+    page.revision = lr->revision;
+    lo.revision = lr->revision;
+    for (const auto& kv : lr->items) {
+      auto obj = DecodeStored(kv.value, kv.mod_revision);
+      if (!obj.ok()) return obj.status();
+      const json& o = *obj;
+      auto labels = o["metadata"].find("labels");
+      if (!q.labels.Matches(labels == o["metadata"].end() ? json(nullptr) : *labels)) continue;
+      if (!q.fields.Empty() &&
+          !q.fields.Matches([&](const std::string& f) { return FieldValue(o, f); })) {
+        continue;
+      }
+      page.items.push_back(std::move(*obj));
+    }
+    if (lr->next_key.empty()) {
+      page.remaining = 0;
+      break;
+    }
+    if (q.limit > 0 && static_cast<int64_t>(page.items.size()) >= q.limit) {
+      page.continue_token = std::to_string(lr->revision) + "/" + lr->next_key.substr(prefix.size());
+      // With a selector the store's count includes objects that would be filtered out, and
+      // Kubernetes leaves remainingItemCount unset then.
+      page.remaining = q.labels.Empty() && q.fields.Empty() ? lr->remaining : -1;
+      break;
+    }
+    lo.start_key = lr->next_key;
+  }
+  return page;
+}
+
+Result<json> ResourceService::CommitUpdate(const KindInfo& kind, const std::string& key, const json& old,
+                                           int64_t old_revision, json next, bool status_only,
+                                           const WriteOptions& opts) {
+  CAPSTAN_RETURN_IF_ERROR(CheckTypeMeta(kind, next));
+  const json& old_meta = old["metadata"];
+  json& meta = next["metadata"];
+  const std::string name = MetaString(old, "name");
+  if (MetaString(next, "name") != name) {
+    return Status::BadRequest("the name of the object (" + MetaString(next, "name") +
+                              ") does not match the name on the URL (" + name + ")");
+  }
+  CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(next, old));
+  if (status_only) {
+    // A /status write changes status and nothing else.
+    json merged = old;
+    if (next.contains("status")) merged["status"] = next["status"];
+    else merged.erase("status");
+    next = std::move(merged);
+  } else {
+    if (kind.status_subresource) {
+      if (old.contains("status")) next["status"] = old["status"];
+      else next.erase("status");
+    }
+    // Server-owned metadata survives any client write.
+    for (const char* f : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace"}) {
+      if (old_meta.contains(f)) meta[f] = old_meta[f];
+      else meta.erase(f);
+    }
+    meta.erase("managedFields");
+    if (kind.has_generation) meta["generation"] = old_meta.value("generation", int64_t{1});
+    else meta.erase("generation");
+  }
+  next["metadata"].erase("resourceVersion");
+  CAPSTAN_RETURN_IF_ERROR(CheckNoNewFinalizers(kind, next, old));
+
+  CAPSTAN_RETURN_IF_ERROR(Admit(kind, next, &old));
+  if (!status_only && kind.has_generation && SpecPart(next) != SpecPart(old)) {
+    next["metadata"]["generation"] = old_meta.value("generation", int64_t{1}) + 1;
+  }
+  // A no-op write does not create a revision (Kubernetes returns the unchanged object).
+  if (SameIgnoringRevision(next, old)) return old;
+  if (opts.dry_run) {
+    next["metadata"]["resourceVersion"] = std::to_string(old_revision);
+    return next;
+  }
+  // The object was waiting for its finalizers, and the last one was just removed.
+  if (!MetaString(next, "deletionTimestamp").empty() && !HasFinalizers(next)) {
+    auto wr = store_->Delete(key, store::Precondition{old_revision});
+    if (!wr.ok()) return wr.status();
+    next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
+    return next;
+  }
+  auto wr = store_->Update(key, EncodeForStore(next), store::Precondition{old_revision});
+  if (!wr.ok()) return wr.status();
+  next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
+  return next;
+}
+
+Result<json> ResourceService::Update(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                     const std::string& subresource, json obj, const WriteOptions& opts) {
+  const bool status_only = subresource == "status";
+  if (!subresource.empty() && !status_only) return Status::NotFound("subresource " + subresource + " not found");
+  if (status_only && !kind.status_subresource) return Status::NotFound(kind.resource_name() + "/status not found");
+  if (!obj.is_object()) return Status::BadRequest("the request body must be an object");
+  // Checked before reading the stored object, so a mismatch is 400 even when the URL's name
+  // does not exist (Kubernetes' checkName in the update handler).
+  if (MetaString(obj, "name") != name) {
+    return Status::BadRequest("the name of the object (" + MetaString(obj, "name") +
+                              ") does not match the name on the URL (" + name + ")");
+  }
+  if (kind.namespaced && !MetaString(obj, "namespace").empty() && MetaString(obj, "namespace") != ns) {
+    return Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+  }
+  const int64_t pinned = ParseResourceVersion(MetaString(obj, "resourceVersion"));
+  if (pinned < 0) return Status::BadRequest("metadata.resourceVersion: Invalid value: not a resource version");
+  const std::string key = StoreKey(kind, ns, name);
+  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
+    auto kv = store_->Get(key);
+    if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
+    if (pinned > 0 && pinned != kv->mod_revision) break;
+    auto current = DecodeStored(kv->value, kv->mod_revision);
+    if (!current.ok()) return current.status();
+    CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(obj, *current));
+    auto out = CommitUpdate(kind, key, *current, kv->mod_revision, obj, status_only, opts);
+    // A conflict on a pinned resourceVersion is the caller's to resolve; otherwise someone
+    // wrote between our read and our write, and the update is retried on the new state.
+    if (out.ok() || !out.status().IsConflict()) return out;
+    if (pinned > 0) break;
+  }
+  return ConflictError(kind, name);
+}
+
+Result<json> ResourceService::Patch(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                    const std::string& subresource, PatchType type, const json& patch,
+                                    const WriteOptions& opts) {
+  const bool status_only = subresource == "status";
+  if (!subresource.empty() && !status_only) return Status::NotFound("subresource " + subresource + " not found");
+  if (status_only && !kind.status_subresource) return Status::NotFound(kind.resource_name() + "/status not found");
+  const std::string key = StoreKey(kind, ns, name);
+  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
+    auto kv = store_->Get(key);
+    if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
+    auto current = DecodeStored(kv->value, kv->mod_revision);
+    if (!current.ok()) return current.status();
+    json next;
+    switch (type) {
+      case PatchType::kJson: {
+        auto r = ApplyJsonPatchAsKubernetes(*current, patch);
+        if (!r.ok()) return r.status();
+        next = std::move(*r);
+        break;
+      }
+      case PatchType::kMerge:
+        if (!patch.is_object()) return Status::BadRequest("a merge patch must be a JSON object");
+        next = ApplyMergePatch(*current, patch);
+        break;
+      case PatchType::kStrategic: {
+        if (!patch.is_object()) return Status::BadRequest("a strategic merge patch must be a JSON object");
+        auto r = ApplyStrategicMergePatch(*current, patch, kind.schema.get());
+        if (!r.ok()) return r.status();
+        next = std::move(*r);
+        break;
+      }
+    }
+    // A resourceVersion inside the patch is a precondition, as in Kubernetes.
+    const std::string rv = next.is_object() ? MetaString(next, "resourceVersion") : "";
+    const bool pinned = !rv.empty() && rv != std::to_string(kv->mod_revision);
+    if (pinned) {
+      return ConflictError(kind, name);
+    }
+    CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(next, *current));
+    auto out = CommitUpdate(kind, key, *current, kv->mod_revision, std::move(next), status_only, opts);
+    if (out.ok() || !out.status().IsConflict()) return out;
+  }
+  return Status::Conflict("Operation cannot be fulfilled on " + kind.resource_name() + " \"" + name +
+                          "\": too many concurrent writers; try again");
+}
+
+}  // namespace capstan::api

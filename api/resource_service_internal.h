@@ -1,0 +1,18 @@
+// Helpers shared by the files that implement ResourceService. Not part of its contract.
+#pragma once
+
+#include <string>
+
+#include "api/kind.h"
+#include "base/status.h"
+
+namespace capstan::api {
+
+Status NotFoundError(const KindInfo& kind, const std::string& name);
+Status ConflictError(const KindInfo& kind, const std::string& name);
+bool HasFinalizers(const json& obj);
+// ApplyJsonPatch with Kubernetes' status codes: 422 when the patch cannot be applied (a failed
+// "test" included), 413 beyond 10,000 operations.
+Result<json> ApplyJsonPatchAsKubernetes(const json& document, const json& patch);
+
+}  // namespace capstan::api

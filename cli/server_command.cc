@@ -1,0 +1,142 @@
+#include "cli/server_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "api/api_server.h"
+#include "base/log.h"
+#include "client/kubeconfig.h"
+
+namespace capstan::cli {
+namespace {
+
+
+void ServerUsage() {
+  std::fputs(
+      "Usage: capstan server [flags]\n"
+      "Runs the Capstan API server on the embedded store until SIGTERM or SIGINT.\n\n"
+      "Flags:\n"
+      "  --data-dir DIR              store, admin token and kubeconfig (default $XDG_DATA_HOME/capstan\n"
+      "                              or ~/.local/share/capstan)\n"
+      "  --listen HOST:PORT          address to serve on (default 127.0.0.1:7420; [::1]:7420 for IPv6)\n"
+      "  --token-file FILE           extra tokens, one \"token,user,role\" per line (role admin|view)\n"
+      "  --tls=false                 serve plain HTTP instead of HTTPS (benchmarks only: kubectl sends\n"
+      "                              tokens over TLS only)\n"
+      "  --log-level LEVEL           debug|info|warn|error (default info; debug logs every request)\n"
+      "  --log-format FORMAT         text|json (default text)\n"
+      "  --event-log-max-events N    events kept for watches to resume from (default 100000)\n"
+      "  --event-log-max-age SECS    and at most this old (default 3600)\n",
+      stdout);
+}
+
+bool ParseListen(const std::string& v, std::string* host, uint16_t* port) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string h = v.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  char* end = nullptr;
+  long p = std::strtol(v.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || p < 0 || p > 65535 || h.empty()) return false;
+  *host = h;
+  *port = static_cast<uint16_t>(p);
+  return true;
+}
+
+// Flag values given as "--flag value" or "--flag=value".
+bool TakeValue(int argc, char** argv, int* i, const std::string& name, std::string* out) {
+  std::string a = argv[*i];
+  if (a == name) {
+    if (*i + 1 >= argc) return false;
+    *out = argv[++*i];
+    return true;
+  }
+  if (a.rfind(name + "=", 0) == 0) {
+    *out = a.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int RunServerCommand(int argc, char** argv) {
+  api::ApiServerOptions opts;
+  opts.data_dir = api::DefaultDataDir();
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i], v;
+    if (a == "-h" || a == "--help") {
+      ServerUsage();
+      return 0;
+    } else if (TakeValue(argc, argv, &i, "--data-dir", &v)) {
+      opts.data_dir = v;
+    } else if (TakeValue(argc, argv, &i, "--listen", &v)) {
+      if (!ParseListen(v, &opts.host, &opts.port)) {
+        std::fprintf(stderr, "error: --listen: expected HOST:PORT, got \"%s\"\n", v.c_str());
+        return 1;
+      }
+    } else if (TakeValue(argc, argv, &i, "--token-file", &v)) {
+      opts.token_file = v;
+    } else if (a == "--tls=false" || a == "--tls=true" || a == "--tls") {
+      opts.tls = a != "--tls=false";
+    } else if (TakeValue(argc, argv, &i, "--log-level", &v)) {
+      log::Level level;
+      if (!log::ParseLevel(v, &level)) {
+        std::fprintf(stderr, "error: --log-level: expected debug|info|warn|error, got \"%s\"\n", v.c_str());
+        return 1;
+      }
+      log::SetLevel(level);
+    } else if (TakeValue(argc, argv, &i, "--log-format", &v)) {
+      if (v != "json" && v != "text") {
+        std::fprintf(stderr, "error: --log-format: expected text|json, got \"%s\"\n", v.c_str());
+        return 1;
+      }
+      log::SetFormat(v == "json" ? log::Format::kJson : log::Format::kText);
+    } else if (TakeValue(argc, argv, &i, "--event-log-max-events", &v)) {
+      opts.store.log_max_events = std::atoll(v.c_str());
+    } else if (TakeValue(argc, argv, &i, "--event-log-max-age", &v)) {
+      opts.store.log_max_age = std::chrono::seconds(std::atoll(v.c_str()));
+    } else {
+      std::fprintf(stderr, "error: unknown flag \"%s\" for capstan server (see capstan server --help)\n", a.c_str());
+      return 1;
+    }
+  }
+
+  // Block the stop signals before any thread starts, so that only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  log::Info("starting", {{"version", CAPSTAN_VERSION}, {"data_dir", opts.data_dir}});
+  auto server = api::ApiServer::Start(opts);
+  if (!server.ok()) {
+    log::Error("cannot start", {{"error", server.status().ToString()}});
+    return 1;
+  }
+  const std::string url = (*server)->url();
+  const std::string own = opts.data_dir + "/kubeconfig.yaml";
+  if (Status st = client::WriteKubeconfig(own, url, (*server)->admin_token(), (*server)->ca_pem()); !st.ok()) {
+    log::Warn("cannot write kubeconfig", {{"path", own}, {"error", st.ToString()}});
+  }
+  const std::string user = client::DefaultKubeconfigPath();
+  if (::access(user.c_str(), F_OK) != 0) {
+    if (Status st = client::WriteKubeconfig(user, url, (*server)->admin_token(), (*server)->ca_pem()); st.ok()) {
+      log::Info("wrote kubeconfig", {{"path", user}});
+    }
+  }
+  log::Info("ready", {{"url", url}, {"kubeconfig", own}});
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log::Info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->Stop(std::chrono::milliseconds(10000));
+  return 0;
+}
+
+}  // namespace capstan::cli

@@ -1,0 +1,62 @@
+// Client-side apply, as `kubectl apply` does it: the object as declared is remembered in the
+// kubectl.kubernetes.io/last-applied-configuration annotation, and the next apply sends the
+// three-way merge patch between that, the new declaration and the live object. So fields the
+// user stops declaring are removed, while fields the server defaulted or a controller set are
+// left alone. Shared by `capstan apply`, `capstan diff` and GitOps.
+//
+// Thread-safety: functions; the RestClient is thread-safe, Discovery is not (one per thread).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "client/discovery.h"
+#include "client/rest_client.h"
+
+namespace capstan::client {
+
+inline constexpr const char* kLastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
+
+struct ApplyOptions {
+  // From -n: an object declaring another namespace is an error (kubectl's rule). Empty: not given.
+  std::string explicit_namespace;
+  // For namespaced objects declaring none, when -n is not given (the context's, or "default").
+  std::string default_namespace = "default";
+  bool server_dry_run = false;  // dryRun=All: the server validates and answers, stores nothing
+};
+
+enum class ApplyAction { kCreated, kConfigured, kUnchanged };
+const char* ApplyActionName(ApplyAction action);  // "created", "configured", "unchanged"
+
+struct ApplyResult {
+  ApplyAction action = ApplyAction::kUnchanged;
+  ResourceInfo resource;
+  std::string namespace_name;  // empty for cluster-scoped objects
+  std::string name;
+  nlohmann::json object;       // the live object after apply (as the server answered)
+
+  // "deployment.apps/web": what kubectl prints.
+  std::string DisplayName() const { return resource.DisplayKind() + "/" + name; }
+};
+
+// The declared object made ready to send: namespace set (namespaced kinds) or removed
+// (cluster-scoped ones), the last-applied annotation removed. kBadRequest on a namespace clash.
+Result<nlohmann::json> PrepareDeclared(const nlohmann::json& declared, const ResourceInfo& resource,
+                                       const ApplyOptions& options);
+
+// The last-applied annotation's value for a prepared object: compact JSON.
+std::string LastAppliedValue(const nlohmann::json& prepared);
+
+// Applies one declared object (apiVersion, kind and metadata.name present). Errors carry the
+// server's message unchanged.
+Result<ApplyResult> ApplyObject(const RestClient& client, Discovery& discovery, const nlohmann::json& declared,
+                                const ApplyOptions& options);
+
+// The order to apply objects in: Namespaces first (so objects in them can be created), then the
+// rest in the order given. Returns indexes into `objects`.
+std::vector<size_t> ApplyOrder(const std::vector<nlohmann::json>& objects);
+
+}  // namespace capstan::client
