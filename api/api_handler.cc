@@ -90,6 +90,25 @@ HttpResponse ApiHandler::HandleUnsafe(const HttpRequest& req) {
   return HandleResource(req);
 }
 
+namespace {
+
+HttpResponse OpenApiV2Response(const HttpRequest& req) {
+  HttpResponse r;
+  const std::string accept = req.headers.Get("Accept").value_or("");
+  if (accept.find("com.github.proto-openapi.spec.v2") != std::string::npos &&
+      accept.find("protobuf") != std::string::npos) {
+    // Go clients parse the Content-Type with mime.ParseMediaType, which rejects the "@" of the
+    // Accept type; Kubernetes answers octet-stream, and so do we.
+    r.content_type = "application/octet-stream";
+    r.body = OpenApiV2Protobuf();
+  } else {
+    r.body = OpenApiV2Json().dump();
+  }
+  return r;
+}
+
+}  // namespace
+
 HttpResponse ApiHandler::HandleNonResource(const HttpRequest& req, bool* handled) {
   *handled = true;
   const std::string& p = req.path;
@@ -107,10 +126,7 @@ HttpResponse ApiHandler::HandleNonResource(const HttpRequest& req, bool* handled
       r.headers.Add("Etag", "\"" + OpenApiV3Hash(p.substr(12)) + "\"");
       return r;
     }
-    if (p == "/openapi/v2" || p == "/swagger.json") {
-      // Clients then use /openapi/v3 (kubectl >= 1.27) or fall back to their built-in types.
-      return ErrorResponse(Status::NotFound("OpenAPI v2 is not served; use /openapi/v3"));
-    }
+    if (p == "/openapi/v2" || p == "/swagger.json") return OpenApiV2Response(req);
     if (p == "/api/v1" || p == "/api/v1/") return JsonResponse(200, ApiResourceList("", "v1"));
     if (p.rfind("/apis/", 0) == 0) {
       std::string rest = p.substr(6);

@@ -160,7 +160,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
 
   ApiHandlerOptions hopts;
   // With port 0 the real port is only known now.
-  hopts.server_address = server->url().substr(std::string("http://").size());
+  const std::string url = server->url();
+  hopts.server_address = url.substr(url.find("://") + 3);
   hopts.require_auth = options.require_auth;
   store::Store* raw_store = server->store_.get();
   hopts.backup = [raw_store](const std::string& dir) { return raw_store->Backup(dir); };

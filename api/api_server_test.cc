@@ -1,5 +1,5 @@
-// ApiServer over real HTTP: start on 127.0.0.1:0 with a temporary data directory, then create,
-// get and watch with cpp-httplib as an outside client would.
+// ApiServer over real HTTPS: start on 127.0.0.1:0 with a temporary data directory, then create,
+// get and watch with cpp-httplib as an outside client would, trusting the server's own CA.
 #include "api/api_server.h"
 
 #include <atomic>
@@ -29,16 +29,30 @@ std::unique_ptr<ApiServer> MustStart(const std::string& dir) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-TEST(ApiServerTest, CreateGetWatchOverHttp) {
+// A client that trusts the server's CA (written to `ca_file`).
+std::unique_ptr<httplib::SSLClient> Client(const ApiServer& server, const std::string& ca_file) {
+  auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", server.port());
+  c->set_ca_cert_path(ca_file.c_str());
+  c->enable_server_certificate_verification(true);
+  c->set_read_timeout(10, 0);
+  return c;
+}
+
+TEST(ApiServerTest, CreateGetWatchOverHttps) {
   store::testing::TempDir dir;
   auto server = MustStart(dir.Sub("data"));
   ASSERT_NE(server, nullptr);
   ASSERT_GT(server->port(), 0);
-  EXPECT_EQ(server->url(), "http://127.0.0.1:" + std::to_string(server->port()));
+  EXPECT_EQ(server->url(), "https://127.0.0.1:" + std::to_string(server->port()));
   ASSERT_EQ(server->admin_token().size(), 64u);
-
-  httplib::Client client("127.0.0.1", server->port());
-  client.set_read_timeout(10, 0);
+  ASSERT_FALSE(server->ca_pem().empty());
+  const std::string ca_file = dir.Sub("ca.crt");
+  {
+    std::ofstream out(ca_file);
+    out << server->ca_pem();
+  }
+  auto client_owner = Client(*server, ca_file);
+  httplib::SSLClient& client = *client_owner;
   httplib::Headers auth = {{"Authorization", "Bearer " + server->admin_token()}};
 
   auto health = client.Get("/healthz");
@@ -74,9 +88,8 @@ TEST(ApiServerTest, CreateGetWatchOverHttp) {
   std::string received;
   std::atomic<bool> got_event{false};
   std::thread watcher([&] {
-    httplib::Client wc("127.0.0.1", server->port());
-    wc.set_read_timeout(10, 0);
-    auto res = wc.Get("/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=5&resourceVersion=" + rv, auth,
+    auto wc = Client(*server, ca_file);
+    auto res = wc->Get("/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=5&resourceVersion=" + rv, auth,
                       [&](const char* data, size_t len) {
                         received.append(data, len);
                         if (received.find('\n') != std::string::npos) {
@@ -99,6 +112,24 @@ TEST(ApiServerTest, CreateGetWatchOverHttp) {
   EXPECT_EQ(ev["object"]["data"]["a"], "2");
 
   server->Stop(2000ms);
+}
+
+TEST(ApiServerTest, PlainHttpWhenAsked) {
+  store::testing::TempDir dir;
+  ApiServerOptions o;
+  o.data_dir = dir.Sub("data");
+  o.port = 0;
+  o.tls = false;
+  auto server = ApiServer::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_EQ((*server)->url(), "http://127.0.0.1:" + std::to_string((*server)->port()));
+  EXPECT_TRUE((*server)->ca_pem().empty());
+  httplib::Client client("127.0.0.1", (*server)->port());
+  auto api = client.Get("/api", {{"Authorization", "Bearer " + (*server)->admin_token()}});
+  ASSERT_TRUE(api);
+  ASSERT_EQ(api->status, 200) << api->body;
+  EXPECT_EQ(json::parse(api->body)["serverAddressByClientCIDRs"][0]["serverAddress"],
+            "127.0.0.1:" + std::to_string((*server)->port()));
 }
 
 TEST(ApiServerTest, StartFailuresAreErrorsNotCrashes) {

@@ -171,6 +171,42 @@ Cache& TheCache() {
 
 }  // namespace
 
+namespace {
+
+// Protobuf wire encoding of a length-delimited field (wire type 2).
+void PutBytesField(std::string* out, int field, const std::string& bytes) {
+  uint64_t tag = (static_cast<uint64_t>(field) << 3) | 2;
+  for (uint64_t v : {tag, static_cast<uint64_t>(bytes.size())}) {
+    while (v >= 0x80) {
+      out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out->push_back(static_cast<char>(v));
+  }
+  *out += bytes;
+}
+
+}  // namespace
+
+std::string OpenApiV2Protobuf() {
+  // gnostic openapi.v2.Document: swagger = 1, info = 2 (Info: title = 1, version = 2), paths = 8.
+  std::string info;
+  PutBytesField(&info, 1, "Capstan");
+  PutBytesField(&info, 2, std::string("v") + kKubernetesCompatVersion + ".0");
+  std::string doc;
+  PutBytesField(&doc, 1, "2.0");
+  PutBytesField(&doc, 2, info);
+  PutBytesField(&doc, 8, "");
+  return doc;
+}
+
+json OpenApiV2Json() {
+  return {{"swagger", "2.0"},
+          {"info", {{"title", "Capstan"}, {"version", std::string("v") + kKubernetesCompatVersion + ".0"}}},
+          {"paths", json::object()},
+          {"definitions", json::object()}};
+}
+
 json OpenApiV3Index() {
   json paths = json::object();
   for (const auto& [path, hash] : TheCache().hashes) {

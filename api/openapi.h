@@ -16,6 +16,13 @@ namespace capstan::api {
 json OpenApiV3Index();
 // The document of one group-version path ("api/v1", "apis/apps/v1"); null when unknown.
 const json& OpenApiV3Document(const std::string& gv_path);
+// /openapi/v2, kept minimal: kubectl 1.27 and 1.28 fetch it (as gnostic protobuf) before every
+// validated apply and fail without it, but take their validation and patch decisions from
+// /openapi/v3. It holds swagger "2.0", info and empty paths; as protobuf when the client accepts
+// application/com.github.proto-openapi.spec.v2@v1.0+protobuf, else as JSON.
+std::string OpenApiV2Protobuf();
+json OpenApiV2Json();
+
 // A content hash of a document, used in serverRelativeURL so clients can cache it.
 std::string OpenApiV3Hash(const std::string& gv_path);
 
