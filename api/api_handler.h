@@ -13,6 +13,7 @@
 
 #include "api/auth.h"
 #include "api/http/http_types.h"
+#include "api/decoded_event_cache.h"
 #include "api/resource_service.h"
 
 namespace capstan::api {
@@ -50,6 +51,7 @@ class ApiHandler {
   const TokenAuthenticator* const auth_;
   const ApiHandlerOptions options_;
   std::atomic<bool> shutting_down_{false};
+  DecodedEventCache decoded_events_;  // shared by every watch this handler serves
 };
 
 }  // namespace capstan::api

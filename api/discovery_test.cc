@@ -152,7 +152,22 @@ TEST_F(DiscoveryTest, OpenApiV3) {
   EXPECT_TRUE(core["paths"].contains("/api/v1/namespaces/{name}"));
   EXPECT_TRUE(core["paths"].contains("/api/v1/namespaces/{namespace}/pods"));
   EXPECT_EQ(Do("GET", "/openapi/v3/apis/nothing/v1").status, 404);
-  EXPECT_EQ(Do("GET", "/openapi/v2").status, 404);
+}
+
+// kubectl 1.27 and 1.28 fetch /openapi/v2 as gnostic protobuf before every validated apply and
+// fail when it is missing or unparsable; the document is minimal but well formed.
+TEST_F(DiscoveryTest, OpenApiV2IsAMinimalDocumentInProtobufOrJson) {
+  HttpRequest req = testing::Request("GET", "/openapi/v2");
+  req.headers.Add("Accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
+  HttpResponse pb = Do(req);
+  EXPECT_EQ(pb.status, 200);
+  EXPECT_EQ(pb.content_type, "application/octet-stream");
+  // Field 1 (swagger, length-delimited): tag 0x0a, length 3, "2.0".
+  ASSERT_GE(pb.body.size(), 5u);
+  EXPECT_EQ(pb.body.substr(0, 5), std::string("\x0a\x03" "2.0", 5));
+  json j = Get("/openapi/v2");
+  EXPECT_EQ(j["swagger"], "2.0");
+  EXPECT_TRUE(j["paths"].is_object());
 }
 
 }  // namespace

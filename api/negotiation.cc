@@ -1,5 +1,6 @@
 #include "api/negotiation.h"
 
+#include "api/protobuf/protobuf_codec.h"
 #include "base/yaml.h"
 
 namespace capstan::api {
@@ -68,8 +69,12 @@ Result<json> DecodeBody(const HttpRequest& req, size_t max_depth) {
     limits.max_depth = max_depth;
     return ParseYaml(req.body, limits);
   }
+  // kubectl 1.32+ sends the objects it generates (create configmap, secret, deployment, ...) as
+  // protobuf; decoded for the kinds field_numbers.cc covers, 415 "send JSON" for the others.
+  if (mt == protobuf::kProtobufMediaType) return protobuf::DecodeKubernetesProtobuf(req.body);
   return Status(Code::kUnsupportedMediaType, "the body of the request was in an unknown format - accepted media "
-                                             "types include: application/json, application/yaml");
+                                             "types include: application/json, application/yaml, "
+                                             "application/vnd.kubernetes.protobuf");
 }
 
 Result<PatchType> PatchTypeOf(const HttpRequest& req) {

@@ -248,6 +248,7 @@ HttpResponse ApiHandler::HandleWatch(const HttpRequest& req, const KindInfo& kin
   if (auto st = q->fields.CheckSupported(supported); !st.ok()) return ErrorResponse(st);
 
   WatchSpec spec;
+  spec.decoded = &decoded_events_;
   spec.kind = &kind;
   spec.ns = ns;
   spec.labels = q->labels;

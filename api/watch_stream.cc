@@ -117,29 +117,31 @@ std::string WatchStream::Read(bool* done) {
   return out;
 }
 
+void WatchStream::AppendEncoded(std::string* out, const char* type, const json& obj, const std::string& encoded) {
+  if (spec_.transform) return AppendEvent(out, type, obj);
+  *out += "{\"type\":\"";
+  *out += type;
+  *out += "\",\"object\":";
+  *out += encoded;
+  *out += "}\n";
+  sent_first_ = true;
+}
+
 void WatchStream::AppendStoreEvents(const std::vector<store::EventPtr>& events, std::string* out) {
   for (const auto& ev : events) {
     last_revision_ = ev->revision;
+    // Without a shared cache (tests, in-process callers) the stream decodes for itself.
+    std::shared_ptr<const DecodedEvent> d = spec_.decoded ? spec_.decoded->Get(*ev) : DecodeEvent(*ev);
+    if (!d->ok) continue;
     if (ev->type == store::EventType::kDelete) {
-      auto obj = DecodeStored(ev->kv.value, ev->revision);
-      if (obj.ok() && Matches(*obj)) AppendEvent(out, "DELETED", *obj);
+      if (Matches(d->cur)) AppendEncoded(out, "DELETED", d->cur, d->cur_json);
       continue;
     }
-    auto cur = DecodeStored(ev->kv.value, ev->revision);
-    if (!cur.ok()) continue;
-    const bool now_matches = Matches(*cur);
-    bool before_matched = false;
-    json prev;
-    if (ev->has_prev) {
-      auto p = DecodeStored(ev->prev.value, ev->revision);
-      if (p.ok()) {
-        prev = std::move(*p);
-        before_matched = Matches(prev);
-      }
-    }
+    const bool now_matches = Matches(d->cur);
+    const bool before_matched = d->has_prev && Matches(d->prev);
     // Selector transitions look like arrivals and departures to the client, as in Kubernetes.
-    if (now_matches) AppendEvent(out, ev->has_prev && before_matched ? "MODIFIED" : "ADDED", *cur);
-    else if (before_matched) AppendEvent(out, "DELETED", prev);
+    if (now_matches) AppendEncoded(out, before_matched ? "MODIFIED" : "ADDED", d->cur, d->cur_json);
+    else if (before_matched) AppendEncoded(out, "DELETED", d->prev, d->prev_json);
   }
 }
 

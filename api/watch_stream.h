@@ -18,6 +18,7 @@
 #include <string>
 
 #include "api/http/http_types.h"
+#include "api/decoded_event_cache.h"
 #include "api/kind.h"
 #include "api/selector/selector.h"
 #include "store/store.h"
@@ -35,6 +36,8 @@ struct WatchSpec {
   // Turns an object into what the client asked for (the object itself, or a Table row);
   // `first` is true for the first object sent on this stream.
   std::function<json(const json& obj, bool first)> transform;
+  // Shared decoding of store events (see decoded_event_cache.h); null: decode per stream.
+  DecodedEventCache* decoded = nullptr;
 };
 
 // Forwards the store watch's notifications to the connection that drives the stream. Created
@@ -69,6 +72,8 @@ class WatchStream : public ResponseStream {
  private:
   bool Matches(const json& obj) const;
   void AppendEvent(std::string* out, const char* type, const json& obj);
+  // As AppendEvent, with the object's serialized form already at hand (no transform).
+  void AppendEncoded(std::string* out, const char* type, const json& obj, const std::string& encoded);
   void AppendStoreEvents(const std::vector<store::EventPtr>& events, std::string* out);
 
   // Constant after construction.

@@ -87,8 +87,13 @@ Result<std::unique_ptr<Store>> RocksStore::Open(const std::string& dir, const Ro
   // kv, log and meta change together in every batch; flushing them together keeps a checkpoint
   // or a WAL-less recovery from ever seeing one without the others.
   db_opts.atomic_flush = true;
+  // RocksDB's default of 64 MiB of memtable per column family would let four families hold
+  // 512 MiB before flushing; one shared budget bounds the store's memory instead.
+  db_opts.db_write_buffer_size = opts.memtable_budget_bytes;
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.write_buffer_size = std::max<size_t>(opts.memtable_budget_bytes / 4, 1 << 20);
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"kv", {}}, {"log", {}}, {"meta", {}}};
+      {rocksdb::kDefaultColumnFamilyName, cf_opts}, {"kv", cf_opts}, {"log", cf_opts}, {"meta", cf_opts}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_opts, dir, families, &handles, &db);

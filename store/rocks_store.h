@@ -42,6 +42,9 @@ struct RocksStoreOptions {
   std::chrono::seconds list_snapshot_ttl{300};
   // Recent events kept in memory to start watches without reading the log (default 20,000).
   size_t event_cache = 20000;
+  // Memory for memtables, shared by all column families (default 64 MiB); a family flushes when it
+  // reaches a quarter of it or the total is reached.
+  size_t memtable_budget_bytes = 64u << 20;
   // fsync each batch (default true). Only benchmarks of the non-durable path turn it off.
   bool sync = true;
 };
