@@ -17,8 +17,10 @@ enum class Representation { kJson, kTable, kPartialMetadata };
 Result<Representation> NegotiateRepresentation(const HttpRequest& req);
 IncludeObject IncludeObjectParam(const HttpRequest& req);
 
-// Decodes a create/update body (application/json or application/yaml; others -> 415), with the
-// nesting limit; 400 naming the position on malformed input.
+// Decodes a create/update body: application/json, application/yaml, or
+// application/vnd.kubernetes.protobuf for the built-in kinds (kubectl 1.32+ sends protobuf for
+// `kubectl create <generator>`; see api/protobuf/); others -> 415. Nesting is limited; malformed
+// input is a 400 naming the position.
 Result<json> DecodeBody(const HttpRequest& req, size_t max_depth);
 
 // The patch type of a PATCH request's Content-Type; 415 for apply-patch (server-side apply) and

@@ -96,7 +96,7 @@ std::string FormatTime(int64_t seconds, int32_t nanos, bool micro) {
   const int64_t m = mp < 10 ? mp + 3 : mp - 9;
   const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   // The caller checked the range: year 1..9999.
-  char buf[40];
+  char buf[64];  // room for any int the compiler can imagine in these fields
   const auto yi = static_cast<int>(y), mi = static_cast<int>(m), di = static_cast<int>(d);
   const auto hh = static_cast<int>(rem / 3600), mm = static_cast<int>(rem / 60 % 60), ss = static_cast<int>(rem % 60);
   if (micro) {
