@@ -143,8 +143,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   http.io_threads = options.io_threads;
   http.handler_threads = options.handler_threads;
   http.render_error = [](int code, const std::string& message) {
-    Code c = code == 413 ? Code::kTooLarge : code == 503 ? Code::kUnavailable : code == 408 ? Code::kTimeout
-                                                                                             : Code::kBadRequest;
+    Code c = code == 413   ? Code::kTooLarge
+             : code == 429 ? Code::kTooManyRequests
+             : code == 503 ? Code::kUnavailable
+             : code == 408 ? Code::kTimeout
+                           : Code::kBadRequest;
     HttpResponse r = ErrorResponse(Status(c, message));
     r.status = code;
     return r;

@@ -35,6 +35,49 @@ std::string EncodeForStore(const json& obj) {
   return obj.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+// The offset just after `"metadata":{` where "metadata" is a key of the top-level object; npos
+// when there is none. A linear scan that tracks nesting depth and string escapes.
+size_t TopLevelMetadataBody(const std::string& text) {
+  static const std::string kKey = "\"metadata\":{";
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      if (depth == 1 && text.compare(i, kKey.size(), kKey) == 0) return i + kKey.size();
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
+std::string EncodedWithResourceVersion(const std::string& stored, int64_t revision) {
+  const size_t insert = TopLevelMetadataBody(stored);
+  if (insert == std::string::npos || insert >= stored.size()) return "";
+  std::string out;
+  out.reserve(stored.size() + 40);
+  out.append(stored, 0, insert);
+  out += "\"resourceVersion\":\"";
+  out += std::to_string(revision);
+  out += '"';
+  if (stored[insert] != '}') out += ',';
+  out.append(stored, insert, std::string::npos);
+  return out;
+}
+
 std::string NowRfc3339() {
   std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};

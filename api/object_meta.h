@@ -22,6 +22,10 @@ std::string StorePrefix(const KindInfo& kind, const std::string& ns);
 Result<json> DecodeStored(const std::string& value, int64_t revision);
 // The stored form: compact JSON without metadata.resourceVersion.
 std::string EncodeForStore(const json& obj);
+// The stored text with "resourceVersion" spliced into its top-level metadata without parsing the
+// whole object (a LIST of 10,000 objects then costs a scan and a copy per object, not a parse
+// and a serialization). Empty when the text has no top-level metadata object (callers decode).
+std::string EncodedWithResourceVersion(const std::string& stored, int64_t revision);
 
 std::string NowRfc3339();
 std::string NewUid();

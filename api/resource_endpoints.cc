@@ -207,6 +207,7 @@ HttpResponse ApiHandler::HandleList(const HttpRequest& req, const KindInfo& kind
   if (!rep.ok()) return ErrorResponse(rep.status());
   auto q = ParseListQuery(req);
   if (!q.ok()) return ErrorResponse(q.status());
+  q->encoded_ok = *rep == Representation::kJson;
   auto page = service_->List(kind, ns, *q);
   if (!page.ok()) return ErrorResponse(page.status());
   json meta = {{"resourceVersion", std::to_string(page->revision)}};
@@ -223,9 +224,22 @@ HttpResponse ApiHandler::HandleList(const HttpRequest& req, const KindInfo& kind
     return JsonResponse(200, {{"kind", "PartialObjectMetadataList"}, {"apiVersion", "meta.k8s.io/v1"},
                               {"metadata", meta}, {"items", std::move(items)}});
   }
-  for (auto& o : page->items) items.push_back(std::move(o));
-  return JsonResponse(200, {{"kind", kind.list_kind}, {"apiVersion", kind.api_version()},
-                            {"metadata", meta}, {"items", std::move(items)}});
+  // The list envelope is serialized once; the items are spliced in as the text they already are.
+  HttpResponse r;
+  r.body = "{\"apiVersion\":" + json(kind.api_version()).dump() + ",\"items\":[";
+  bool first = true;
+  for (const auto& text : page->encoded) {
+    if (!first) r.body += ',';
+    r.body += text;
+    first = false;
+  }
+  for (const auto& o : page->items) {
+    if (!first) r.body += ',';
+    r.body += o.dump(-1, ' ', false, json::error_handler_t::replace);
+    first = false;
+  }
+  r.body += "],\"kind\":" + json(kind.list_kind).dump() + ",\"metadata\":" + meta.dump() + "}";
+  return r;
 }
 
 HttpResponse ApiHandler::HandleWatch(const HttpRequest& req, const KindInfo& kind, const std::string& ns,

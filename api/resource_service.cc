@@ -228,7 +228,7 @@ Result<ListPage> ResourceService::List(const KindInfo& kind, const std::string& 
   // Filtering happens after reading, so keep reading pages until the caller's limit is filled
   // or the prefix is exhausted (as Kubernetes' etcd3 storage does).
   for (;;) {
-    lo.limit = q.limit > 0 ? std::max<int64_t>(q.limit - static_cast<int64_t>(page.items.size()), 1) : 0;
+    lo.limit = q.limit > 0 ? std::max<int64_t>(q.limit - static_cast<int64_t>(page.size()), 1) : 0;
     auto lr = store_->List(prefix, lo);
     if (!lr.ok()) {
       if (lr.status().IsExpired()) {
@@ -239,7 +239,18 @@ Result<ListPage> ResourceService::List(const KindInfo& kind, const std::string& 
     }
     page.revision = lr->revision;
     lo.revision = lr->revision;
+    const bool encoded = q.encoded_ok && q.labels.Empty() && q.fields.Empty();
     for (const auto& kv : lr->items) {
+      if (encoded) {
+        std::string text = EncodedWithResourceVersion(kv.value, kv.mod_revision);
+        if (text.empty()) {  // not our usual shape: take the slow, certain way
+          auto obj = DecodeStored(kv.value, kv.mod_revision);
+          if (!obj.ok()) return obj.status();
+          text = obj->dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+        page.encoded.push_back(std::move(text));
+        continue;
+      }
       auto obj = DecodeStored(kv.value, kv.mod_revision);
       if (!obj.ok()) return obj.status();
       const json& o = *obj;
@@ -255,7 +266,7 @@ Result<ListPage> ResourceService::List(const KindInfo& kind, const std::string& 
       page.remaining = 0;
       break;
     }
-    if (q.limit > 0 && static_cast<int64_t>(page.items.size()) >= q.limit) {
+    if (q.limit > 0 && static_cast<int64_t>(page.size()) >= q.limit) {
       page.continue_token = std::to_string(lr->revision) + "/" + lr->next_key.substr(prefix.size());
       // With a selector the store's count includes objects that would be filtered out, and
       // Kubernetes leaves remainingItemCount unset then.

@@ -32,13 +32,19 @@ struct ListQuery {
   FieldSelector fields;
   int64_t limit = 0;
   std::string continue_token;
+  // The caller can use items as JSON text: when no selector needs the parsed objects, List then
+  // fills ListPage::encoded instead of ListPage::items (no parse and no re-serialization).
+  bool encoded_ok = false;
 };
 
 struct ListPage {
   std::vector<json> items;
+  std::vector<std::string> encoded;  // see ListQuery::encoded_ok; resourceVersion included
   int64_t revision = 0;
   std::string continue_token;     // empty when complete
   int64_t remaining = -1;
+
+  size_t size() const { return items.size() + encoded.size(); }
 };
 
 struct DeleteOptions {

@@ -241,7 +241,19 @@ class HttpServerImpl final : public HttpServer {
     return asio::async_initiate<Token, void(HttpResponse)>(
         [this](auto completion, HttpRequest r) {
           auto ex = asio::get_associated_executor(completion);
+          // Load shedding, as Kubernetes' max-inflight limits: past the bound, a request waits for
+          // no handler thread but is told to come back (429 with Retry-After).
+          if (queued_.fetch_add(1) >= static_cast<int64_t>(options_.max_queued_requests)) {
+            queued_.fetch_sub(1);
+            HttpResponse busy = RenderError(429, "too many requests, please try again later");
+            busy.headers.Add("Retry-After", "1");
+            asio::post(ex, [completion = std::move(completion), busy = std::move(busy)]() mutable {
+              completion(std::move(busy));
+            });
+            return;
+          }
           asio::post(pool_, [this, ex, completion = std::move(completion), r = std::move(r)]() mutable {
+            queued_.fetch_sub(1);
             HttpResponse res = CallHandler(r);
             asio::post(ex, [completion = std::move(completion), res = std::move(res)]() mutable {
               completion(std::move(res));
@@ -262,6 +274,7 @@ class HttpServerImpl final : public HttpServer {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::optional<tcp::acceptor> acceptor_;  // used on its own strand only
   asio::thread_pool pool_;
+  std::atomic<int64_t> queued_{0};  // requests posted to pool_ whose handler has not started
   std::vector<std::thread> io_threads_;
 
   std::atomic<bool> stopping_{false};

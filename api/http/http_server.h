@@ -27,6 +27,9 @@ struct HttpServerOptions {
   uint16_t port = 7420;             // 0: pick a free port (see HttpServer::port())
   int io_threads = 2;
   int handler_threads = 64;         // max requests being handled at once
+  // Requests waiting for a handler thread beyond this get 429 Too Many Requests with
+  // Retry-After: 1 instead of queueing without bound (default 2,000).
+  size_t max_queued_requests = 2000;
   size_t max_body_bytes = 3 * 1024 * 1024;   // Kubernetes' default request limit
   size_t max_header_bytes = 64 * 1024;
   std::chrono::seconds idle_timeout{120};    // keep-alive connection without a request

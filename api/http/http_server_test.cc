@@ -268,6 +268,43 @@ TEST(HttpServerPlainTest, SlowHandlerDoesNotStallIoThread) {
   slow.join();
 }
 
+// Past max_queued_requests waiting for a handler thread, a request is answered 429 with
+// Retry-After at once instead of queueing without bound.
+TEST(HttpServerPlainTest, QueueBeyondTheBoundGets429WithRetryAfter) {
+  auto options = TestOptions();
+  options.handler_threads = 1;
+  options.max_queued_requests = 1;
+  std::atomic<int> entered{0};
+  std::atomic<bool> release{false};
+  auto server = MustStart(options, [&](const HttpRequest&) {
+    ++entered;
+    while (!release) std::this_thread::sleep_for(1ms);
+    return Json(200, {});
+  });
+  ASSERT_TRUE(server);
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([&] {
+      httplib::Client cli("127.0.0.1", server->port());
+      if (auto res = cli.Get("/held"); res && res->status == 200) ++ok;
+    });
+    if (i == 0) {
+      while (entered == 0) std::this_thread::sleep_for(1ms);  // the only handler thread is busy
+    } else {
+      std::this_thread::sleep_for(200ms);  // the second request now waits in the queue
+    }
+  }
+  httplib::Client cli("127.0.0.1", server->port());
+  auto res = cli.Get("/third");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  release = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok, 2) << "the queued request is still served once a thread is free";
+}
+
 TEST_P(HttpServerTest, StopWaitsForInFlightHandler) {
   std::atomic<bool> entered{false};
   auto server = MustStart(Options(), [&](const HttpRequest&) {
