@@ -1,7 +1,6 @@
 #include "api/schema.h"
 
 #include <cmath>
-#include <regex>
 
 namespace capstan::api {
 
@@ -106,16 +105,60 @@ bool IsIntegral(const json& v) {
   return false;
 }
 
-// Kubernetes resource.Quantity: a signed decimal number with an optional binary/decimal suffix or
-// exponent.
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Kubernetes resource.Quantity: a signed decimal number with an optional binary or decimal
+// suffix, or an exponent. Hand-written rather than std::regex: this runs on every write.
 bool IsQuantityString(const std::string& v) {
-  static const std::regex re(R"(^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$)");
-  return std::regex_match(v, re);
+  size_t i = 0;
+  if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+  size_t int_digits = 0, frac_digits = 0;
+  while (i < v.size() && IsDigit(v[i])) ++i, ++int_digits;
+  if (i < v.size() && v[i] == '.') {
+    ++i;
+    while (i < v.size() && IsDigit(v[i])) ++i, ++frac_digits;
+  }
+  if (int_digits + frac_digits == 0) return false;
+  const std::string suffix = v.substr(i);
+  if (suffix.empty()) return true;
+  static const char* const kSuffixes[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"};
+  for (const char* s : kSuffixes) {
+    if (suffix == s) return true;
+  }
+  if (suffix[0] != 'e' && suffix[0] != 'E') return false;
+  size_t j = 1;
+  if (j < suffix.size() && (suffix[j] == '+' || suffix[j] == '-')) ++j;
+  if (j == suffix.size()) return false;
+  for (; j < suffix.size(); ++j) {
+    if (!IsDigit(suffix[j])) return false;
+  }
+  return true;
 }
 
+// RFC 3339: 2006-01-02T15:04:05[.fraction](Z|+hh:mm|-hh:mm).
 bool IsRfc3339(const std::string& v) {
-  static const std::regex re(R"(^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
-  return std::regex_match(v, re);
+  auto digits = [&](size_t at, size_t n) {
+    if (at + n > v.size()) return false;
+    for (size_t k = at; k < at + n; ++k) {
+      if (!IsDigit(v[k])) return false;
+    }
+    return true;
+  };
+  if (v.size() < 20 || !digits(0, 4) || v[4] != '-' || !digits(5, 2) || v[7] != '-' || !digits(8, 2) ||
+      (v[10] != 'T' && v[10] != 't') || !digits(11, 2) || v[13] != ':' || !digits(14, 2) || v[16] != ':' ||
+      !digits(17, 2)) {
+    return false;
+  }
+  size_t i = 19;
+  if (v[i] == '.') {
+    ++i;
+    const size_t start = i;
+    while (i < v.size() && IsDigit(v[i])) ++i;
+    if (i == start) return false;
+  }
+  if (i < v.size() && (v[i] == 'Z' || v[i] == 'z')) return i + 1 == v.size();
+  return i + 6 == v.size() && (v[i] == '+' || v[i] == '-') && digits(i + 1, 2) && v[i + 3] == ':' &&
+         digits(i + 4, 2);
 }
 
 std::string TypeDescription(const Schema& sc) {
