@@ -441,6 +441,25 @@ TEST_F(ApiHandlerTest, ContentNegotiation) {
   EXPECT_FALSE(BodyOf(m)["items"][0].contains("data"));
 }
 
+// Events print as kubectl prints them: LAST SEEN first, and one NAME column (wide only, last),
+// not a second one in front.
+TEST_F(ApiHandlerTest, EventTableHasExactlyOneNameColumn) {
+  HttpResponse c = Do("POST", "/api/v1/namespaces/default/events",
+                      json::parse(R"({"apiVersion":"v1","kind":"Event","metadata":{"name":"e1"},
+                         "involvedObject":{"kind":"Deployment","name":"web","namespace":"default"},
+                         "reason":"ScalingReplicaSet","message":"Scaled up","type":"Normal"})"));
+  ASSERT_EQ(c.status, 201) << c.body;
+  HttpRequest list = Request("GET", "/api/v1/namespaces/default/events");
+  list.headers.Add("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io, application/json");
+  json t = BodyOf(Do(list));
+  int names = 0;
+  for (const auto& d : t["columnDefinitions"]) names += d["format"] == "name" ? 1 : 0;
+  EXPECT_EQ(names, 1) << t["columnDefinitions"].dump();
+  EXPECT_EQ(t["columnDefinitions"][0]["name"], "Last Seen");
+  ASSERT_EQ(t["rows"].size(), 1u);
+  EXPECT_EQ(t["rows"][0]["cells"].size(), t["columnDefinitions"].size());
+}
+
 TEST_F(ApiHandlerTest, TablesForListAndGet) {
   CreateDeployment("web");
   CreateDeployment("api");

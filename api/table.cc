@@ -6,6 +6,15 @@
 namespace capstan::api {
 namespace {
 
+// A kind that places its own name column (format "name", as Events do: kubectl shows it last
+// and only with -o wide) gets no generic NAME column first.
+bool HasOwnNameColumn(const KindInfo& kind) {
+  for (const auto& c : kind.columns) {
+    if (c.format == "name") return true;
+  }
+  return false;
+}
+
 bool HasColumn(const KindInfo& kind, const std::string& name) {
   for (const auto& c : kind.columns) {
     if (c.name == name) return true;
@@ -49,8 +58,10 @@ std::string HumanAge(const std::string& ts) {
 
 json ColumnDefinitions(const KindInfo& kind) {
   json defs = json::array();
-  defs.push_back(Definition("Name", "string", "name", 0,
-                            "Name must be unique within a namespace. Is required when creating resources."));
+  if (!HasOwnNameColumn(kind)) {
+    defs.push_back(Definition("Name", "string", "name", 0,
+                              "Name must be unique within a namespace. Is required when creating resources."));
+  }
   for (const auto& c : kind.columns) defs.push_back(Definition(c.name, c.type, c.format, c.priority, c.description));
   if (!HasColumn(kind, "Age") && !HasColumn(kind, "Last Seen")) {
     defs.push_back(Definition("Age", "string", "", 0, "CreationTimestamp is a timestamp representing the server time "
@@ -61,7 +72,7 @@ json ColumnDefinitions(const KindInfo& kind) {
 
 json TableRow(const KindInfo& kind, const json& obj, IncludeObject include) {
   json cells = json::array();
-  cells.push_back(obj["metadata"].value("name", ""));
+  if (!HasOwnNameColumn(kind)) cells.push_back(obj["metadata"].value("name", ""));
   for (const auto& c : kind.columns) cells.push_back(c.cell ? c.cell(obj) : json(""));
   if (!HasColumn(kind, "Age") && !HasColumn(kind, "Last Seen")) {
     cells.push_back(HumanAge(obj["metadata"].value("creationTimestamp", "")));
