@@ -29,6 +29,8 @@ void ServerUsage() {
       "                              tokens over TLS only)\n"
       "  --log-level LEVEL           debug|info|warn|error (default info; debug logs every request)\n"
       "  --log-format FORMAT         text|json (default text)\n"
+      "  --handler-threads N         requests handled at once; a write holds its thread until its\n"
+      "                              fsync (default 64)\n"
       "  --event-log-max-events N    events kept for watches to resume from (default 100000)\n"
       "  --event-log-max-age SECS    and at most this old (default 3600)\n",
       stdout);
@@ -96,6 +98,12 @@ int RunServerCommand(int argc, char** argv) {
         return 1;
       }
       log::SetFormat(v == "json" ? log::Format::kJson : log::Format::kText);
+    } else if (TakeValue(argc, argv, &i, "--handler-threads", &v)) {
+      opts.handler_threads = std::atoi(v.c_str());
+      if (opts.handler_threads < 1 || opts.handler_threads > 1024) {
+        std::fprintf(stderr, "error: --handler-threads: expected 1..1024, got \"%s\"\n", v.c_str());
+        return 1;
+      }
     } else if (TakeValue(argc, argv, &i, "--event-log-max-events", &v)) {
       opts.store.log_max_events = std::atoll(v.c_str());
     } else if (TakeValue(argc, argv, &i, "--event-log-max-age", &v)) {
