@@ -53,26 +53,7 @@ HttpResponse ApiHandler::HandleUnsafe(const HttpRequest& req) {
   HttpResponse r = HandleNonResource(req, &handled);
   if (handled) return r;
   if (who) {
-    RequestInfo info;
-    std::string verb = "get";
-    if (ParseRequestInfo(req, &info) && info.is_resource) verb = info.verb;
-    else if (req.method != "GET" && req.method != "HEAD") verb = "create";
-    if (!Authorized(*who, verb)) {
-      // Worded as Kubernetes' RBAC denial, which users and tools recognise.
-      std::string message;
-      if (info.is_resource && !info.resource.empty()) {
-        std::string what = info.resource + (info.group.empty() ? "" : "." + info.group);
-        if (!info.name.empty()) what += " \"" + info.name + "\"";
-        std::string resource = info.resource + (info.subresource.empty() ? "" : "/" + info.subresource);
-        message = what + " is forbidden: User \"" + who->user + "\" cannot " + verb + " resource \"" + resource +
-                  "\" in API group \"" + info.group + "\"" +
-                  (info.namespace_.empty() ? std::string(" at the cluster scope")
-                                           : " in the namespace \"" + info.namespace_ + "\"");
-      } else {
-        message = "forbidden: User \"" + who->user + "\" cannot " + verb + " path \"" + req.path + "\"";
-      }
-      return ErrorResponse(Status::Forbidden(message + ": the view role may only get, list and watch"));
-    }
+    if (auto denied = Authorize(*who, req)) return std::move(*denied);
   }
   // Reached with or without authentication (a development server runs without), like any
   // other endpoint.
@@ -88,6 +69,65 @@ HttpResponse ApiHandler::HandleUnsafe(const HttpRequest& req) {
     return JsonResponse(200, SuccessStatus());
   }
   return HandleResource(req);
+}
+
+bool ApiHandler::HandleAsync(HttpRequest& req, const HttpResponder& respond) {
+  // Larger bodies take long enough to decode that they would stall the I/O thread's other
+  // connections; the pool decodes them.
+  constexpr size_t kMaxInlineBody = 64 * 1024;
+  if (req.method != "POST" || req.body.size() > kMaxInlineBody || shutting_down_) return false;
+  RequestInfo info;
+  if (!ParseRequestInfo(req, &info) || !info.is_resource || info.verb != "create" || !info.name.empty() ||
+      !info.subresource.empty()) {
+    return false;
+  }
+  const KindInfo* kind = FindKind(info.group, info.version, info.resource);
+  if (kind == nullptr || (!kind->namespaced && !info.namespace_.empty())) return false;
+  try {
+    if (options_.require_auth) {
+      std::optional<Identity> who = auth_ ? auth_->Authenticate(req) : std::nullopt;
+      if (!who) {
+        respond(ErrorResponse(Status::Unauthorized("Unauthorized")));
+        return true;
+      }
+      if (auto denied = Authorize(*who, req)) {
+        respond(std::move(*denied));
+        return true;
+      }
+    }
+    CreateAsync(req, *kind, info.namespace_, respond);
+  } catch (const std::exception& e) {
+    log::Error("request failed with an exception", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+    respond(ErrorResponse(Status::Internal(std::string("internal error: ") + e.what())));
+  } catch (...) {
+    log::Error("request failed with an unknown exception", {{"method", req.method}, {"path", req.path}});
+    respond(ErrorResponse(Status::Internal("internal error")));
+  }
+  return true;
+}
+
+std::optional<HttpResponse> ApiHandler::Authorize(const Identity& who, const HttpRequest& req) const {
+  RequestInfo info;
+  std::string verb = "get";
+  if (ParseRequestInfo(req, &info) && info.is_resource) verb = info.verb;
+  else if (req.method != "GET" && req.method != "HEAD") verb = "create";
+  if (!Authorized(who, verb)) {
+    // Worded as Kubernetes' RBAC denial, which users and tools recognise.
+    std::string message;
+    if (info.is_resource && !info.resource.empty()) {
+      std::string what = info.resource + (info.group.empty() ? "" : "." + info.group);
+      if (!info.name.empty()) what += " \"" + info.name + "\"";
+      std::string resource = info.resource + (info.subresource.empty() ? "" : "/" + info.subresource);
+      message = what + " is forbidden: User \"" + who.user + "\" cannot " + verb + " resource \"" + resource +
+                "\" in API group \"" + info.group + "\"" +
+                (info.namespace_.empty() ? std::string(" at the cluster scope")
+                                         : " in the namespace \"" + info.namespace_ + "\"");
+    } else {
+      message = "forbidden: User \"" + who.user + "\" cannot " + verb + " path \"" + req.path + "\"";
+    }
+    return ErrorResponse(Status::Forbidden(message + ": the view role may only get, list and watch"));
+  }
+  return std::nullopt;
 }
 
 namespace {

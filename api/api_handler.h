@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "api/auth.h"
@@ -33,11 +34,20 @@ class ApiHandler {
 
   HttpResponse Handle(const HttpRequest& req);
 
+  // The HTTP server's fast path (an HttpAsyncHandler, called on an I/O thread): takes creates
+  // (POST to a collection) with small bodies and answers them once the write is durable, from
+  // the store's commit thread, so no pool thread waits for the fsync; declines everything else
+  // (returns false, request untouched). Answers exactly as Handle would.
+  bool HandleAsync(HttpRequest& req, const HttpResponder& respond);
+
   // Once set, /readyz answers 503 and new watches are refused (graceful shutdown).
   void SetShuttingDown() { shutting_down_ = true; }
 
  private:
   HttpResponse HandleUnsafe(const HttpRequest& req);
+  // 403 when `who` may not do what `req` asks.
+  std::optional<HttpResponse> Authorize(const Identity& who, const HttpRequest& req) const;
+  void CreateAsync(const HttpRequest& req, const KindInfo& kind, const std::string& ns, const HttpResponder& respond);
   HttpResponse HandleNonResource(const HttpRequest& req, bool* handled);
   HttpResponse HandleResource(const HttpRequest& req);
   HttpResponse HandleList(const HttpRequest& req, const KindInfo& kind, const std::string& ns);

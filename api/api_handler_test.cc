@@ -2,6 +2,8 @@
 // negotiation, lists, writes, subresources and deletes, as kubectl and client-go see them.
 #include "api/api_handler.h"
 
+#include <future>
+#include <mutex>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -75,6 +77,62 @@ TEST_F(ApiHandlerTest, GenerateNameOverHttp) {
   std::string name = BodyOf(r)["metadata"]["name"];
   EXPECT_EQ(name.rfind("job-", 0), 0u);
   EXPECT_EQ(Do("GET", std::string(kConfigMaps) + "/" + name).status, 200);
+}
+
+// The I/O-thread fast path answers creates exactly as Handle does (its answer arrives from the
+// store's commit thread), and declines everything else without touching the request.
+TEST_F(ApiHandlerTest, HandleAsyncTakesCreatesOnlyAndAnswersAsHandle) {
+  auto async = [&](HttpRequest req, bool* taken) {
+    std::promise<HttpResponse> answer;
+    auto answered = answer.get_future();
+    auto once = std::make_shared<std::once_flag>();
+    *taken = handler_->HandleAsync(req, [&answer, once](HttpResponse r) {
+      std::call_once(*once, [&] { answer.set_value(std::move(r)); });
+    });
+    if (!*taken) return HttpResponse{};
+    EXPECT_EQ(answered.wait_for(5s), std::future_status::ready);
+    return answered.get();
+  };
+  bool taken = false;
+  HttpResponse created = async(Request("POST", kDeployments, Deployment("fast").dump()), &taken);
+  ASSERT_TRUE(taken);
+  ASSERT_EQ(created.status, 201) << created.body;
+  json b = BodyOf(created);
+  EXPECT_EQ(b["metadata"]["name"], "fast");
+  EXPECT_EQ(b["spec"]["strategy"]["type"], "RollingUpdate") << "defaults applied";
+  // The spliced text carries the revision the store gave, and a GET returns the same object.
+  HttpResponse got = Do("GET", std::string(kDeployments) + "/fast");
+  EXPECT_EQ(BodyOf(got), b);
+
+  ExpectStatus(async(Request("POST", kDeployments, Deployment("fast").dump()), &taken), 409, "AlreadyExists");
+  json bad = Deployment("bad");
+  bad["spec"]["replicas"] = -1;
+  ExpectStatus(async(Request("POST", kDeployments, bad.dump()), &taken), 422, "Invalid");
+  ExpectStatus(async(Request("POST", kDeployments, Deployment("x").dump(), "application/json", "wrong"), &taken), 401,
+               "Unauthorized");
+  ExpectStatus(async(Request("POST", kDeployments, Deployment("x").dump(), "application/json", testing::kViewToken),
+                     &taken),
+               403, "Forbidden");
+  HttpResponse table = async(
+      [&] {
+        HttpRequest r = Request("POST", kDeployments, Deployment("tabled").dump());
+        r.headers.Add("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io");
+        return r;
+      }(),
+      &taken);
+  ASSERT_EQ(table.status, 201) << table.body;
+  EXPECT_EQ(BodyOf(table)["kind"], "Table");
+  HttpResponse dry = async(Request("POST", std::string(kDeployments) + "?dryRun=All", Deployment("dry").dump()), &taken);
+  EXPECT_EQ(dry.status, 201) << dry.body;
+  EXPECT_EQ(Do("GET", std::string(kDeployments) + "/dry").status, 404);
+
+  for (auto [method, target] : {std::pair{"GET", std::string(kDeployments)},
+                                std::pair{"PUT", std::string(kDeployments) + "/fast"},
+                                std::pair{"POST", std::string("/apis/apps/v1/namespaces/default/deployments/fast/scale")}}) {
+    HttpRequest req = Request(method, target, "{}");
+    async(req, &taken);
+    EXPECT_FALSE(taken) << method << " " << target;
+  }
 }
 
 TEST_F(ApiHandlerTest, NotFoundStatusBody) {

@@ -153,6 +153,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
     return r;
   };
   ApiServerImpl* raw = server.get();  // outlives the HTTP server, which it owns
+  http.async_handler = [raw](HttpRequest& req, const HttpResponder& respond) {
+    ApiHandler* handler = raw->live_handler_.load(std::memory_order_acquire);
+    return handler != nullptr && handler->HandleAsync(req, respond);
+  };
   auto http_server = HttpServer::Start(http, [raw](const HttpRequest& req) {
     ApiHandler* handler = raw->live_handler_.load(std::memory_order_acquire);
     if (handler == nullptr) return ErrorResponse(Status::Unavailable("the server is starting"));

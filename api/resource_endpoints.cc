@@ -1,4 +1,5 @@
 // ApiHandler's resource endpoints: the verbs on /api/v1/... and /apis/{g}/{v}/... paths.
+#include <future>
 #include <random>
 
 #include "api/api_handler.h"
@@ -34,16 +35,22 @@ json PartialMetadata(const json& obj) {
   return {{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", obj["metadata"]}};
 }
 
+// Encodes one object in representation `rep` (negotiated from `req`, whose query it reads).
+HttpResponse ObjectResponse(const HttpRequest& req, Representation rep, const KindInfo& kind, int status,
+                            const json& obj) {
+  if (rep == Representation::kTable) {
+    return JsonResponse(status, ToTable(kind, {obj}, json{{"resourceVersion", MetaString(obj, "resourceVersion")}},
+                                        TableOptions{IncludeObjectParam(req), true}));
+  }
+  if (rep == Representation::kPartialMetadata) return JsonResponse(status, PartialMetadata(obj));
+  return JsonResponse(status, obj);
+}
+
 // Encodes one object in the representation the client asked for.
 HttpResponse ObjectResponse(const HttpRequest& req, const KindInfo& kind, int status, const json& obj) {
   auto rep = NegotiateRepresentation(req);
   if (!rep.ok()) return ErrorResponse(rep.status());
-  if (*rep == Representation::kTable) {
-    return JsonResponse(status, ToTable(kind, {obj}, json{{"resourceVersion", MetaString(obj, "resourceVersion")}},
-                                        TableOptions{IncludeObjectParam(req), true}));
-  }
-  if (*rep == Representation::kPartialMetadata) return JsonResponse(status, PartialMetadata(obj));
-  return JsonResponse(status, obj);
+  return ObjectResponse(req, *rep, kind, status, obj);
 }
 
 Result<DeleteOptions> ParseDeleteOptions(const HttpRequest& req, size_t max_depth) {
@@ -97,6 +104,30 @@ Result<ListQuery> ParseListQuery(const HttpRequest& req) {
 }
 
 }  // namespace
+
+void ApiHandler::CreateAsync(const HttpRequest& req, const KindInfo& kind, const std::string& ns,
+                             const HttpResponder& respond) {
+  if (auto st = DryRunValid(req); !st.ok()) return respond(ErrorResponse(st));
+  // Negotiated before the write, so a client that accepts nothing we serve changes nothing.
+  auto rep = NegotiateRepresentation(req);
+  if (!rep.ok()) return respond(ErrorResponse(rep.status()));
+  auto body = DecodeBody(req, options_.max_depth);
+  if (!body.ok()) return respond(ErrorResponse(body.status()));
+  // What the answer needs of the request, copied: the request is gone when the write completes.
+  HttpRequest shape;
+  if (*rep != Representation::kJson) shape.query = req.query;
+  service_->CreateAsync(kind, ns, std::move(*body), WriteOptions{DryRun(req)},
+                        [&kind, rep = *rep, shape = std::move(shape), respond](Result<CreatedObject> r) {
+                          if (!r.ok()) return respond(ErrorResponse(r.status()));
+                          if (rep == Representation::kJson && !r->encoded.empty()) {
+                            HttpResponse res;
+                            res.status = 201;
+                            res.body = std::move(r->encoded);
+                            return respond(std::move(res));
+                          }
+                          respond(ObjectResponse(shape, rep, kind, 201, r->object));
+                        });
+}
 
 HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
   RequestInfo info;
@@ -153,10 +184,11 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
   }
   if (info.verb == "create") {
     if (!info.name.empty()) return ErrorResponse(Status(Code::kMethodNotAllowed, "POST to a named object is not allowed"));
-    auto body = DecodeBody(req, options_.max_depth);
-    if (!body.ok()) return ErrorResponse(body.status());
-    auto obj = service_->Create(*kind, ns, std::move(*body), wopts);
-    return obj.ok() ? ObjectResponse(req, *kind, 201, *obj) : ErrorResponse(obj.status());
+    // The same code as the fast path, waited for here.
+    std::promise<HttpResponse> answer;
+    std::future<HttpResponse> answered = answer.get_future();
+    CreateAsync(req, *kind, ns, [&answer](HttpResponse r) { answer.set_value(std::move(r)); });
+    return answered.get();
   }
   if (info.verb == "update") {
     auto body = DecodeBody(req, options_.max_depth);

@@ -44,11 +44,6 @@ Status ConflictError(const KindInfo& kind, const std::string& name) {
 namespace {
 
 constexpr int kMaxConflictRetries = 16;
-constexpr int kMaxGenerateNameTries = 8;
-
-Status Invalid(const KindInfo& kind, const std::string& name, const FieldErrors& errors) {
-  return InvalidObject(kind.kind, kind.group, name, errors);
-}
 
 // What a spec change is, for metadata.generation: everything outside metadata and status.
 json SpecPart(const json& obj) {
@@ -95,6 +90,12 @@ bool SameIgnoringRevision(json a, json b) {
   return a == b;
 }
 
+}  // namespace
+
+Status Invalid(const KindInfo& kind, const std::string& name, const FieldErrors& errors) {
+  return InvalidObject(kind.kind, kind.group, name, errors);
+}
+
 // The body must name this kind (or leave apiVersion/kind out, which we fill in).
 Status CheckTypeMeta(const KindInfo& kind, json& obj) {
   if (!obj.is_object()) return Status::BadRequest("the request body must be a JSON or YAML object");
@@ -115,7 +116,6 @@ Status CheckTypeMeta(const KindInfo& kind, json& obj) {
   return Status::Ok();
 }
 
-}  // namespace
 
 Status ResourceService::Admit(const KindInfo& kind, json& obj, const json* old) {
   FieldErrors errors;
@@ -146,67 +146,6 @@ Status ResourceService::CheckNamespaceActive(const std::string& ns) {
     return Status::Forbidden("unable to create new content in namespace " + ns + " because it is being terminated");
   }
   return Status::Ok();
-}
-
-Result<json> ResourceService::Create(const KindInfo& kind, const std::string& ns, json obj,
-                                     const WriteOptions& opts) {
-  CAPSTAN_RETURN_IF_ERROR(CheckTypeMeta(kind, obj));
-  json& meta = obj["metadata"];
-  if (kind.namespaced) {
-    std::string body_ns = MetaString(obj, "namespace");
-    if (!body_ns.empty() && body_ns != ns) {
-      return Status::BadRequest("the namespace of the provided object does not match the namespace sent on the request");
-    }
-    if (ns.empty()) return Status::BadRequest("a namespace is required to create " + kind.resource_name());
-    meta["namespace"] = ns;
-  } else {
-    meta.erase("namespace");
-  }
-  if (!MetaString(obj, "resourceVersion").empty()) {
-    return Status::BadRequest("resourceVersion should not be set on objects to be created");
-  }
-  // Fields the server owns.
-  meta.erase("resourceVersion");
-  meta.erase("deletionTimestamp");
-  meta.erase("deletionGracePeriodSeconds");
-  meta.erase("managedFields");
-  meta.erase("selfLink");
-  // Strict decoding comes first, as in Kubernetes (where hooks only ever see typed objects):
-  // prepare_create and generateName must not run on, or silently repair, a mistyped body.
-  if (kind.schema) {
-    FieldErrors errors;
-    CheckStrict(*kind.schema, obj, "", &errors);
-    if (!errors.empty()) return Invalid(kind, MetaString(obj, "name"), errors);
-  }
-  meta["uid"] = NewUid();
-  meta["creationTimestamp"] = NowRfc3339();
-  if (kind.has_generation) meta["generation"] = 1;
-  else meta.erase("generation");
-  if (kind.prepare_create) kind.prepare_create(obj);
-
-  const std::string generate_name = MetaString(obj, "generateName");
-  const bool generated = MetaString(obj, "name").empty() && !generate_name.empty();
-  if (generated) meta["name"] = generate_name + RandomNameSuffix();
-  CAPSTAN_RETURN_IF_ERROR(Admit(kind, obj, nullptr));
-  if (kind.namespaced) CAPSTAN_RETURN_IF_ERROR(CheckNamespaceActive(ns));
-  if (opts.dry_run) return obj;
-
-  for (int attempt = 0;; ++attempt) {
-    std::string name = MetaString(obj, "name");
-    auto wr = store_->Create(StoreKey(kind, ns, name), EncodeForStore(obj));
-    if (wr.ok()) {
-      obj["metadata"]["resourceVersion"] = std::to_string(wr->revision);
-      return obj;
-    }
-    if (wr.status().IsAlreadyExists()) {
-      if (generated && attempt + 1 < kMaxGenerateNameTries) {
-        obj["metadata"]["name"] = generate_name + RandomNameSuffix();
-        continue;
-      }
-      return Status::AlreadyExists(kind.resource_name() + " \"" + name + "\" already exists");
-    }
-    return wr.status();
-  }
 }
 
 Result<ListPage> ResourceService::List(const KindInfo& kind, const std::string& ns, const ListQuery& q) {

@@ -13,6 +13,7 @@
 // resourceVersion).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,13 @@ struct DeleteOptions {
 
 enum class PatchType { kJson, kMerge, kStrategic };
 
+// A created object as JSON and as text, so a response can be sent without serializing again.
+struct CreatedObject {
+  json object;           // with metadata.resourceVersion
+  std::string encoded;   // `object` as compact JSON text; empty for dry runs (serialize `object`)
+};
+using CreateCallback = std::function<void(Result<CreatedObject>)>;
+
 class ResourceService {
  public:
   explicit ResourceService(store::Store* store) : store_(store) {}
@@ -65,6 +73,12 @@ class ResourceService {
 
   // `obj` is the decoded request body. Namespaced kinds require `ns`.
   Result<json> Create(const KindInfo& kind, const std::string& ns, json obj, const WriteOptions& opts);
+  // Create without waiting for the write to be durable: the checks run on the caller's thread
+  // (which must allow a store read: the namespace check), then `done` gets the outcome once,
+  // on the store's commit thread (see Store::TxnAsync: quick, non-blocking) or, for a failed
+  // check or a dry run, on the caller's thread before CreateAsync returns.
+  void CreateAsync(const KindInfo& kind, const std::string& ns, json obj, const WriteOptions& opts,
+                   CreateCallback done);
   // PUT of the main resource, or of the status subresource when subresource == "status".
   Result<json> Update(const KindInfo& kind, const std::string& ns, const std::string& name,
                       const std::string& subresource, json obj, const WriteOptions& opts);
@@ -91,6 +105,11 @@ class ResourceService {
   Result<json> CommitUpdate(const KindInfo& kind, const std::string& key, const json& old,
                             int64_t old_revision, json next, bool status_only, const WriteOptions& opts);
   Status CheckNamespaceActive(const std::string& ns);
+  // resource_create.cc
+  struct PendingCreate;
+  Result<std::shared_ptr<PendingCreate>> PrepareCreate(const KindInfo& kind, const std::string& ns, json obj,
+                                                       const WriteOptions& opts);
+  void CommitCreate(std::shared_ptr<PendingCreate> pending, int attempt, CreateCallback done);
   Status DeleteNamespaceContents(const std::string& ns);
 
   store::Store* store_;  // not owned; outlives this

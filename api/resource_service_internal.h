@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/kind.h"
+#include "api/schema.h"
 #include "base/status.h"
 
 namespace capstan::api {
@@ -11,6 +12,11 @@ namespace capstan::api {
 Status NotFoundError(const KindInfo& kind, const std::string& name);
 Status ConflictError(const KindInfo& kind, const std::string& name);
 bool HasFinalizers(const json& obj);
+// 422 Invalid for `name` of `kind` with one cause per error.
+Status Invalid(const KindInfo& kind, const std::string& name, const FieldErrors& errors);
+// The body must be an object naming this kind (or leaving apiVersion/kind out: they are filled
+// in); ensures metadata is an object.
+Status CheckTypeMeta(const KindInfo& kind, json& obj);
 // ApplyJsonPatch with Kubernetes' status codes: 422 when the patch cannot be applied (a failed
 // "test" included), 413 beyond 10,000 operations.
 Result<json> ApplyJsonPatchAsKubernetes(const json& document, const json& patch);

@@ -60,6 +60,22 @@ Result<WriteResult> RocksStore::Delete(const std::string& key, Precondition pre)
 
 Result<std::vector<WriteResult>> RocksStore::Txn(const std::vector<Op>& ops) { return Submit(ops); }
 
+void RocksStore::TxnAsync(std::vector<Op> ops, TxnCallback done) {
+  if (ops.empty()) return done(std::vector<WriteResult>{});
+  auto write = std::make_unique<PendingWrite>();
+  write->owned_ops = std::move(ops);
+  write->ops = &write->owned_ops;
+  write->callback = std::move(done);
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(write.release());
+    }
+  }
+  if (write) return write->callback(Status::Unavailable("store is shut down"));
+  queue_cv_.notify_one();
+}
+
 void RocksStore::CommitLoop() {
   for (;;) {
     std::vector<PendingWrite*> writes;
@@ -119,9 +135,24 @@ void RocksStore::CommitBatch(const std::vector<PendingWrite*>& writes) {
   }
   for (size_t i = 0; i < writes.size(); ++i) {
     PendingWrite* w = writes[i];
+    Result<std::vector<WriteResult>> result =
+        results[i].has_value() ? std::move(*results[i])
+                               : Result<std::vector<WriteResult>>(Status::Internal("write not processed"));
+    if (w->callback) {
+      std::unique_ptr<PendingWrite> owned(w);
+      // Still the committer's top frame: a throwing callback costs its caller the answer, not
+      // every later writer theirs.
+      try {
+        owned->callback(std::move(result));
+      } catch (const std::exception& e) {
+        log::Error("store: write callback threw", {{"error", e.what()}});
+      } catch (...) {
+        log::Error("store: write callback threw", {{"error", "unknown exception"}});
+      }
+      continue;
+    }
     std::lock_guard<std::mutex> lock(w->mu);
-    w->result = results[i].has_value() ? std::move(*results[i])
-                                       : Result<std::vector<WriteResult>>(Status::Internal("write not processed"));
+    w->result = std::move(result);
     w->done = true;
     // Notified under w->mu: once done is seen, the writer may destroy *w.
     w->done_cv.notify_one();

@@ -49,6 +49,7 @@ class RocksStore final : public Store {
   Result<WriteResult> Update(const std::string& key, const std::string& value, Precondition pre) override;
   Result<WriteResult> Delete(const std::string& key, Precondition pre) override;
   Result<std::vector<WriteResult>> Txn(const std::vector<Op>& ops) override;
+  void TxnAsync(std::vector<Op> ops, TxnCallback done) override;
   Result<std::unique_ptr<Watch>> StartWatch(const WatchOptions& opts) override;
   int64_t CurrentRevision() override;
   int64_t CompactedRevision() override;
@@ -58,9 +59,12 @@ class RocksStore final : public Store {
   void Shutdown() override;
 
  private:
-  // One caller's write, waiting for the committer. Lives on the caller's stack.
+  // One caller's write, waiting for the committer. A blocking write's lives on the caller's
+  // stack; an async write's (callback set) on the heap, owned by the queue until completed.
   struct PendingWrite {
     const std::vector<Op>* ops = nullptr;
+    std::vector<Op> owned_ops;  // an async write's ops (`ops` points here)
+    TxnCallback callback;       // set: async; the committer calls it and deletes the write
     std::mutex mu;
     std::condition_variable done_cv;
     bool done = false;  // guarded by mu

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <set>
 #include <thread>
@@ -223,6 +224,57 @@ TEST(RocksStoreTest, ShutdownFinishesWritesClosesWatchesAndFailsLaterCalls) {
     ASSERT_TRUE(got.ok()) << key;
     EXPECT_EQ(got->mod_revision, revision);
   }
+}
+
+// TxnAsync answers once, after the write is durable, with what Txn would have returned; a
+// callback may start the next write (the generateName retry does); after Shutdown the answer is
+// kUnavailable, given on the caller's thread.
+TEST(RocksStoreTest, TxnAsyncAnswersOnceDurableAndMayChainWrites) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Result<std::vector<WriteResult>>> answers;  // guarded by mu
+  auto record = [&](Result<std::vector<WriteResult>> r) {
+    std::lock_guard<std::mutex> lock(mu);
+    answers.push_back(std::move(r));
+    cv.notify_all();
+  };
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<bool> ran_on_caller{false};
+  store->TxnAsync({Op{Op::Kind::kCreate, "/a", "1", {}}}, [&](Result<std::vector<WriteResult>> r) {
+    ran_on_caller = std::this_thread::get_id() == caller;
+    record(r);
+    // Chained from the commit thread: must not deadlock; this one conflicts (already exists).
+    store->TxnAsync({Op{Op::Kind::kCreate, "/a", "2", {}}}, record);
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return answers.size() == 2; }));
+  }
+  EXPECT_FALSE(ran_on_caller);
+  ASSERT_TRUE(answers[0].ok()) << answers[0].status().ToString();
+  EXPECT_EQ(answers[0]->front().revision, 2);
+  EXPECT_EQ(answers[1].status().code(), Code::kAlreadyExists);
+  auto got = store->Get("/a");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->value, "1");
+
+  store->Shutdown();
+  bool answered_inline = false;
+  store->TxnAsync({Op{Op::Kind::kCreate, "/b", "1", {}}}, [&](Result<std::vector<WriteResult>> r) {
+    answered_inline = true;
+    EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  });
+  EXPECT_TRUE(answered_inline);
+  // Durable: the acknowledged write is there after a reopen.
+  store.reset();
+  auto reopened = OpenOrDie(dir.path());
+  ASSERT_NE(reopened, nullptr);
+  auto again = reopened->Get("/a");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->mod_revision, 2);
 }
 
 TEST(RocksStoreTest, PaginatedListReadsOneRevision) {

@@ -138,6 +138,14 @@ class Store {
   // failing op's Status is returned). Keys must be distinct.
   virtual Result<std::vector<WriteResult>> Txn(const std::vector<Op>& ops) = 0;
 
+  // Txn without waiting: `done` gets exactly what Txn would have returned, exactly once, once
+  // the ops are durable (or failed). It runs on the store's commit thread (or on the caller's,
+  // when the store is shut down), so it must be quick and must not block; it may start another
+  // TxnAsync but must not call the blocking writes. Why: an event-loop caller can then wait for
+  // a group commit without a thread of its own. The default runs Txn on the caller's thread.
+  using TxnCallback = std::function<void(Result<std::vector<WriteResult>>)>;
+  virtual void TxnAsync(std::vector<Op> ops, TxnCallback done) { done(Txn(ops)); }
+
   virtual Result<std::unique_ptr<Watch>> StartWatch(const WatchOptions& opts) = 0;
 
   virtual int64_t CurrentRevision() = 0;

@@ -237,32 +237,75 @@ class HttpServerImpl final : public HttpServer {
   }
 
   // Runs the handler on pool_ and completes on the caller's (the connection's) executor, so no
-  // I/O thread blocks while a handler waits for its fsync.
+  // I/O thread blocks while a handler waits for its fsync. The async handler, if any, is offered
+  // the request first, on this (the I/O) thread.
   template <class Token>
   auto AsyncHandle(HttpRequest req, Token&& token) {
     return asio::async_initiate<Token, void(HttpResponse)>(
         [this](auto completion, HttpRequest r) {
           auto ex = asio::get_associated_executor(completion);
+          // Completion handlers can be moved but not assigned: it lives in the call from here on.
+          auto call = std::make_shared<PendingCall<decltype(completion)>>();
+          call->completion.emplace(std::move(completion));
+          if (options_.async_handler && TryAsyncHandler(r, ex, call)) return;
+          auto c = std::move(*call->completion);
           // Load shedding, as Kubernetes' max-inflight limits: past the bound, a request waits for
           // no handler thread but is told to come back (429 with Retry-After).
           if (queued_.fetch_add(1) >= static_cast<int64_t>(options_.max_queued_requests)) {
             queued_.fetch_sub(1);
             HttpResponse busy = RenderError(429, "too many requests, please try again later");
             busy.headers.Add("Retry-After", "1");
-            asio::post(ex, [completion = std::move(completion), busy = std::move(busy)]() mutable {
-              completion(std::move(busy));
-            });
+            asio::post(ex, [c = std::move(c), busy = std::move(busy)]() mutable { c(std::move(busy)); });
             return;
           }
-          asio::post(pool_, [this, ex, completion = std::move(completion), r = std::move(r)]() mutable {
+          asio::post(pool_, [this, ex, c = std::move(c), r = std::move(r)]() mutable {
             queued_.fetch_sub(1);
             HttpResponse res = CallHandler(r);
-            asio::post(ex, [completion = std::move(completion), res = std::move(res)]() mutable {
-              completion(std::move(res));
-            });
+            asio::post(ex, [c = std::move(c), res = std::move(res)]() mutable { c(std::move(res)); });
           });
         },
         token, std::move(req));
+  }
+
+  template <class Completion>
+  struct PendingCall {
+    std::mutex mu;
+    std::optional<Completion> completion;  // empty once answered (or taken back)
+  };
+
+  // Offers the request to options_.async_handler. Taken: the responder it got answers through
+  // call->completion, posted to `ex`. Declined: call->completion is still there.
+  template <class Executor, class Completion>
+  bool TryAsyncHandler(HttpRequest& r, const Executor& ex, const std::shared_ptr<PendingCall<Completion>>& call) {
+    async_pending_.fetch_add(1);
+    HttpResponder respond = [this, ex, call](HttpResponse res) {
+      std::optional<Completion> c;
+      {
+        std::lock_guard<std::mutex> lock(call->mu);
+        if (!call->completion) return;
+        c.emplace(std::move(*call->completion));
+        call->completion.reset();
+      }
+      asio::post(ex, [c = std::move(*c), res = std::move(res)]() mutable { c(std::move(res)); });
+      if (async_pending_.fetch_sub(1) == 1) Changed();
+    };
+    bool taken = false;
+    try {
+      taken = options_.async_handler(r, respond);
+    } catch (const std::exception& e) {
+      log::Error("http async handler threw", {{"method", r.method}, {"path", r.path}, {"error", e.what()}});
+      respond(RenderError(500, "internal error"));
+      return true;
+    } catch (...) {
+      log::Error("http async handler threw", {{"method", r.method}, {"path", r.path}});
+      respond(RenderError(500, "internal error"));
+      return true;
+    }
+    if (taken) return true;
+    std::lock_guard<std::mutex> lock(call->mu);
+    if (!call->completion) return true;  // declined, yet answered: the answer stands
+    async_pending_.fetch_sub(1);
+    return false;
   }
 
   // Constant after construction.
@@ -277,6 +320,7 @@ class HttpServerImpl final : public HttpServer {
   std::optional<tcp::acceptor> acceptor_;  // used on its own strand only
   asio::thread_pool pool_;
   std::atomic<int64_t> queued_{0};  // requests posted to pool_ whose handler has not started
+  std::atomic<int64_t> async_pending_{0};  // taken by the async handler, not yet answered
   std::vector<std::thread> io_threads_;
 
   std::atomic<bool> stopping_{false};
@@ -736,6 +780,11 @@ void HttpServerImpl::Stop(Millis grace) {
   for (auto& t : io_threads_) t.join();
   io_threads_.clear();
   pool_.join();  // a handler that is still running is user code we cannot interrupt
+  // Likewise an answer the async handler still owes (a write the store has yet to commit): its
+  // responder holds a completion of this context, which must not be destroyed after it.
+  lock.lock();
+  cv_.wait(lock, [this] { return async_pending_ == 0; });
+  lock.unlock();
   // Destroys whatever is still queued (suspended coroutines) while the rest of *this is alive.
   acceptor_.reset();
   ioc_.reset();

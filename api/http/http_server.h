@@ -43,6 +43,9 @@ struct HttpServerOptions {
   // Renders an error the server produces itself (413, 400 on unparsable HTTP, 503 when stopping)
   // as a response, so it is a Kubernetes Status like every other error.
   std::function<HttpResponse(int status, const std::string& message)> render_error;
+  // Tried before the handler pool (see HttpAsyncHandler); may be empty. Stop() waits until
+  // every request it took has been answered.
+  HttpAsyncHandler async_handler;
 };
 
 class HttpServer {

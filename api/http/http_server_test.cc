@@ -349,6 +349,79 @@ TEST_P(HttpServerTest, StopAfterGraceDropsRequestThatOutlivesIt) {
   EXPECT_EQ(w->ReadUntil("", 2s), "");  // closed without a response
 }
 
+// The async handler takes POSTs and answers them later from a thread of its own; it declines the
+// rest, which reach the pool handler unchanged. A second answer is ignored; Stop() waits for an
+// answer still owed.
+TEST_P(HttpServerTest, AsyncHandlerAnswersFromAnotherThreadAndDeclinesTheRest) {
+  std::mutex mu;
+  std::vector<HttpResponder> owed;  // guarded by mu
+  std::atomic<int> pool_calls{0};
+  HttpServerOptions options = Options();
+  options.async_handler = [&](HttpRequest& req, const HttpResponder& respond) {
+    if (req.method != "POST") return false;
+    std::lock_guard<std::mutex> lock(mu);
+    owed.push_back(respond);
+    return true;
+  };
+  auto server = MustStart(options, [&](const HttpRequest& req) {
+    ++pool_calls;
+    return Json(200, {{"path", req.path}, {"query", req.Query("q").value_or("")}});
+  });
+  ASSERT_TRUE(server);
+  // The answering side: a thread that is neither an I/O thread nor the pool's.
+  std::atomic<bool> stop{false};
+  std::thread answerer([&] {
+    while (!stop) {
+      std::vector<HttpResponder> batch;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        batch.swap(owed);
+      }
+      for (auto& respond : batch) {
+        respond(Json(201, {{"async", true}}));
+        respond(Json(500, {}));  // ignored
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  httplib::Client cli = Client(server->port());
+  for (int i = 0; i < 20; ++i) {
+    auto posted = cli.Post("/things", "{}", "application/json");
+    ASSERT_TRUE(posted);
+    EXPECT_EQ(posted->status, 201);
+    EXPECT_EQ(nlohmann::json::parse(posted->body)["async"], true);
+  }
+  auto got = cli.Get("/things?q=x%20y");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(got->body)["query"], "x y") << "a declined request reaches the pool intact";
+  EXPECT_EQ(pool_calls, 1);
+  stop = true;
+  answerer.join();
+
+  // One answer still owed when Stop() starts: Stop waits for it rather than destroying the
+  // connection's pending completion.
+  std::thread client([&] {
+    httplib::Client c = Client(server->port());
+    (void)c.Post("/late", "{}", "application/json");
+  });
+  for (int i = 0; i < 5000; ++i) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!owed.empty()) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  std::thread late([&] {
+    std::this_thread::sleep_for(200ms);
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& respond : owed) respond(Json(201, {}));
+  });
+  const auto start = Clock::now();
+  server->Stop(50ms);
+  EXPECT_GE(Clock::now() - start, 150ms) << "Stop returned while an answer was still owed";
+  late.join();
+  client.join();
+}
+
 TEST(HttpServerPlainTest, PortZeroPicksAFreePortAndAddressInUseIsUnavailable) {
   auto server = MustStart(TestOptions(), [](const HttpRequest&) { return Json(200, {}); });
   ASSERT_TRUE(server);

@@ -67,6 +67,17 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// Answers a request an HttpAsyncHandler took. Call it once, from any thread; it never blocks
+// and later calls are ignored.
+using HttpResponder = std::function<void(HttpResponse)>;
+
+// An optional fast path, tried on the I/O thread before a request is queued for the handler
+// pool. It must not block: it either returns false without having changed the request (the
+// pool then handles it), or takes the request and answers it through `respond`, typically
+// from the store's commit thread once the write is durable. Why: a durable write then ties up
+// no pool thread and costs two thread hand-offs fewer.
+using HttpAsyncHandler = std::function<bool(HttpRequest& req, const HttpResponder& respond)>;
+
 // Percent-decodes `in`; '+' is a space only when `plus_is_space`. False on a malformed escape.
 bool PercentDecode(std::string_view in, std::string* out, bool plus_is_space);
 // Parses "a=1&b=x%20y" into *out. False on a malformed escape.
