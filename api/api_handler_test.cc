@@ -242,6 +242,46 @@ TEST_F(ApiHandlerTest, StatusSubresourceOverHttp) {
   ExpectStatus(Do("GET", std::string(kConfigMaps) + "/x/status"), 404, "NotFound");
 }
 
+// pods/binding: the scheduler's write. It binds once; a second binding, a binding without a
+// target and a binding of a deleting pod are refused; view tokens may not bind.
+TEST_F(ApiHandlerTest, PodBindingSetsNodeNameOnce) {
+  const std::string pods = "/api/v1/namespaces/default/pods";
+  json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", "p"}}},
+              {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  ASSERT_EQ(Do("POST", pods, pod).status, 201);
+  json binding = {{"apiVersion", "v1"}, {"kind", "Binding"}, {"metadata", {{"name", "p"}}},
+                  {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-1"}}}};
+  HttpResponse b = Do("POST", pods + "/p/binding", binding);
+  ASSERT_EQ(b.status, 201) << b.body;
+  EXPECT_EQ(BodyOf(b)["status"], "Success");
+  json got = BodyOf(Do("GET", pods + "/p"));
+  EXPECT_EQ(got["spec"]["nodeName"], "node-1");
+  bool scheduled = false;
+  for (const auto& c : got["status"]["conditions"]) {
+    if (c["type"] == "PodScheduled") scheduled = c["status"] == "True";
+  }
+  EXPECT_TRUE(scheduled) << got["status"].dump();
+
+  binding["target"]["name"] = "node-2";
+  ExpectStatus(Do("POST", pods + "/p/binding", binding), 409, "Conflict");
+  EXPECT_EQ(BodyOf(Do("GET", pods + "/p"))["spec"]["nodeName"], "node-1");
+  json no_target = {{"apiVersion", "v1"}, {"kind", "Binding"}, {"target", json::object()}};
+  ExpectStatus(Do("POST", pods + "/p/binding", no_target), 422, "Invalid");
+  binding["metadata"]["name"] = "missing";
+  ExpectStatus(Do("POST", pods + "/missing/binding", binding), 404, "NotFound");
+  ExpectStatus(Do("GET", pods + "/p/binding"), 405, "MethodNotAllowed");
+  ExpectStatus(Do("POST", std::string(kDeployments) + "/web/binding", binding), 404, "NotFound");
+  HttpResponse viewer = Do(Request("POST", pods + "/p/binding", binding.dump(), "application/json", testing::kViewToken));
+  ExpectStatus(viewer, 403, "Forbidden");
+  // Discovery lists it, as kube-scheduler's clients expect.
+  json discovery = BodyOf(Do("GET", "/api/v1"));
+  bool listed = false;
+  for (const auto& r : discovery["resources"]) listed = listed || r["name"] == "pods/binding";
+  EXPECT_TRUE(listed) << discovery.dump();
+}
+
 TEST_F(ApiHandlerTest, NamespaceStatusIsRoutable) {
   HttpResponse r = Do("GET", "/api/v1/namespaces/default/status");
   ASSERT_EQ(r.status, 200) << r.body;

@@ -65,6 +65,10 @@ json ApiResourceList(const std::string& group, const std::string& version) {
       resources.push_back({{"name", k->plural + "/status"}, {"singularName", ""}, {"namespaced", k->namespaced},
                            {"kind", k->kind}, {"verbs", {"get", "patch", "update"}}});
     }
+    if (k->binding_subresource) {
+      resources.push_back({{"name", k->plural + "/binding"}, {"singularName", ""}, {"namespaced", k->namespaced},
+                           {"kind", "Binding"}, {"verbs", {"create"}}});
+    }
     if (k->scale) {
       resources.push_back({{"name", k->plural + "/scale"}, {"singularName", ""}, {"namespaced", k->namespaced},
                            {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"},

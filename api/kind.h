@@ -46,6 +46,9 @@ struct KindInfo {
   bool namespaced = true;
   bool status_subresource = false;
   std::optional<ScaleSpec> scale;
+  // The binding subresource (pods/binding): POST a v1 Binding to set spec.nodeName once; the
+  // scheduler's write, as in Kubernetes.
+  bool binding_subresource = false;
   // Whether metadata.generation counts spec changes (kinds with a spec).
   bool has_generation = false;
   SchemaPtr schema;              // the whole object: apiVersion, kind, metadata, spec, status...

@@ -166,6 +166,16 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
       }
       return ErrorResponse(Status(Code::kMethodNotAllowed, "the scale subresource supports get, update and patch"));
     }
+    if (sub == "binding" && kind->binding_subresource) {
+      if (info.verb != "create") return ErrorResponse(Status(Code::kMethodNotAllowed, "the binding subresource supports create"));
+      auto body = DecodeBody(req, options_.max_depth);
+      if (!body.ok()) return ErrorResponse(body.status());
+      Status st = service_->Bind(*kind, ns, info.name, *body, wopts);
+      if (!st.ok()) return ErrorResponse(st);
+      json ok = SuccessStatus();
+      ok["code"] = 201;
+      return JsonResponse(201, ok);
+    }
     if (sub != "status" || !kind->status_subresource) return NotFoundPath();
     if (info.verb == "get") {
       auto obj = service_->Get(*kind, ns, info.name);

@@ -93,6 +93,12 @@ class ResourceService {
   Result<json> UpdateScale(const KindInfo& kind, const std::string& ns, const std::string& name,
                            std::optional<PatchType> patch_type, const json& body, const WriteOptions& opts);
 
+  // pods/binding: sets spec.nodeName of an unbound, undeleted object from a v1 Binding
+  // ({"target": {"kind": "Node", "name": ...}}) and its PodScheduled condition to True.
+  // 409 when already bound to a node or being deleted; 422 for a Binding without a target name.
+  Status Bind(const KindInfo& kind, const std::string& ns, const std::string& name, const json& binding,
+              const WriteOptions& opts);
+
   // Strict checks, defaults and validation of a would-be object, without storing anything.
   // Used by create/update and by callers that dry-run many objects (apply, GitOps).
   Status Admit(const KindInfo& kind, json& obj, const json* old);

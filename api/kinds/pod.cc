@@ -286,6 +286,7 @@ void RegisterPod() {
   k.short_names = {"po"};
   k.categories = {"all"};
   k.status_subresource = true;
+  k.binding_subresource = true;
   k.schema = KindSchema("io.k8s.api.core.v1.Pod", {F("spec", PodSpecSchema()), F("status", PodStatusSchema())},
                         "Pod is a collection of containers that can run on a host.");
   k.defaults = Defaults;

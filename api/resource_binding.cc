@@ -1,0 +1,80 @@
+// The binding subresource (pods/binding): how a scheduler assigns a Pod to a Node. A Binding
+// sets spec.nodeName once, atomically with the Pod's revision, so two schedulers racing for the
+// same Pod cannot both win: the loser gets 409 Conflict, as in Kubernetes.
+#include "api/errors.h"
+#include "api/object_meta.h"
+#include "api/resource_service.h"
+#include "api/resource_service_internal.h"
+
+namespace capstan::api {
+namespace {
+
+// Sets condition `type` in status.conditions, keeping lastTransitionTime when the status did not
+// change (Kubernetes' condition semantics).
+void SetCondition(json& obj, const std::string& type, const std::string& status, const std::string& now) {
+  json& st = obj["status"];
+  if (!st.is_object()) st = json::object();
+  json& conditions = st["conditions"];
+  if (!conditions.is_array()) conditions = json::array();
+  for (auto& c : conditions) {
+    if (c.is_object() && c.value("type", "") == type) {
+      if (c.value("status", "") != status) c["lastTransitionTime"] = now;
+      c["status"] = status;
+      c.erase("reason");
+      c.erase("message");
+      c["lastProbeTime"] = nullptr;
+      return;
+    }
+  }
+  conditions.push_back({{"type", type}, {"status", status}, {"lastProbeTime", nullptr}, {"lastTransitionTime", now}});
+}
+
+}  // namespace
+
+Status ResourceService::Bind(const KindInfo& kind, const std::string& ns, const std::string& name,
+                             const json& binding, const WriteOptions& opts) {
+  if (!kind.binding_subresource) return Status::NotFound(kind.resource_name() + "/binding not found");
+  if (!binding.is_object()) return Status::BadRequest("the request body must be a Binding object");
+  if (binding.contains("kind") && binding["kind"] != "Binding") {
+    return Status::BadRequest("the kind in the data does not match the expected kind (Binding)");
+  }
+  FieldErrors errors;
+  const json target = binding.value("target", json::object());
+  const std::string node = target.is_object() && target.value("name", json()).is_string()
+                               ? target["name"].get<std::string>() : "";
+  if (node.empty()) errors.push_back({"FieldValueRequired", "target.name", "Required value"});
+  if (target.is_object() && target.contains("kind") && target["kind"] != "Node" && target["kind"] != "") {
+    errors.push_back({"FieldValueNotSupported", "target.kind", "Unsupported value: " + target["kind"].dump() +
+                                                                 ": supported values: \"Node\""});
+  }
+  const std::string body_name = binding.contains("metadata") && binding["metadata"].is_object()
+                                    ? MetaString(binding, "name") : "";
+  if (!body_name.empty() && body_name != name) {
+    errors.push_back({"FieldValueInvalid", "metadata.name", "Invalid value: \"" + body_name +
+                                                                "\": must match the name of the pod (" + name + ")"});
+  }
+  if (!errors.empty()) return InvalidObject("Binding", "", name, errors);
+  const std::string key = StoreKey(kind, ns, name);
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto kv = store_->Get(key);
+    if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
+    auto pod = DecodeStored(kv->value, kv->mod_revision);
+    if (!pod.ok()) return pod.status();
+    if (!MetaString(*pod, "deletionTimestamp").empty()) {
+      return Status::Conflict("pod " + name + " is being deleted, cannot be assigned to a host");
+    }
+    const json& spec = (*pod)["spec"];
+    const std::string bound = spec.is_object() ? spec.value("nodeName", "") : "";
+    if (!bound.empty()) return Status::Conflict("pod " + name + " is already assigned to node \"" + bound + "\"");
+    json next = std::move(*pod);
+    next["spec"]["nodeName"] = node;
+    SetCondition(next, "PodScheduled", "True", NowRfc3339());
+    if (opts.dry_run) return Status::Ok();
+    auto wr = store_->Update(key, EncodeForStore(next), store::Precondition{kv->mod_revision});
+    if (wr.ok()) return Status::Ok();
+    if (wr.status().code() != Code::kConflict) return wr.status();
+  }
+  return ConflictError(kind, name);
+}
+
+}  // namespace capstan::api

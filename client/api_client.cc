@@ -1,0 +1,28 @@
+#include "client/api_client.h"
+
+#include "client/json_fields.h"
+
+namespace capstan::client {
+
+Query WithWatchParam(Query query) {
+  for (const auto& [key, value] : query) {
+    if (key == "watch") return query;
+  }
+  query.emplace_back("watch", "true");
+  return query;
+}
+
+Status StatusFromWatchError(const nlohmann::json& object) {
+  int code = object.is_object() ? static_cast<int>(IntField(object, "code", 500)) : 500;
+  if (code < 400 || code > 599) code = 500;
+  return StatusFromResponse(code, object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Status CheckListShape(const std::string& path, const nlohmann::json& list) {
+  if (!Field(list, "items").is_array()) {
+    return Status::Internal("list " + path + ": the server's answer has no \"items\" array");
+  }
+  return Status::Ok();
+}
+
+}  // namespace capstan::client

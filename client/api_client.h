@@ -1,0 +1,95 @@
+// ApiClient: what controllers need from the Kubernetes-style API, independent of the transport.
+//
+// Controllers, informers and the node agent talk to the API only through this interface, exactly
+// as a remote client would, so they can run in the server's process (InProcessApiClient, which
+// calls the ApiHandler directly) or in another one (HttpApiClient, over RestClient).
+//
+// Paths are server-relative and unencoded ("/apis/apps/v1/namespaces/default/replicasets");
+// query parameters are encoded by the implementation. Bodies and answers are JSON. A non-2xx
+// answer is a Status whose code follows the HTTP status as RestClient maps it (404 kNotFound; 409
+// kAlreadyExists or kConflict from the Status reason; 410 kExpired; 422 kInvalid; ...) and whose
+// message is the server's Status.message.
+//
+// Thread-safety: every ApiClient method may be called from several threads at once. A
+// WatchEvents is consumed by one thread at a time (Next); Cancel() may be called from any thread.
+// Lifetime: every WatchEvents must be destroyed before the ApiClient that made it.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "client/rest_client.h"  // Query, PatchType
+
+namespace capstan::client {
+
+// One open watch: the events of one watch response, in order.
+//
+// Events are {"type": "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK", "object": {...}}. A watch
+// never yields an ERROR event: the Status it carries ends the watch as an error instead (410 ->
+// kExpired: the caller must list again).
+class WatchEvents {
+ public:
+  // Cancels the watch and releases what it holds (see each implementation for how long that may
+  // take).
+  virtual ~WatchEvents() = default;
+
+  // Waits up to `timeout` for the next event. Returns
+  //   - an event;
+  //   - nullopt when no event came within `timeout`, or when the watch has ended normally (the
+  //     server closed the stream, or Cancel() was called): Ended() tells the two apart;
+  //   - an error Status when the watch ended with one (an ERROR event, a transport error, an
+  //     unparsable event). Sticky: every later call returns the same error.
+  // Events received before the end are all returned first (except after Cancel(), which drops
+  // them). Call from one thread at a time.
+  virtual Result<std::optional<nlohmann::json>> Next(std::chrono::milliseconds timeout) = 0;
+
+  // True once the watch is over and Next() has nothing more to return but nullopt or the error.
+  virtual bool Ended() const = 0;
+
+  // Ends the watch: a Next() blocked in another thread returns nullopt promptly, and every later
+  // Next() returns nullopt with Ended() true. Thread-safe and idempotent.
+  virtual void Cancel() = 0;
+};
+
+class ApiClient {
+ public:
+  virtual ~ApiClient() = default;
+
+  // GET of one object (or of anything else that answers JSON).
+  virtual Result<nlohmann::json> Get(const std::string& path, const Query& query = {}) = 0;
+  // GET of a collection: one page, a List object with "items" (an array) and
+  // metadata.resourceVersion / continue. The caller pages with limit and continue.
+  virtual Result<nlohmann::json> List(const std::string& path, const Query& query = {}) = 0;
+  virtual Result<nlohmann::json> Create(const std::string& path, const nlohmann::json& body,
+                                        const Query& query = {}) = 0;  // POST
+  virtual Result<nlohmann::json> Update(const std::string& path, const nlohmann::json& body,
+                                        const Query& query = {}) = 0;  // PUT
+  virtual Result<nlohmann::json> Patch(const std::string& path, PatchType type, const nlohmann::json& patch,
+                                       const Query& query = {}) = 0;
+  // `options` is a DeleteOptions object, or null for no body.
+  virtual Result<nlohmann::json> Delete(const std::string& path, const nlohmann::json& options = nullptr,
+                                        const Query& query = {}) = 0;
+
+  // Opens a watch of the collection (or object) at `path`; "watch=true" is added to `query`
+  // unless present. The caller sets resourceVersion, allowWatchBookmarks, timeoutSeconds and
+  // selectors. An error may come back here (the server refused the request) or, for transports
+  // that learn the answer later, from the first Next().
+  virtual Result<std::unique_ptr<WatchEvents>> Watch(const std::string& path, const Query& query = {}) = 0;
+};
+
+// `query` with ("watch", "true") appended unless it already has a "watch" parameter.
+Query WithWatchParam(Query query);
+
+// The Status of a watch ERROR event's object (a Kubernetes Status): code from its "code" (500
+// when absent; 410 -> kExpired), message from its "message".
+Status StatusFromWatchError(const nlohmann::json& object);
+
+// Checks that a list answer is an object with an "items" array; kInternal otherwise.
+Status CheckListShape(const std::string& path, const nlohmann::json& list);
+
+}  // namespace capstan::client
