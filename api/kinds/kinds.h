@@ -10,5 +10,7 @@ void RegisterConfigMapAndSecret();  // configmap_secret.cc: v1 ConfigMap, v1 Sec
 void RegisterEvent();               // event.cc:            v1 Event
 void RegisterPod();                 // pod.cc:              v1 Pod
 void RegisterApps();                // apps.cc:             apps/v1 Deployment, ReplicaSet
+void RegisterNode();                // node.cc:             v1 Node
+void RegisterLease();               // lease.cc:            coordination.k8s.io/v1 Lease
 
 }  // namespace capstan::api::kinds

@@ -16,6 +16,8 @@ void RegisterBuiltinKinds() {
     kinds::RegisterEvent();
     kinds::RegisterPod();
     kinds::RegisterApps();
+    kinds::RegisterNode();
+    kinds::RegisterLease();
   });
 }
 
