@@ -70,6 +70,11 @@ class ApiServerImpl : public ApiServer {
   }
   const std::string& admin_token() const override { return admin_token_; }
   const std::string& ca_pem() const override { return ca_pem_; }
+  HttpResponse Handle(const HttpRequest& req) override {
+    ApiHandler* handler = live_handler_.load(std::memory_order_acquire);
+    if (handler == nullptr) return ErrorResponse(Status::Unavailable("the server is starting"));
+    return handler->Handle(req);
+  }
 
   void Stop(std::chrono::milliseconds grace) override {
     if (stopped_) return;

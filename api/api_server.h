@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "api/http/http_types.h"
 #include "base/status.h"
 #include "store/rocks_store.h"
 
@@ -45,6 +46,9 @@ class ApiServer {
   virtual std::string url() const = 0;              // "https://127.0.0.1:7420"
   virtual const std::string& admin_token() const = 0;
   virtual const std::string& ca_pem() const = 0;    // empty without TLS
+  // Serves one request in-process, through the same handler as the HTTP listener (the transport
+  // of the controllers that run inside the server). Thread-safe; 503 once stopping.
+  virtual HttpResponse Handle(const HttpRequest& req) = 0;
   virtual void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(10000)) = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/api_server.h"
+#include "controller/manager/control_plane.h"
 #include "base/log.h"
 #include "client/kubeconfig.h"
 
@@ -32,7 +33,9 @@ void ServerUsage() {
       "  --handler-threads N         requests handled at once; a write holds its thread until its\n"
       "                              fsync (default 64)\n"
       "  --event-log-max-events N    events kept for watches to resume from (default 100000)\n"
-      "  --event-log-max-age SECS    and at most this old (default 3600)\n",
+      "  --event-log-max-age SECS    and at most this old (default 3600)\n"
+      "  --controllers=false         serve the API only: no ReplicaSet, Deployment or other control\n"
+      "                              loops (default: run them)\n",
       stdout);
 }
 
@@ -68,6 +71,7 @@ bool TakeValue(int argc, char** argv, int* i, const std::string& name, std::stri
 
 int RunServerCommand(int argc, char** argv) {
   api::ApiServerOptions opts;
+  bool controllers = true;
   opts.data_dir = api::DefaultDataDir();
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i], v;
@@ -104,6 +108,8 @@ int RunServerCommand(int argc, char** argv) {
         std::fprintf(stderr, "error: --handler-threads: expected 1..1024, got \"%s\"\n", v.c_str());
         return 1;
       }
+    } else if (a == "--controllers=false" || a == "--controllers=true" || a == "--controllers") {
+      controllers = a != "--controllers=false";
     } else if (TakeValue(argc, argv, &i, "--event-log-max-events", &v)) {
       opts.store.log_max_events = std::atoll(v.c_str());
     } else if (TakeValue(argc, argv, &i, "--event-log-max-age", &v)) {
@@ -144,11 +150,27 @@ int RunServerCommand(int argc, char** argv) {
       log::Info("wrote kubeconfig", {{"path", user}});
     }
   }
+  std::unique_ptr<controller::ControlPlane> plane;
+  if (controllers) {
+    controller::ControlPlaneOptions copts;
+    api::ApiServer* raw = server->get();
+    copts.handler = [raw](const api::HttpRequest& req) { return raw->Handle(req); };
+    copts.token = (*server)->admin_token();
+    auto started = controller::ControlPlane::Start(std::move(copts));
+    if (!started.ok()) {
+      log::Error("cannot start the controllers", {{"error", started.status().ToString()}});
+      (*server)->Stop(std::chrono::milliseconds(10000));
+      return 1;
+    }
+    plane = std::move(started).value();
+  }
   log::Info("ready", {{"url", url}, {"kubeconfig", own}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log::Info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // Controllers first: their last writes go through the API, which must still be up.
+  if (plane) plane->Stop();
   (*server)->Stop(std::chrono::milliseconds(10000));
   return 0;
 }

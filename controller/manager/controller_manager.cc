@@ -1,0 +1,46 @@
+#include "controller/manager/controller_manager.h"
+
+#include "base/log.h"
+
+namespace capstan::controller {
+
+ControllerManager::ControllerManager(client::ApiClient* api, ControllerManagerOptions options)
+    : api_(api), options_(options), informers_(api) {}
+
+ControllerManager::~ControllerManager() { Stop(); }
+
+void ControllerManager::Add(std::unique_ptr<Controller> controller) { controllers_.push_back(std::move(controller)); }
+
+Status ControllerManager::Start() {
+  ControllerContext ctx{api_, &informers_, options_.clock != nullptr ? options_.clock : Clock::Real()};
+  for (auto& c : controllers_) {
+    Status st = c->Setup(ctx);
+    if (!st.ok()) return Status(st.code(), c->name() + " controller: " + st.message());
+  }
+  informers_.StartAll();
+  if (!informers_.WaitForSyncAll(options_.sync_timeout)) {
+    informers_.StopAll();
+    return Status::Unavailable("controllers: the informers did not sync within " +
+                               std::to_string(options_.sync_timeout.count()) + " ms");
+  }
+  for (auto& c : controllers_) {
+    Status st = c->Start();
+    if (!st.ok()) {
+      Stop();
+      return Status(st.code(), c->name() + " controller: " + st.message());
+    }
+    ++started_;
+    log::Info("controller started", {{"controller", c->name()}});
+  }
+  return Status::Ok();
+}
+
+void ControllerManager::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  // Newest first: a controller may depend on what an earlier one keeps up.
+  while (started_ > 0) controllers_[--started_]->Stop();
+  informers_.StopAll();
+}
+
+}  // namespace capstan::controller

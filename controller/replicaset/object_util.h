@@ -1,0 +1,89 @@
+// Reading Pods, ReplicaSets and their metadata as Kubernetes' controllers do, over plain JSON.
+//
+// Shared by the ReplicaSet and Deployment decision logic. Every function here is pure: it reads
+// its arguments (never mutates them) and never throws on odd input — objects come from a cache
+// that holds whatever the API accepted, so a missing or mistyped field reads as absent.
+//
+// Times: metav1.Time is RFC 3339 with second precision ("2024-01-02T03:04:05Z"); fractions and
+// offsets are accepted when parsing. Formatting always writes whole seconds in UTC, as
+// Kubernetes does, so a time written and read back compares equal.
+//
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace capstan::controller::replicaset {
+
+using json = nlohmann::json;
+using TimePoint = std::chrono::system_clock::time_point;
+
+// ---- Field access (never throws) --------------------------------------------------------------
+
+// obj[key] when obj is an object holding it; else a shared null.
+const json& At(const json& obj, std::string_view key);
+std::string StringAt(const json& obj, std::string_view key);
+// An integer field; `fallback` when absent or not an integer.
+int64_t IntAt(const json& obj, std::string_view key, int64_t fallback = 0);
+// metadata.<key> as a string ("" when absent).
+std::string Meta(const json& obj, std::string_view key);
+// metadata.annotations[key], or std::nullopt.
+std::optional<std::string> Annotation(const json& obj, std::string_view key);
+// spec.replicas, defaulted to 1 as the API server does when it is absent.
+int32_t SpecReplicas(const json& obj);
+
+// ---- Time -------------------------------------------------------------------------------------
+
+std::optional<TimePoint> ParseTime(const json& value);
+std::string FormatTime(TimePoint t);
+// metadata.creationTimestamp, or std::nullopt.
+std::optional<TimePoint> CreationTime(const json& obj);
+bool IsDeleting(const json& obj);  // metadata.deletionTimestamp is set
+
+// ---- Owner references -------------------------------------------------------------------------
+
+// The ownerReferences entry with controller=true, or nullptr.
+const json* ControllerRef(const json& obj);
+// True when obj's controller reference names `owner_uid`.
+bool IsControlledBy(const json& obj, const std::string& owner_uid);
+// metav1.NewControllerRef: apiVersion, kind, name, uid of `owner`, controller and
+// blockOwnerDeletion true.
+json NewControllerRef(const json& owner, std::string_view api_version, std::string_view kind);
+
+// ---- Labels -----------------------------------------------------------------------------------
+
+// Every key/value of `subset` (an object of strings, or null = empty) is in `labels`.
+bool LabelsContain(const json& labels, const json& subset);
+
+// ---- Pods -------------------------------------------------------------------------------------
+
+// controller.IsPodActive: not Succeeded, not Failed, and not being deleted.
+bool IsPodActive(const json& pod);
+// podutil.IsPodReady: the Ready condition has status "True".
+bool IsPodReady(const json& pod);
+// The Ready condition's lastTransitionTime when the pod is ready (std::nullopt when not ready or
+// the time is absent: a zero time in Kubernetes).
+std::optional<TimePoint> PodReadySince(const json& pod);
+// podutil.IsPodAvailable: ready, and either min_ready_seconds is 0 or the pod has been ready
+// since strictly more than min_ready_seconds before `now` (Kubernetes compares with Before()).
+bool IsPodAvailable(const json& pod, int64_t min_ready_seconds, TimePoint now);
+// When a ready but not yet available pod becomes available; std::nullopt if not applicable.
+std::optional<TimePoint> PodAvailableAt(const json& pod, int64_t min_ready_seconds);
+// The largest restartCount among status.containerStatuses (0 when none).
+int64_t MaxContainerRestarts(const json& pod);
+
+// ---- Conditions (status.conditions arrays) ----------------------------------------------------
+
+// The condition of `type` in status.conditions, or nullptr.
+const json* FindCondition(const json& status, std::string_view type);
+// Removes every condition of `type` from status.conditions (drops the key when it becomes empty,
+// as Go's omitempty would).
+void RemoveCondition(json& status, std::string_view type);
+
+}  // namespace capstan::controller::replicaset
