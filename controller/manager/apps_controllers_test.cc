@@ -5,6 +5,7 @@
 
 #include "client/informer_test_util.h"
 #include "controller/deployment/deployment_controller.h"
+#include "controller/gc/garbage_collector.h"
 #include "controller/manager/controller_manager.h"
 #include "controller/replicaset/replicaset_controller.h"
 
@@ -34,7 +35,11 @@ class AppsControllersTest : public client::testing::InProcessApiFixture {
  protected:
   void SetUp() override {
     InProcessApiFixture::SetUp();
+    StartControllers();
+  }
+  void StartControllers() {
     manager_ = std::make_unique<ControllerManager>(client_.get());
+    manager_->Add(std::make_unique<gc::GarbageCollector>());
     manager_->Add(std::make_unique<replicaset::ReplicaSetController>());
     manager_->Add(std::make_unique<deployment::DeploymentController>());
     Status st = manager_->Start();
@@ -151,6 +156,87 @@ TEST_F(AppsControllersTest, DeploymentCreatesAHashedReplicaSetAndScales) {
                              json{{"spec", {{"replicas", 0}}}})
                   .ok());
   ASSERT_TRUE(WaitUntil([&] { return Pods("app=shop").empty(); }));
+}
+
+json Deployment(const std::string& name, int replicas) {
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", {{"name", name}}},
+          {"spec", {{"replicas", replicas}, {"selector", {{"matchLabels", {{"app", name}}}}}, {"template", Template(name)}}}};
+}
+
+// Background (the default): the owner goes at once; the collector removes the dependents, whose
+// owner is gone, level by level.
+TEST_F(AppsControllersTest, GarbageCollectorBackgroundCascade) {
+  ASSERT_TRUE(client_->Create(kDeployments, Deployment("bg", 3)).ok());
+  ASSERT_TRUE(WaitUntil([&] { return Pods("app=bg").size() == 3; }));
+  ASSERT_TRUE(client_->Delete(std::string(kDeployments) + "/bg").ok());
+  ASSERT_TRUE(WaitUntil([&] {
+    auto rss = client_->List(kReplicaSets, {{"labelSelector", "app=bg"}});
+    return rss.ok() && (*rss)["items"].empty() && Pods("app=bg").empty();
+  }));
+}
+
+// Orphan: the owner goes once its dependents no longer point at it; they stay.
+TEST_F(AppsControllersTest, GarbageCollectorOrphansDependents) {
+  ASSERT_TRUE(client_->Create(kReplicaSets, ReplicaSet("keep", 2)).ok());
+  ASSERT_TRUE(WaitUntil([&] { return Pods("app=keep").size() == 2; }));
+  ASSERT_TRUE(client_->Delete(std::string(kReplicaSets) + "/keep", json{{"propagationPolicy", "Orphan"}}).ok());
+  ASSERT_TRUE(WaitUntil([&] { return client_->Get(std::string(kReplicaSets) + "/keep").status().IsNotFound(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto pods = Pods("app=keep");
+  ASSERT_EQ(pods.size(), 2u);
+  for (const auto& p : pods) {
+    EXPECT_FALSE(p["metadata"].contains("ownerReferences") && !p["metadata"]["ownerReferences"].empty()) << p.dump();
+  }
+}
+
+// Foreground: the owner stays (deletionTimestamp set) until every blocking dependent is gone.
+TEST_F(AppsControllersTest, GarbageCollectorForegroundWaitsForDependents) {
+  ASSERT_TRUE(client_->Create(kDeployments, Deployment("fg", 2)).ok());
+  ASSERT_TRUE(WaitUntil([&] { return Pods("app=fg").size() == 2; }));
+  ASSERT_TRUE(client_->Delete(std::string(kDeployments) + "/fg", json{{"propagationPolicy", "Foreground"}}).ok());
+  bool seen_waiting = false;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto d = client_->Get(std::string(kDeployments) + "/fg");
+    if (d.ok()) {
+      // Still here only while dependents are.
+      seen_waiting = seen_waiting || !(*d)["metadata"].value("deletionTimestamp", "").empty();
+      return false;
+    }
+    return d.status().IsNotFound();
+  }));
+  EXPECT_TRUE(Pods("app=fg").empty());
+  auto rss = client_->List(kReplicaSets, {{"labelSelector", "app=fg"}});
+  ASSERT_TRUE(rss.ok());
+  EXPECT_TRUE((*rss)["items"].empty());
+}
+
+// Dependents whose owner vanished while no collector ran are collected when one starts.
+TEST_F(AppsControllersTest, GarbageCollectorCollectsDanglingDependentsAfterARestart) {
+  manager_.reset();  // "the server was down"
+  json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata",
+               {{"name", "dangling"},
+                {"labels", {{"app", "none"}}},
+                {"ownerReferences",
+                 {{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "gone"},
+                   {"uid", "00000000-0000-0000-0000-000000000001"}, {"controller", true}}}}}},
+              {"spec", Template("none")["spec"]}};
+  ASSERT_TRUE(client_->Create(kPods, pod).ok());
+  json kept = pod;
+  kept["metadata"]["name"] = "owned";
+  json owner = ReplicaSet("alive", 0);
+  auto alive = client_->Create(kReplicaSets, owner);
+  ASSERT_TRUE(alive.ok());
+  kept["metadata"]["ownerReferences"][0]["name"] = "alive";
+  kept["metadata"]["ownerReferences"][0]["uid"] = (*alive)["metadata"]["uid"];
+  kept["metadata"]["ownerReferences"][0]["controller"] = false;
+  ASSERT_TRUE(client_->Create(kPods, kept).ok());
+  StartControllers();
+  ASSERT_TRUE(WaitUntil([&] { return client_->Get(std::string(kPods) + "/dangling").status().IsNotFound(); }));
+  EXPECT_TRUE(client_->Get(std::string(kPods) + "/owned").ok()) << "a Pod whose owner exists stays";
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include "client/in_process_api_client.h"
 #include "controller/deployment/deployment_controller.h"
+#include "controller/gc/garbage_collector.h"
 #include "controller/replicaset/replicaset_controller.h"
+#include "controller/scheduler/scheduler_controller.h"
 
 namespace capstan::controller {
 
@@ -14,6 +16,10 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(ControlPlaneOptions op
       replicaset::ReplicaSetControllerOptions{options.replicaset_workers}));
   plane->manager_->Add(std::make_unique<deployment::DeploymentController>(
       deployment::DeploymentControllerOptions{options.deployment_workers}));
+  scheduler::SchedulerControllerOptions sopts;
+  sopts.workers = options.scheduler_workers;
+  plane->manager_->Add(std::make_unique<scheduler::SchedulerController>(sopts));
+  plane->manager_->Add(std::make_unique<gc::GarbageCollector>());
   CAPSTAN_RETURN_IF_ERROR(plane->manager_->Start());
   return plane;
 }
