@@ -1,5 +1,6 @@
 #include "controller/manager/control_plane.h"
 
+#include "base/log.h"
 #include "client/in_process_api_client.h"
 #include "controller/deployment/deployment_controller.h"
 #include "controller/gc/garbage_collector.h"
@@ -9,25 +10,70 @@
 namespace capstan::controller {
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(ControlPlaneOptions options) {
-  std::unique_ptr<ControlPlane> plane(new ControlPlane());
+  std::unique_ptr<ControlPlane> plane(new ControlPlane(options));
   plane->api_ = std::make_unique<client::InProcessApiClient>(options.handler, options.token, "capstan-controllers");
-  plane->manager_ = std::make_unique<ControllerManager>(plane->api_.get());
-  plane->manager_->Add(std::make_unique<replicaset::ReplicaSetController>(
-      replicaset::ReplicaSetControllerOptions{options.replicaset_workers}));
-  plane->manager_->Add(std::make_unique<deployment::DeploymentController>(
-      deployment::DeploymentControllerOptions{options.deployment_workers}));
-  scheduler::SchedulerControllerOptions sopts;
-  sopts.workers = options.scheduler_workers;
-  plane->manager_->Add(std::make_unique<scheduler::SchedulerController>(sopts));
-  plane->manager_->Add(std::make_unique<gc::GarbageCollector>());
-  CAPSTAN_RETURN_IF_ERROR(plane->manager_->Start());
+  if (!options.leader_election) {
+    CAPSTAN_RETURN_IF_ERROR(plane->StartManager());
+    return plane;
+  }
+  LeaderElectionOptions election = options.election;
+  ControlPlane* raw = plane.get();
+  election.on_started_leading = [raw] {
+    raw->starter_ = std::thread([raw] {
+      Status st = raw->StartManager();
+      if (!st.ok()) log::Error("cannot start the controllers", {{"error", st.ToString()}});
+    });
+  };
+  election.on_stopped_leading = [raw] {
+    if (raw->starter_.joinable()) raw->starter_.join();
+    raw->StopManager();
+  };
+  auto elector = LeaderElector::Create(plane->api_.get(), std::move(election));
+  if (!elector.ok()) return elector.status();
+  plane->elector_ = std::move(elector).value();
+  plane->elector_->Start();
   return plane;
+}
+
+Status ControlPlane::StartManager() {
+  auto manager = std::make_unique<ControllerManager>(api_.get());
+  manager->Add(std::make_unique<replicaset::ReplicaSetController>(
+      replicaset::ReplicaSetControllerOptions{options_.replicaset_workers}));
+  manager->Add(std::make_unique<deployment::DeploymentController>(
+      deployment::DeploymentControllerOptions{options_.deployment_workers}));
+  scheduler::SchedulerControllerOptions sopts;
+  sopts.workers = options_.scheduler_workers;
+  manager->Add(std::make_unique<scheduler::SchedulerController>(sopts));
+  manager->Add(std::make_unique<gc::GarbageCollector>());
+  CAPSTAN_RETURN_IF_ERROR(manager->Start());
+  std::lock_guard<std::mutex> lock(mu_);
+  manager_ = std::move(manager);
+  return Status::Ok();
+}
+
+void ControlPlane::StopManager() {
+  std::unique_ptr<ControllerManager> manager;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    manager = std::move(manager_);
+  }
+  if (manager) manager->Stop();
+}
+
+bool ControlPlane::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return manager_ != nullptr;
 }
 
 ControlPlane::~ControlPlane() { Stop(); }
 
 void ControlPlane::Stop() {
-  if (manager_) manager_->Stop();
+  if (elector_) {
+    elector_->Stop();  // stops the controllers first (on_stopped_leading), then releases
+    elector_.reset();
+  }
+  if (starter_.joinable()) starter_.join();
+  StopManager();
 }
 
 }  // namespace capstan::controller
