@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <cstdlib>
 #include <string>
 
 #include "api/api_server.h"
+#include "client/in_process_api_client.h"
 #include "controller/manager/control_plane.h"
+#include "node/driver_factory.h"
+#include "node/node_agent.h"
 #include "base/log.h"
 #include "client/kubeconfig.h"
 
@@ -35,7 +39,16 @@ void ServerUsage() {
       "  --event-log-max-events N    events kept for watches to resume from (default 100000)\n"
       "  --event-log-max-age SECS    and at most this old (default 3600)\n"
       "  --controllers=false         serve the API only: no ReplicaSet, Deployment or other control\n"
-      "                              loops (default: run them)\n",
+      "                              loops (default: run them)\n"
+      "  --driver NAME               register this host as a Node running Pods through driver NAME\n"
+      "                              (fake: a hollow node that reports Pods Running at once, for tests\n"
+      "                              and benchmarks; docker, containerd, process: with the driver\n"
+      "                              plugins). Without it no local Node is registered.\n"
+      "  --driver-config JSON        the driver's config (fake: {\"startLatencyMs\":0,\"failureRate\":0})\n"
+      "  --node-name NAME            the local Node's name (default: the host name)\n"
+      "  --leader-elect=false        run the controllers without holding the Lease\n"
+      "                              kube-system/capstan-controller-manager (default: hold it, so two\n"
+      "                              servers on one store never both reconcile)\n",
       stdout);
 }
 
@@ -72,6 +85,8 @@ bool TakeValue(int argc, char** argv, int* i, const std::string& name, std::stri
 int RunServerCommand(int argc, char** argv) {
   api::ApiServerOptions opts;
   bool controllers = true;
+  bool leader_elect = true;
+  std::string driver_name, driver_config = "{}", node_name;
   opts.data_dir = api::DefaultDataDir();
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i], v;
@@ -110,6 +125,14 @@ int RunServerCommand(int argc, char** argv) {
       }
     } else if (a == "--controllers=false" || a == "--controllers=true" || a == "--controllers") {
       controllers = a != "--controllers=false";
+    } else if (TakeValue(argc, argv, &i, "--driver", &v)) {
+      driver_name = v;
+    } else if (TakeValue(argc, argv, &i, "--driver-config", &v)) {
+      driver_config = v;
+    } else if (TakeValue(argc, argv, &i, "--node-name", &v)) {
+      node_name = v;
+    } else if (a == "--leader-elect=false" || a == "--leader-elect=true" || a == "--leader-elect") {
+      leader_elect = a != "--leader-elect=false";
     } else if (TakeValue(argc, argv, &i, "--event-log-max-events", &v)) {
       opts.store.log_max_events = std::atoll(v.c_str());
     } else if (TakeValue(argc, argv, &i, "--event-log-max-age", &v)) {
@@ -156,6 +179,15 @@ int RunServerCommand(int argc, char** argv) {
     api::ApiServer* raw = server->get();
     copts.handler = [raw](const api::HttpRequest& req) { return raw->Handle(req); };
     copts.token = (*server)->admin_token();
+    copts.leader_election = leader_elect;
+    // Stable per host and data directory: a server restarted after a crash is still the holder
+    // and leads at once instead of waiting out its own lease. (Two servers never share a data
+    // directory: the store is locked.)
+    char host[256] = {0};
+    if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "capstan");
+    char suffix[24];
+    std::snprintf(suffix, sizeof(suffix), "%08zx", std::hash<std::string>{}(opts.data_dir) & 0xffffffffu);
+    copts.election.identity = std::string(host) + "_" + suffix;
     auto started = controller::ControlPlane::Start(std::move(copts));
     if (!started.ok()) {
       log::Error("cannot start the controllers", {{"error", started.status().ToString()}});
@@ -164,12 +196,52 @@ int RunServerCommand(int argc, char** argv) {
     }
     plane = std::move(started).value();
   }
+  // The local node agent: every server may run Pods, leader or not.
+  std::unique_ptr<client::ApiClient> node_api;
+  std::unique_ptr<node::RuntimeDriver> driver;
+  std::unique_ptr<node::NodeAgent> agent;
+  if (!driver_name.empty()) {
+    auto stop_all = [&] {
+      if (plane) plane->Stop();
+      (*server)->Stop(std::chrono::milliseconds(10000));
+    };
+    nlohmann::json config = nlohmann::json::parse(driver_config, nullptr, false);
+    if (config.is_discarded() || !config.is_object()) {
+      log::Error("cannot start the node agent", {{"error", "--driver-config: not a JSON object"}});
+      stop_all();
+      return 1;
+    }
+    auto made = node::MakeDriver(driver_name, config);
+    if (!made.ok()) {
+      log::Error("cannot start the node agent", {{"driver", driver_name}, {"error", made.status().ToString()}});
+      stop_all();
+      return 1;
+    }
+    driver = std::move(made).value();
+    api::ApiServer* raw = server->get();
+    node_api = std::make_unique<client::InProcessApiClient>(
+        [raw](const api::HttpRequest& req) { return raw->Handle(req); }, (*server)->admin_token(), "capstan-node");
+    node::NodeAgentOptions nopts;
+    nopts.node_name = node_name;
+    nopts.driver = driver.get();
+    nopts.driver_config = config;
+    agent = std::make_unique<node::NodeAgent>(node_api.get(), nopts);
+    if (Status st = agent->Start(); !st.ok()) {
+      log::Error("cannot start the node agent", {{"error", st.ToString()}});
+      agent.reset();
+      stop_all();
+      return 1;
+    }
+    log::Info("node agent started", {{"node", agent->node_name()}, {"driver", driver_name}});
+  }
   log::Info("ready", {{"url", url}, {"kubeconfig", own}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log::Info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  // Controllers first: their last writes go through the API, which must still be up.
+  // The node agent and the controllers first: their last writes go through the API, which must
+  // still be up.
+  if (agent) agent->Stop();
   if (plane) plane->Stop();
   (*server)->Stop(std::chrono::milliseconds(10000));
   return 0;

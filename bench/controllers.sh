@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# bench/controllers.sh: the control loops at scale (issue "Control loops"): 1,000 Deployments x 10
+# replicas on a fake-driver node with zero start latency, up until all are Available, then down
+# to zero Pods. Starts its own `capstan server --driver fake` on 127.0.0.1 in a temporary data
+# directory, runs build/bin/controllers_bench against it, stops it. Measures; asserts nothing.
+#
+# Usage: bench/controllers.sh [--quick] [--build-dir DIR] [-- controllers_bench flags...]
+#   --quick   100 Deployments x 10 replicas (a smoke run of well under a minute)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD="$ROOT/build"
+EXTRA=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) EXTRA+=(--deployments 100) ;;
+    --build-dir) BUILD=$2; shift ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --) shift; EXTRA+=("$@"); break ;;
+    *) EXTRA+=("$1") ;;
+  esac
+  shift
+done
+BENCH="$BUILD/bin/controllers_bench"
+CAPSTAN="$BUILD/bin/capstan"
+for b in "$BENCH" "$CAPSTAN"; do
+  [[ -x "$b" ]] || { echo "controllers.sh: $b not built (cmake --build build)" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/capstan-controllers-bench.XXXXXX")
+CPID=""
+stop() {
+  if [[ -n "$CPID" ]]; then
+    kill -TERM "$CPID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$CPID" 2>/dev/null || true
+    wait "$CPID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HOME="$TMP/home" "$CAPSTAN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --log-level warn \
+  --driver fake >"$TMP/capstan.log" 2>&1 &
+CPID=$!
+for _ in $(seq 300); do
+  [[ -s "$TMP/data/kubeconfig.yaml" ]] && break
+  kill -0 "$CPID" 2>/dev/null || { echo "controllers.sh: capstan exited; its log:" >&2; cat "$TMP/capstan.log" >&2; exit 1; }
+  sleep 0.1
+done
+rc=0
+timeout --signal=INT 1800 "$BENCH" --kubeconfig "$TMP/data/kubeconfig.yaml" --pid "$CPID" "${EXTRA[@]}" || rc=$?
+if ! kill -0 "$CPID" 2>/dev/null; then echo "controllers.sh: capstan died during the benchmark" >&2; rc=1; fi
+if [[ -s "$TMP/capstan.log" ]]; then echo "--- capstan log (last 20 lines) ---" >&2; tail -20 "$TMP/capstan.log" >&2; fi
+exit "$rc"

@@ -1,0 +1,219 @@
+// controllers_bench: the control loops at scale (issue "Control loops", bench/controllers.sh).
+//
+// Against a running `capstan server --driver fake` (zero start latency): creates D Deployments of
+// R replicas in one namespace as fast as T client threads can POST them (what one `capstan
+// apply` of a D-document file amounts to), waits until every Deployment reports all replicas
+// available, then scales every Deployment to 0 and waits until no Pod is left. Prints pods/s both
+// ways, the server's CPU time and peak RSS, and the ratio against kube-controller-manager's
+// default client rate limit (20 QPS, burst 30: every Pod create and delete is one request, so
+// no more than 20 Pods/s either way) — a computed reference: there is no Kubernetes here to run.
+// Measures; asserts nothing. Every wait is bounded (--timeout).
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/proc_stats.h"
+#include "client/kubeconfig.h"
+#include "client/rest_client.h"
+
+namespace capstan::bench {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Config {
+  std::string kubeconfig;
+  int pid = 0;
+  int deployments = 1000;
+  int replicas = 10;
+  int threads = 16;
+  int timeout_s = 600;
+  std::string ns = "bench";
+};
+
+// utime + stime of a process, in seconds (from /proc/PID/stat).
+double CpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  auto close = line.rfind(')');
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; rest >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::atof(field.c_str());
+    if (i == 15) break;
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+json Deployment(const std::string& name, int replicas) {
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", {{"name", name}, {"labels", {{"bench", "controllers"}}}}},
+          {"spec",
+           {{"replicas", replicas},
+            {"selector", {{"matchLabels", {{"app", name}}}}},
+            {"template",
+             {{"metadata", {{"labels", {{"app", name}, {"bench", "controllers"}}}}},
+              {"spec", {{"containers", {{{"name", "app"}, {"image", "busybox:bench"}}}}}}}}}}};
+}
+
+// Runs fn(i) for i in [0, n) on `threads` threads; returns the number of failures.
+int Parallel(int n, int threads, const std::function<bool(int)>& fn) {
+  std::atomic<int> next{0}, failed{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i; (i = next.fetch_add(1)) < n;) {
+        if (!fn(i)) failed.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  return failed.load();
+}
+
+// Pods in the namespace, by listing them (names only would be nicer; a full list is what we have).
+long CountPods(client::RestClient& c, const std::string& ns) {
+  auto list = c.Get("/api/v1/namespaces/" + ns + "/pods", {{"labelSelector", "bench=controllers"}});
+  return list.ok() ? static_cast<long>((*list)["items"].size()) : -1;
+}
+
+long AvailableDeployments(client::RestClient& c, const std::string& ns, int replicas) {
+  auto list = c.Get("/apis/apps/v1/namespaces/" + ns + "/deployments", {{"labelSelector", "bench=controllers"}});
+  if (!list.ok()) return -1;
+  long n = 0;
+  for (const auto& d : (*list)["items"]) {
+    const json& st = d.value("status", json::object());
+    if (st.value("availableReplicas", 0) == replicas && st.value("updatedReplicas", 0) == replicas) ++n;
+  }
+  return n;
+}
+
+int Run(const Config& cfg) {
+  client::ConnectionOverrides o;
+  o.kubeconfig = cfg.kubeconfig;
+  auto conn = client::ResolveConnection(o);
+  if (!conn.ok()) {
+    std::fprintf(stderr, "controllers_bench: %s\n", conn.status().ToString().c_str());
+    return 1;
+  }
+  client::RestClientOptions ropts;
+  ropts.request_timeout = std::chrono::milliseconds(120000);
+  auto rc = client::RestClient::Create(*conn, ropts);
+  if (!rc.ok()) {
+    std::fprintf(stderr, "controllers_bench: %s\n", rc.status().ToString().c_str());
+    return 1;
+  }
+  client::RestClient& c = **rc;
+  (void)c.Create("/api/v1/namespaces", json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", cfg.ns}}}});
+  const long pods = static_cast<long>(cfg.deployments) * cfg.replicas;
+  const auto deadline = [&](Clock::time_point start) { return start + std::chrono::seconds(cfg.timeout_s); };
+
+  // Up.
+  const double cpu0 = CpuSeconds(cfg.pid);
+  const auto t0 = Clock::now();
+  const std::string dpath = "/apis/apps/v1/namespaces/" + cfg.ns + "/deployments";
+  int failed = Parallel(cfg.deployments, cfg.threads, [&](int i) {
+    return c.Create(dpath, Deployment("d" + std::to_string(i), cfg.replicas)).ok();
+  });
+  const double posted_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  long available = 0;
+  while (Clock::now() < deadline(t0)) {
+    available = AvailableDeployments(c, cfg.ns, cfg.replicas);
+    if (available == cfg.deployments - failed) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  const double up_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu_up = CpuSeconds(cfg.pid) - cpu0;
+  const double hwm_up = ReadProcMemory(cfg.pid).hwm_mib;
+
+  // Down.
+  const double cpu1 = CpuSeconds(cfg.pid);
+  const auto t1 = Clock::now();
+  int scale_failed = Parallel(cfg.deployments, cfg.threads, [&](int i) {
+    return c.Patch(dpath + "/d" + std::to_string(i) + "/scale", client::PatchType::kMerge,
+                   json{{"spec", {{"replicas", 0}}}})
+        .ok();
+  });
+  long left = -1;
+  while (Clock::now() < deadline(t1)) {
+    left = CountPods(c, cfg.ns);
+    if (left == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  const double down_s = std::chrono::duration<double>(Clock::now() - t1).count();
+  const double cpu_down = CpuSeconds(cfg.pid) - cpu1;
+  const ProcMemory mem = ReadProcMemory(cfg.pid);
+
+  const double up_rate = available == cfg.deployments ? pods / up_s : 0;
+  const double down_rate = left == 0 ? pods / down_s : 0;
+  constexpr double kKcmQps = 20;  // kube-controller-manager's default --kube-api-qps
+  std::printf("controllers benchmark: %d Deployments x %d replicas = %ld Pods, fake driver, zero latency\n",
+              cfg.deployments, cfg.replicas, pods);
+  std::printf("  deployments posted in %.2f s (%d failed)\n", posted_s, failed);
+  std::printf("  up:   all available after %.2f s (%ld/%d available)  %.0f pods/s  server CPU %.1f s (%.0f%% of 2 cores)\n",
+              up_s, available, cfg.deployments, up_rate, cpu_up, 100 * cpu_up / up_s / 2);
+  std::printf("  down: no Pod left after %.2f s (%ld left, %d scale failures)  %.0f pods/s  server CPU %.1f s (%.0f%% of 2 cores)\n",
+              down_s, left, scale_failed, down_rate, cpu_down, 100 * cpu_down / down_s / 2);
+  std::printf("  server peak RSS %.0f MiB (after up: %.0f MiB)\n", mem.hwm_mib, hwm_up);
+  std::printf("  vs kube-controller-manager at its default 20 QPS (computed: %.0f s each way): up %.0fx, down %.0fx\n",
+              pods / kKcmQps, up_rate / kKcmQps, down_rate / kKcmQps);
+  json out = {{"bench", "controllers"},
+              {"config", {{"deployments", cfg.deployments}, {"replicas", cfg.replicas}, {"threads", cfg.threads}}},
+              {"metrics",
+               {{"up_pods_per_s", up_rate},
+                {"down_pods_per_s", down_rate},
+                {"up_s", up_s},
+                {"down_s", down_s},
+                {"cpu_up_s", cpu_up},
+                {"cpu_down_s", cpu_down},
+                {"peak_rss_mib", mem.hwm_mib},
+                {"ratio_up_vs_kcm_20qps", up_rate / kKcmQps},
+                {"ratio_down_vs_kcm_20qps", down_rate / kKcmQps}}}};
+  std::printf("%s\n", out.dump().c_str());
+  return available == cfg.deployments && left == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace capstan::bench
+
+int main(int argc, char** argv) {
+  capstan::bench::Config cfg;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      if (a == name && i + 1 < argc) return argv[++i];
+      return nullptr;
+    };
+    if (const char* v = value("--kubeconfig")) cfg.kubeconfig = v;
+    else if (const char* v = value("--pid")) cfg.pid = std::atoi(v);
+    else if (const char* v = value("--deployments")) cfg.deployments = std::atoi(v);
+    else if (const char* v = value("--replicas")) cfg.replicas = std::atoi(v);
+    else if (const char* v = value("--threads")) cfg.threads = std::atoi(v);
+    else if (const char* v = value("--timeout")) cfg.timeout_s = std::atoi(v);
+    else {
+      std::fprintf(stderr,
+                   "usage: controllers_bench --kubeconfig FILE --pid PID [--deployments 1000] [--replicas 10]\n"
+                   "                         [--threads 16] [--timeout 600]   (normally run by bench/controllers.sh)\n");
+      return 2;
+    }
+  }
+  if (cfg.kubeconfig.empty() || cfg.pid <= 0) {
+    std::fprintf(stderr, "controllers_bench: --kubeconfig and --pid are required\n");
+    return 2;
+  }
+  return capstan::bench::Run(cfg);
+}

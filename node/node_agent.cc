@@ -1,0 +1,420 @@
+#include "node/node_agent.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <unordered_map>
+#include <utility>
+
+#include "base/log.h"
+#include "client/json_fields.h"
+
+namespace capstan::node {
+
+using json = nlohmann::json;
+using client::Field;
+using client::MetaString;
+using client::StringField;
+using controller::Clock;
+using controller::ReconcileResult;
+
+namespace {
+
+std::string DefaultNodeName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
+  std::string name(buf);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+controller::WorkQueueOptions QueueOptions(const NodeAgentOptions& o) {
+  controller::WorkQueueOptions q;
+  q.name = "node-agent";
+  q.clock = o.clock;
+  return q;
+}
+
+std::chrono::milliseconds GracePeriod(const json& pod) {
+  int64_t seconds = client::IntField(Field(pod, "metadata"), "deletionGracePeriodSeconds", -1);
+  if (seconds < 0) seconds = client::IntField(Field(pod, "spec"), "terminationGracePeriodSeconds", 30);
+  return std::chrono::seconds(std::max<int64_t>(seconds, 0));
+}
+
+// Go's time.Duration text for the back-off message: "20ms", "10s", "5m0s".
+std::string DurationText(std::chrono::milliseconds d) {
+  const int64_t ms = d.count();
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  const int64_t s = ms / 1000;
+  if (s < 60) return std::to_string(s) + "s";
+  return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
+}
+
+std::string PodPath(const json& pod) {
+  return "/api/v1/namespaces/" + MetaString(pod, "namespace") + "/pods/" + MetaString(pod, "name") + "/status";
+}
+
+}  // namespace
+
+NodeAgent::NodeAgent(client::ApiClient* api, NodeAgentOptions options)
+    : api_(api),
+      options_(std::move(options)),
+      node_name_(options_.node_name.empty() ? DefaultNodeName() : options_.node_name),
+      driver_(options_.driver),
+      clock_(options_.clock != nullptr ? options_.clock : Clock::Real()),
+      owned_informers_(options_.informers == nullptr ? std::make_unique<client::SharedInformerFactory>(api)
+                                                     : nullptr),
+      informers_(options_.informers != nullptr ? options_.informers : owned_informers_.get()),
+      queue_(QueueOptions(options_)),
+      hb_wake_(clock_, &hb_mu_) {
+  controller::WorkerPoolOptions pool;
+  pool.workers = std::max(1, options_.workers);
+  pool.resync_period = options_.pod_resync_interval;
+  pool.list_keys = [this] { return ListKeys(); };
+  pool_ = std::make_unique<controller::WorkerPool>(
+      &queue_, [this](const std::string& key) { return Reconcile(key); }, std::move(pool));
+}
+
+NodeAgent::~NodeAgent() { Stop(); }
+
+Status NodeAgent::Start() {
+  {
+    std::lock_guard<std::mutex> lock(lifecycle_mu_);
+    if (started_ || stopped_) return Status::Invalid("node agent: Start() called twice or after Stop()");
+    started_ = true;
+  }
+  if (driver_ == nullptr) return Status::Invalid("node agent: no driver");
+
+  NodeIdentity id{node_name_, options_.address, options_.labels, driver_->Name(), options_.driver_endpoint,
+                  options_.driver_config};
+  registration_ = std::make_unique<NodeRegistration>(api_, std::move(id), options_.lease_duration);
+  const DriverFingerprint fp = driver_->Fingerprint();
+  CAPSTAN_RETURN_IF_ERROR(registration_->Register(fp));
+  posted_healthy_ = fp.healthy;
+  posted_message_ = fp.message;
+  posted_capacity_ = fp.capacity;
+  posted_at_ = clock_->Now();
+
+  informer_ = informers_->ForResource("/api/v1/pods", "", "spec.nodeName=" + node_name_);
+  client::ResourceEventHandler handler;
+  handler.on_add = [this](const client::ObjectPtr& p) { queue_.Add(client::ObjectKey(*p)); };
+  handler.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& p) {
+    queue_.Add(client::ObjectKey(*p));
+  };
+  handler.on_delete = [this](const client::ObjectPtr& p) { queue_.Add(client::ObjectKey(*p)); };
+  CAPSTAN_RETURN_IF_ERROR(informer_->AddEventHandler(std::move(handler)));
+  informers_->StartAll();
+  if (!informer_->WaitForSync(options_.sync_timeout)) {
+    return Status::Unavailable("node agent: the pod cache of node " + node_name_ + " did not sync");
+  }
+  CAPSTAN_RETURN_IF_ERROR(Recover());
+  CAPSTAN_RETURN_IF_ERROR(pool_->Start());
+  try {
+    heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  } catch (const std::exception& e) {
+    return Status::Unavailable(std::string("node agent: cannot start the heartbeat thread: ") + e.what());
+  }
+  log::Info("node agent started", {{"node", node_name_}, {"driver", driver_->Name()}});
+  return Status::Ok();
+}
+
+void NodeAgent::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(lifecycle_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  pool_->Stop();
+  {
+    std::lock_guard<std::mutex> lock(hb_mu_);
+    hb_stopping_ = true;
+  }
+  hb_wake_.NotifyAll();
+  if (heartbeat_.joinable()) heartbeat_.join();
+  if (owned_informers_) owned_informers_->StopAll();
+}
+
+size_t NodeAgent::TrackedPods() const {
+  std::lock_guard<std::mutex> lock(records_mu_);
+  return records_.size();
+}
+
+NodeAgent::RecordPtr NodeAgent::FindRecord(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(records_mu_);
+  auto it = records_.find(key);
+  return it == records_.end() ? nullptr : it->second;
+}
+
+void NodeAgent::EraseRecord(const std::string& key) {
+  std::lock_guard<std::mutex> lock(records_mu_);
+  records_.erase(key);
+}
+
+std::vector<std::string> NodeAgent::ListKeys() const {
+  std::vector<std::string> keys;
+  if (informer_ != nullptr) {
+    for (const auto& p : informer_->List()) keys.push_back(client::ObjectKey(*p));
+  }
+  std::lock_guard<std::mutex> lock(records_mu_);
+  for (const auto& [key, rec] : records_) keys.push_back(key);
+  return keys;
+}
+
+// ---- Recovery -------------------------------------------------------------------------------------
+
+Status NodeAgent::Recover() {
+  auto runs = driver_->ListPods();
+  if (!runs.ok()) return runs.status().Annotate("node agent: listing the driver's pods");
+  std::unordered_map<std::string, client::ObjectPtr> by_uid;
+  for (const auto& p : informer_->List()) by_uid[MetaString(*p, "uid")] = p;
+  size_t adopted = 0, removed = 0;
+  for (const PodHandle& run : *runs) {
+    auto it = by_uid.find(run.pod_uid);
+    const std::string key = it == by_uid.end() ? "" : client::ObjectKey(*it->second);
+    if (it == by_uid.end() || FindRecord(key) != nullptr ||
+        !MetaString(*it->second, "deletionTimestamp").empty()) {
+      Status s = driver_->StopPod(run, std::chrono::milliseconds(0));
+      if (s.ok() || s.IsNotFound()) s = driver_->RemovePod(run);
+      if (!s.ok()) log::Warn("cannot remove an orphaned pod run", {{"run", run.id}, {"error", s.ToString()}});
+      ++removed;
+      continue;
+    }
+    const json& pod = *it->second;
+    auto rec = std::make_shared<PodRecord>();
+    rec->uid = run.pod_uid;
+    rec->handle = run;
+    rec->grace = GracePeriod(pod);
+    rec->terminal = IsTerminalPhase(StringField(Field(pod, "status"), "phase"));
+    const json& statuses = Field(Field(pod, "status"), "containerStatuses");
+    if (statuses.is_array()) {
+      for (const json& cs : statuses) {
+        rec->restart_count = std::max<int32_t>(rec->restart_count,
+                                               static_cast<int32_t>(client::IntField(cs, "restartCount")));
+        const json& last = Field(Field(cs, "lastState"), "terminated");
+        if (last.is_object()) rec->last_terminated[StringField(cs, "name")] = last;
+      }
+    }
+    std::lock_guard<std::mutex> lock(records_mu_);
+    records_[key] = std::move(rec);
+    ++adopted;
+  }
+  log::Info("node agent recovered pod runs",
+            {{"node", node_name_}, {"adopted", std::to_string(adopted)}, {"removed", std::to_string(removed)}});
+  return Status::Ok();
+}
+
+// ---- Pods -----------------------------------------------------------------------------------------
+
+Status NodeAgent::Teardown(PodRecord& rec) {
+  if (!rec.handle) return Status::Ok();
+  Status s = driver_->StopPod(*rec.handle, rec.grace);
+  if (!s.ok() && !s.IsNotFound()) return s.Annotate("stopping pod run " + rec.handle->id);
+  s = driver_->RemovePod(*rec.handle);
+  if (!s.ok()) return s.Annotate("removing pod run " + rec.handle->id);
+  rec.handle.reset();
+  return Status::Ok();
+}
+
+Status NodeAgent::WriteStatus(const json& pod, const PodRunInfo& info) {
+  PodStatusContext ctx{options_.address, driver_->Name(), std::chrono::system_clock::now()};
+  json desired = ComputePodStatus(pod, info, ctx);
+  if (StatusUpToDate(Field(pod, "status"), desired)) return Status::Ok();
+  auto r = api_->Patch(PodPath(pod), client::PatchType::kStrategic, StatusPatch(MetaString(pod, "uid"), desired));
+  if (!r.ok()) {
+    if (r.status().IsNotFound()) return Status::Ok();  // deleted: its delete event follows
+    return r.status().Annotate("writing the status of pod " + client::ObjectKey(pod));
+  }
+  status_writes_.fetch_add(1, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+std::optional<ReconcileResult> NodeAgent::MaybeRestart(const json& pod, PodRecord& rec, const PodState& state) {
+  const std::string policy = StringField(Field(pod, "spec"), "restartPolicy");
+  bool restart = false, all_terminated = !state.containers.empty();
+  for (const ContainerState& c : state.containers) {
+    if (c.phase != ContainerPhase::kTerminated) {
+      all_terminated = false;
+      continue;
+    }
+    if (policy.empty() || policy == "Always" || (policy == "OnFailure" && c.exit_code != 0)) restart = true;
+  }
+  if (!restart) {
+    if (all_terminated) rec.terminal = true;
+    return std::nullopt;
+  }
+  // Restart the whole run after a back-off; what each container ended with becomes its lastState.
+  Status s = driver_->StopPod(*rec.handle, std::chrono::milliseconds(0));
+  if (!s.ok() && !s.IsNotFound()) return ReconcileResult::Retry(s);
+  auto stopped = driver_->InspectPod(*rec.handle);
+  const PodState& final_state = stopped.ok() ? *stopped : state;
+  for (const ContainerState& c : final_state.containers) {
+    if (c.phase == ContainerPhase::kTerminated) rec.last_terminated[c.name] = TerminatedJson(c, driver_->Name());
+  }
+  s = driver_->RemovePod(*rec.handle);
+  if (!s.ok()) return ReconcileResult::Retry(s);
+  rec.handle.reset();
+  const Clock::TimePoint now = clock_->Now();
+  if (rec.crashes > 0 && now - rec.last_crash >= 2 * options_.crash_backoff_max) rec.crashes = 0;
+  auto backoff = options_.crash_backoff_initial;
+  for (int i = 0; i < rec.crashes && backoff < options_.crash_backoff_max; ++i) backoff *= 2;
+  backoff = std::min(backoff, options_.crash_backoff_max);
+  ++rec.crashes;
+  rec.last_crash = now;
+  rec.backing_off = true;
+  rec.backoff = backoff;
+  rec.restart_at = now + backoff;
+  return std::nullopt;  // the caller reports the back-off
+}
+
+ReconcileResult NodeAgent::Reconcile(const std::string& key) {
+  client::ObjectPtr pod = informer_->Get(key);
+  RecordPtr rec = FindRecord(key);
+  if (rec != nullptr && (pod == nullptr || MetaString(*pod, "uid") != rec->uid ||
+                         !MetaString(*pod, "deletionTimestamp").empty())) {
+    if (pod != nullptr && MetaString(*pod, "uid") == rec->uid) rec->grace = GracePeriod(*pod);
+    Status s = Teardown(*rec);
+    if (!s.ok()) return ReconcileResult::Retry(s);
+    EraseRecord(key);
+    rec = nullptr;
+  }
+  if (pod == nullptr || !MetaString(*pod, "deletionTimestamp").empty()) return ReconcileResult::Done();
+  const json& status = Field(*pod, "status");
+
+  if (rec == nullptr) {
+    if (IsTerminalPhase(StringField(status, "phase"))) return ReconcileResult::Done();
+    rec = std::make_shared<PodRecord>();
+    rec->uid = MetaString(*pod, "uid");
+    rec->grace = GracePeriod(*pod);
+    std::lock_guard<std::mutex> lock(records_mu_);
+    records_[key] = rec;
+  }
+  // Someone else ended the pod (phase Succeeded/Failed): stop its containers, keep them.
+  if (!rec->terminal && IsTerminalPhase(StringField(status, "phase"))) {
+    rec->terminal = true;
+    if (rec->handle) {
+      Status s = driver_->StopPod(*rec->handle, rec->grace);
+      if (!s.ok() && !s.IsNotFound()) return ReconcileResult::Retry(s);
+    }
+  }
+
+  PodRunInfo info;
+  auto backoff_info = [&] {
+    std::string failed;  // the first container that failed, else the first that ended
+    for (const auto& [name, terminated] : info.last_terminated) {
+      if (failed.empty() || (client::IntField(terminated, "exitCode") != 0 &&
+                             client::IntField(info.last_terminated.at(failed), "exitCode") == 0)) {
+        failed = name;
+      }
+    }
+    info.waiting_reason = "CrashLoopBackOff";
+    info.waiting_message = "back-off " + DurationText(rec->backoff) + " restarting failed container=" + failed +
+                           " pod=" + MetaString(*pod, "name") + "_" + MetaString(*pod, "namespace") + "(" +
+                           rec->uid + ")";
+  };
+  if (!rec->handle && !rec->terminal) {
+    const Clock::TimePoint now = clock_->Now();
+    if (rec->backing_off && now < rec->restart_at) {
+      info.restart_count = rec->restart_count;
+      info.last_terminated = rec->last_terminated;
+      backoff_info();
+      Status s = WriteStatus(*pod, info);
+      if (!s.ok()) return ReconcileResult::Retry(s);
+      return ReconcileResult::RequeueAfter(
+          std::chrono::ceil<std::chrono::milliseconds>(rec->restart_at - now));
+    }
+    auto started = driver_->StartPod(*pod);
+    if (!started.ok()) {
+      info.restart_count = rec->restart_count;
+      info.last_terminated = rec->last_terminated;
+      info.waiting_reason = "CreateContainerError";
+      info.waiting_message = started.status().message();
+      Status s = WriteStatus(*pod, info);
+      if (!s.ok()) log::Warn("cannot report a failed start", {{"pod", key}, {"error", s.ToString()}});
+      return ReconcileResult::Retry(started.status().Annotate("starting pod " + key));
+    }
+    if (rec->backing_off) ++rec->restart_count;
+    rec->backing_off = false;
+    rec->handle = std::move(*started);
+  }
+
+  PodState state;
+  if (rec->handle) {
+    auto inspected = driver_->InspectPod(*rec->handle);
+    if (!inspected.ok()) {
+      if (!inspected.status().IsNotFound()) return ReconcileResult::Retry(inspected.status());
+      // The driver lost the run: start it again at once (a restart), unless the pod is over.
+      log::Warn("pod run lost by the driver", {{"pod", key}, {"run", rec->handle->id}});
+      rec->handle.reset();
+      if (rec->terminal) return ReconcileResult::Done();
+      rec->backing_off = true;
+      rec->restart_at = clock_->Now();
+      return ReconcileResult::RequeueAfter(std::chrono::milliseconds(0));
+    }
+    state = std::move(*inspected);
+    if (!rec->terminal) {
+      if (auto done = MaybeRestart(*pod, *rec, state)) return *done;
+    }
+  }
+  info.restart_count = rec->restart_count;
+  info.last_terminated = rec->last_terminated;
+  if (rec->handle) {
+    info.state = &state;
+  } else if (rec->backing_off) {
+    backoff_info();
+  }
+  Status s = WriteStatus(*pod, info);
+  if (!s.ok()) return ReconcileResult::Retry(s);
+  if (rec->backing_off) {
+    return ReconcileResult::RequeueAfter(
+        std::chrono::ceil<std::chrono::milliseconds>(std::max(rec->restart_at - clock_->Now(), Clock::Duration(0))));
+  }
+  if (rec->handle && state.recheck_after > std::chrono::milliseconds(0)) {
+    return ReconcileResult::RequeueAfter(state.recheck_after);
+  }
+  return ReconcileResult::Done();
+}
+
+// ---- Heartbeat ------------------------------------------------------------------------------------
+
+void NodeAgent::HeartbeatLoop() noexcept {
+  try {
+    std::unique_lock<std::mutex> lock(hb_mu_);
+    Clock::TimePoint next = clock_->Now();  // the first renewal at once
+    while (!hb_wake_.WaitUntil(lock, next, [this] { return hb_stopping_; })) {
+      lock.unlock();
+      Heartbeat();
+      lock.lock();
+      next = clock_->Now() + options_.heartbeat_interval;
+    }
+  } catch (const std::exception& e) {
+    log::Error("node heartbeat stopped by an exception", {{"node", node_name_}, {"error", e.what()}});
+  } catch (...) {
+    log::Error("node heartbeat stopped by an exception", {{"node", node_name_}, {"error", "unknown"}});
+  }
+}
+
+void NodeAgent::Heartbeat() {
+  const DriverFingerprint fp = driver_->Fingerprint();
+  Status s = registration_->RenewLease();
+  if (!s.ok()) log::Warn("cannot renew the node lease", {{"node", node_name_}, {"error", s.ToString()}});
+  const Clock::TimePoint now = clock_->Now();
+  const bool changed =
+      fp.healthy != posted_healthy_ || fp.message != posted_message_ || fp.capacity != posted_capacity_;
+  if (!changed && now - posted_at_ < options_.status_update_interval) return;
+  s = registration_->PostStatus(fp);
+  if (!s.ok()) {
+    log::Warn("cannot post the node status", {{"node", node_name_}, {"error", s.ToString()}});
+    return;
+  }
+  if (fp.healthy != posted_healthy_) {
+    log::Info(fp.healthy ? "node is ready" : "node is not ready", {{"node", node_name_}, {"message", fp.message}});
+  }
+  posted_healthy_ = fp.healthy;
+  posted_message_ = fp.message;
+  posted_capacity_ = fp.capacity;
+  posted_at_ = now;
+}
+
+}  // namespace capstan::node

@@ -1,0 +1,182 @@
+// NodeAgent: the kubelet role. Registers this host as a Node, keeps its heartbeat Lease and Ready
+// condition current, and runs the Pods bound to it through a RuntimeDriver, reporting their
+// status.
+//
+// Start():
+//   1. Register the Node (NodeRegistration: create, or update keeping the user's spec and labels).
+//   2. Watch Pods with fieldSelector spec.nodeName=<node> (an informer from the given
+//      SharedInformerFactory, or one the agent owns) and wait for the cache to sync.
+//   3. Recover: every run the driver lists whose pod uid is still bound here is adopted (its
+//      handle, restart count and last states taken over, nothing restarted); the others are
+//      stopped and removed.
+//   4. Start the workers and the heartbeat thread.
+// Heartbeat thread, every heartbeat_interval: renew the Lease; patch the Node's Ready condition
+// (and capacity) when the driver's health or capacity changed or status_update_interval passed.
+//
+// Per pod (key "namespace/name"; handlers only enqueue; a key is never reconciled twice at once):
+//   - gone from the cache, or re-created with another uid: stop (with the pod's grace period) and
+//     remove its run. With deletionTimestamp set: the same, and nothing is started again.
+//   - no run yet: StartPod. A start error is reported as waiting CreateContainerError and retried
+//     with the queue's backoff.
+//   - InspectPod, then: a terminated container that restartPolicy restarts (Always; OnFailure
+//     with a non-zero exit) stops and removes the whole run (the driver ABI restarts pods, not
+//     single containers) and starts it again after a back-off (crash_backoff_initial doubling to
+//     crash_backoff_max; reset after 2 x max without a crash), meanwhile reporting waiting
+//     CrashLoopBackOff with lastState; restartCount counts the restarts. All containers
+//     terminated and none to restart: the pod is terminal (Succeeded/Failed) and never restarted.
+//   - The status (see pod_status.h) is written only when it differs from the cached pod's, with a
+//     strategic merge patch of pods/<name>/status carrying metadata.uid as a precondition.
+//   - While containers wait (the driver's recheck_after hint), the key is requeued after the hint.
+// An optional periodic resync (pod_resync_interval) re-adds every key as a safety net.
+//
+// Stop(): stops the workers (draining the queue) and the heartbeat, and stops an owned
+// informer factory. Neither the Node nor the driver's runs are deleted: a restarted agent
+// re-registers and adopts them.
+//
+// Thread-safety: Start and Stop from one owner thread; the accessors from any thread.
+// Lifetime: the ApiClient, the driver, the clock and a given informer factory must outlive the
+// agent; a given factory's informers must be stopped before the agent is destroyed (its pod
+// handler refers to the agent). No exception leaves the agent's threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "client/api_client.h"
+#include "client/informer.h"
+#include "client/informer_factory.h"
+#include "controller/runtime/clock.h"
+#include "controller/runtime/reconcile.h"
+#include "controller/runtime/work_queue.h"
+#include "controller/runtime/worker_pool.h"
+#include "node/node_registration.h"
+#include "node/pod_status.h"
+#include "node/runtime_driver.h"
+
+namespace capstan::node {
+
+struct NodeAgentOptions {
+  std::string node_name;            // default: the host name, lower-cased
+  RuntimeDriver* driver = nullptr;  // required
+  std::string address = "127.0.0.1";          // InternalIP, hostIP and podIP
+  std::map<std::string, std::string> labels;  // added to the Node's labels
+  std::string driver_endpoint;                // spec.driver.endpoint when the Node has none
+  nlohmann::json driver_config;               // spec.driver.config when the Node has none
+  std::chrono::milliseconds heartbeat_interval{10000};      // Lease renewals
+  std::chrono::seconds lease_duration{40};                  // leaseDurationSeconds
+  std::chrono::milliseconds status_update_interval{60000};  // Ready heartbeat when nothing changed
+  std::chrono::milliseconds pod_resync_interval{60000};     // 0: no periodic resync of pods
+  std::chrono::milliseconds crash_backoff_initial{10000};   // first restart delay
+  std::chrono::milliseconds crash_backoff_max{300000};      // restart delays double up to this
+  std::chrono::milliseconds sync_timeout{30000};            // for the pod informer's first LIST
+  int workers = 4;
+  controller::Clock* clock = nullptr;                  // nullptr: Clock::Real()
+  client::SharedInformerFactory* informers = nullptr;  // nullptr: the agent owns one
+};
+
+class NodeAgent {
+ public:
+  // `api` and options.driver must be set and outlive the agent.
+  NodeAgent(client::ApiClient* api, NodeAgentOptions options);
+  ~NodeAgent();  // Stop()
+
+  NodeAgent(const NodeAgent&) = delete;
+  NodeAgent& operator=(const NodeAgent&) = delete;
+
+  // See above. Once; kInvalid without a driver, kUnavailable when the pod cache does not sync in
+  // time, or the error of registration or recovery. After a failure, Stop() (or destruction)
+  // releases what was started.
+  Status Start();
+  // Idempotent; also when Start failed or was never called.
+  void Stop();
+
+  const std::string& node_name() const { return node_name_; }
+  // Pods with a record (running, restarting or terminal), for tests and benchmarks.
+  size_t TrackedPods() const;
+  // Pod status patches written since construction.
+  uint64_t StatusWrites() const { return status_writes_.load(std::memory_order_relaxed); }
+  controller::WorkQueueStats QueueStats() { return queue_.Stats(); }
+
+ private:
+  // What the agent remembers of one pod. Created and erased under records_mu_; its fields are
+  // touched only by the reconcile of its key (never concurrent with itself) and by Recover()
+  // before the workers start.
+  struct PodRecord {
+    std::string uid;
+    std::optional<PodHandle> handle;  // the current run; empty before a start and in back-off
+    int32_t restart_count = 0;
+    int crashes = 0;                  // back-off exponent
+    controller::Clock::TimePoint last_crash{};
+    bool backing_off = false;         // waiting for restart_at before starting again
+    controller::Clock::TimePoint restart_at{};
+    std::chrono::milliseconds backoff{0};
+    std::map<std::string, nlohmann::json> last_terminated;  // container -> lastState.terminated
+    bool terminal = false;            // Succeeded/Failed: never started again
+    std::chrono::milliseconds grace{30000};
+  };
+  using RecordPtr = std::shared_ptr<PodRecord>;
+
+  controller::ReconcileResult Reconcile(const std::string& key);
+  // The restart decision after an inspect; returns a result when the reconcile is over.
+  std::optional<controller::ReconcileResult> MaybeRestart(const nlohmann::json& pod, PodRecord& rec,
+                                                          const PodState& state);
+  Status Teardown(PodRecord& rec);
+  Status WriteStatus(const nlohmann::json& pod, const PodRunInfo& info);
+  Status Recover();
+  RecordPtr FindRecord(const std::string& key) const;
+  void EraseRecord(const std::string& key);
+  std::vector<std::string> ListKeys() const;
+
+  void HeartbeatLoop() noexcept;
+  void Heartbeat();
+
+  // Constant after construction.
+  client::ApiClient* const api_;
+  const NodeAgentOptions options_;
+  const std::string node_name_;
+  RuntimeDriver* const driver_;
+  controller::Clock* const clock_;
+  std::unique_ptr<client::SharedInformerFactory> owned_informers_;
+  client::SharedInformerFactory* const informers_;
+
+  // Set by Start() before any worker or heartbeat thread exists.
+  client::Informer* informer_ = nullptr;
+  std::unique_ptr<NodeRegistration> registration_;  // then used by the heartbeat thread only
+
+  controller::WorkQueue queue_;
+  std::unique_ptr<controller::WorkerPool> pool_;
+
+  mutable std::mutex records_mu_;
+  std::unordered_map<std::string, RecordPtr> records_;  // guarded by records_mu_; key -> record
+
+  // Heartbeat thread. Guarded by hb_mu_: hb_stopping_.
+  std::mutex hb_mu_;
+  controller::ClockCondition hb_wake_;
+  bool hb_stopping_ = false;
+  std::thread heartbeat_;
+  // Heartbeat thread only (set by Start before it runs): what the Node last said.
+  bool posted_healthy_ = true;
+  std::string posted_message_;
+  nlohmann::json posted_capacity_;
+  controller::Clock::TimePoint posted_at_{};
+
+  std::mutex lifecycle_mu_;
+  bool started_ = false;  // guarded by lifecycle_mu_
+  bool stopped_ = false;  // guarded by lifecycle_mu_
+
+  std::atomic<uint64_t> status_writes_{0};
+};
+
+}  // namespace capstan::node

@@ -1,0 +1,345 @@
+// NodeAgent with the fake driver against the real API handler over a RocksStore in a temporary
+// directory: registration and re-registration, the heartbeat Lease, Ready on driver health, and
+// pods through start latency, crash loops, restartPolicy Never, deletion and agent restarts.
+#include "node/node_agent.h"
+
+#include <gtest/gtest.h>
+
+#include "client/informer_test_util.h"
+#include "node/fake_driver.h"
+
+namespace capstan::node {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using client::MetaString;
+using client::testing::InProcessApiFixture;
+using client::testing::WaitUntil;
+
+constexpr char kNode[] = "hollow-1";
+constexpr char kPods[] = "/api/v1/namespaces/default/pods";
+constexpr char kLease[] = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/hollow-1";
+
+json Pod(const std::string& name, const std::string& restart_policy = "Always") {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"name", name}}},
+          {"spec",
+           {{"nodeName", kNode},
+            {"restartPolicy", restart_policy},
+            {"containers", {{{"name", "app"}, {"image", "nginx:1.25"}}}}}}};
+}
+
+const json& Condition(const json& obj, const std::string& type) {
+  static const json kNone = json::object();
+  const json& conditions = client::Field(client::Field(obj, "status"), "conditions");
+  if (conditions.is_array()) {
+    for (const json& c : conditions) {
+      if (client::StringField(c, "type") == type) return c;
+    }
+  }
+  return kNone;
+}
+
+bool IsReady(const json& obj) { return client::StringField(Condition(obj, "Ready"), "status") == "True"; }
+
+class NodeAgentTest : public InProcessApiFixture {
+ protected:
+  void SetUp() override {
+    InProcessApiFixture::SetUp();
+    MakeNamespace("kube-node-lease");
+  }
+
+  NodeAgentOptions Options(RuntimeDriver* driver, controller::Clock* clock = nullptr) {
+    NodeAgentOptions o;
+    o.node_name = kNode;
+    o.driver = driver;
+    o.address = "10.1.2.3";
+    o.heartbeat_interval = 50ms;
+    o.status_update_interval = 10s;
+    o.crash_backoff_initial = 20ms;
+    o.crash_backoff_max = 80ms;
+    o.workers = 2;
+    o.clock = clock;
+    return o;
+  }
+
+  json Get(const std::string& path) {
+    auto r = client_->Get(path);
+    return r.ok() ? *r : json();
+  }
+  json GetPod(const std::string& name) { return Get(std::string(kPods) + "/" + name); }
+  json CreatePod(const json& pod) {
+    auto r = client_->Create(kPods, pod);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : json();
+  }
+  // Waits for `pred` over the pod's current state; returns the last state read.
+  json WaitPod(const std::string& name, const std::function<bool(const json&)>& pred,
+               std::chrono::milliseconds timeout = 8000ms) {
+    json pod;
+    bool ok = WaitUntil([&] {
+      pod = GetPod(name);
+      return !pod.is_null() && pred(pod);
+    }, timeout);
+    EXPECT_TRUE(ok) << "pod " << name << " never got there; last: " << pod.dump();
+    return pod;
+  }
+  static bool Idle(NodeAgent& agent) {
+    auto s = agent.QueueStats();
+    return s.depth == 0 && s.processing == 0;
+  }
+};
+
+TEST_F(NodeAgentTest, RegistersAReadyNodeAndRenewsItsLease) {
+  controller::FakeClock clock;
+  FakeDriver driver({}, &clock);
+  NodeAgentOptions o = Options(&driver, &clock);
+  o.heartbeat_interval = 10s;
+  o.labels = {{"node-role.kubernetes.io/hollow", ""}};
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+
+  json node = Get("/api/v1/nodes/hollow-1");
+  ASSERT_FALSE(node.is_null());
+  EXPECT_EQ(node["spec"]["driver"]["name"], "fake");
+  EXPECT_EQ(node["metadata"]["labels"]["kubernetes.io/hostname"], kNode);
+  EXPECT_EQ(node["metadata"]["labels"]["kubernetes.io/os"], "linux");
+  EXPECT_TRUE(node["metadata"]["labels"].contains("kubernetes.io/arch"));
+  EXPECT_TRUE(node["metadata"]["labels"].contains("node-role.kubernetes.io/hollow"));
+  EXPECT_EQ(node["status"]["capacity"], json({{"cpu", "64"}, {"memory", "256Gi"}, {"pods", "10000"}}));
+  EXPECT_EQ(node["status"]["allocatable"], node["status"]["capacity"]);
+  const json& ready = Condition(node, "Ready");
+  EXPECT_EQ(ready["status"], "True");
+  EXPECT_EQ(ready["reason"], "KubeletReady");
+  EXPECT_EQ(ready["message"], "capstan node agent is posting ready status");
+  EXPECT_TRUE(ready.contains("lastHeartbeatTime"));
+  EXPECT_TRUE(ready.contains("lastTransitionTime"));
+  EXPECT_EQ(node["status"]["addresses"],
+            json::parse(R"([{"type":"InternalIP","address":"10.1.2.3"},{"type":"Hostname","address":"hollow-1"}])"));
+  EXPECT_EQ(node["status"]["nodeInfo"]["kubeletVersion"], "v1.30.0-capstan");
+  EXPECT_EQ(node["status"]["nodeInfo"]["containerRuntimeVersion"], "fake://1.0");
+  EXPECT_EQ(node["status"]["nodeInfo"]["operatingSystem"], "linux");
+
+  json lease;
+  ASSERT_TRUE(WaitUntil([&] { return !(lease = Get(kLease)).is_null(); }));
+  EXPECT_EQ(lease["spec"]["holderIdentity"], kNode);
+  EXPECT_EQ(lease["spec"]["leaseDurationSeconds"], 40);
+  EXPECT_EQ(lease["spec"]["renewTime"].get<std::string>().size(), 27u);  // 2006-01-02T15:04:05.000000Z
+  EXPECT_EQ(lease["metadata"]["ownerReferences"][0]["uid"], node["metadata"]["uid"]);
+  const std::string rv = MetaString(lease, "resourceVersion");
+
+  // Time stands still: no renewal. Then each heartbeat interval renews it.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(MetaString(Get(kLease), "resourceVersion"), rv);
+  bool renewed = false;
+  for (int i = 0; i < 100 && !renewed; ++i) {
+    clock.Advance(10s);
+    renewed = WaitUntil([&] { return MetaString(Get(kLease), "resourceVersion") != rv; }, 50ms);
+  }
+  EXPECT_TRUE(renewed);
+
+  // A deleted lease is re-created.
+  ASSERT_TRUE(client_->Delete(kLease).ok());
+  bool recreated = false;
+  for (int i = 0; i < 100 && !recreated; ++i) {
+    clock.Advance(10s);
+    recreated = WaitUntil([&] { return !Get(kLease).is_null(); }, 50ms);
+  }
+  EXPECT_TRUE(recreated);
+  agent.Stop();
+  EXPECT_FALSE(Get("/api/v1/nodes/hollow-1").is_null());  // Stop does not delete the Node
+}
+
+TEST_F(NodeAgentTest, ReRegistrationKeepsTheUsersSpecAndLabels) {
+  json node = json::parse(R"({"apiVersion":"v1","kind":"Node","metadata":{"name":"hollow-1","labels":{"team":"a"}},
+    "spec":{"unschedulable":true,"taints":[{"key":"dedicated","value":"batch","effect":"NoSchedule"}],
+            "driver":{"name":"fake","config":{"startLatencyMs":5}}}})");
+  ASSERT_TRUE(client_->Create("/api/v1/nodes", node).ok());
+  FakeDriver driver;
+  NodeAgent agent(client_.get(), Options(&driver));
+  ASSERT_TRUE(agent.Start().ok());
+  json got = Get("/api/v1/nodes/hollow-1");
+  EXPECT_EQ(got["spec"]["taints"][0]["key"], "dedicated");
+  EXPECT_EQ(got["spec"]["unschedulable"], true);
+  EXPECT_EQ(got["spec"]["driver"]["config"]["startLatencyMs"], 5);
+  EXPECT_EQ(got["metadata"]["labels"]["team"], "a");
+  EXPECT_EQ(got["metadata"]["labels"]["kubernetes.io/hostname"], kNode);
+  EXPECT_TRUE(IsReady(got));
+  EXPECT_EQ(got["status"]["capacity"]["pods"], "10000");
+}
+
+TEST_F(NodeAgentTest, APodBecomesRunningAndReady) {
+  FakeDriver driver;
+  NodeAgent agent(client_.get(), Options(&driver));
+  ASSERT_TRUE(agent.Start().ok());
+  json created = CreatePod(Pod("web"));
+  json pod = WaitPod("web", [](const json& p) { return p["status"]["phase"] == "Running" && IsReady(p); });
+  const json& status = pod["status"];
+  EXPECT_EQ(status["hostIP"], "10.1.2.3");
+  EXPECT_EQ(status["podIP"], "10.1.2.3");
+  EXPECT_TRUE(status.contains("startTime"));
+  EXPECT_EQ(status["qosClass"], "BestEffort");  // not the agent's: kept
+  for (const char* type : {"Initialized", "ContainersReady", "Ready", "PodScheduled"}) {
+    EXPECT_EQ(Condition(pod, type)["status"], "True") << type;
+    EXPECT_TRUE(Condition(pod, type).contains("lastTransitionTime")) << type;
+  }
+  ASSERT_EQ(status["containerStatuses"].size(), 1u);
+  const json& cs = status["containerStatuses"][0];
+  EXPECT_EQ(cs["name"], "app");
+  EXPECT_EQ(cs["image"], "nginx:1.25");
+  EXPECT_EQ(cs["imageID"], "fake://nginx:1.25");
+  EXPECT_TRUE(cs["containerID"].get<std::string>().starts_with("fake://"));
+  EXPECT_EQ(cs["ready"], true);
+  EXPECT_EQ(cs["started"], true);
+  EXPECT_EQ(cs["restartCount"], 0);
+  EXPECT_TRUE(cs["state"]["running"].contains("startedAt"));
+  EXPECT_EQ(driver.PodCount(), 1u);
+
+  // The status is written once: the update event it causes finds nothing to change.
+  ASSERT_TRUE(WaitUntil([&] { return Idle(agent); }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(agent.StatusWrites(), 1u);
+  EXPECT_EQ(MetaString(GetPod("web"), "resourceVersion"), MetaString(pod, "resourceVersion"));
+}
+
+TEST_F(NodeAgentTest, StartLatencyHoldsReadyBackUntilItPasses) {
+  controller::FakeClock clock;
+  FakeDriverConfig config;
+  config.start_latency = 5s;
+  FakeDriver driver(config, &clock);
+  NodeAgentOptions o = Options(&driver, &clock);
+  o.heartbeat_interval = 1h;
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+  CreatePod(Pod("slow"));
+  json pod = WaitPod("slow", [](const json& p) { return p["status"].contains("containerStatuses"); });
+  EXPECT_EQ(pod["status"]["phase"], "Pending");
+  EXPECT_EQ(pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"], "ContainerCreating");
+  EXPECT_EQ(Condition(pod, "Ready")["status"], "False");
+
+  clock.Advance(4s);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(IsReady(GetPod("slow")));
+
+  bool ready = false;
+  for (int i = 0; i < 50 && !ready; ++i) {
+    clock.Advance(1s);
+    ready = WaitUntil([&] { return IsReady(GetPod("slow")); }, 100ms);
+  }
+  EXPECT_TRUE(ready);
+  pod = GetPod("slow");
+  EXPECT_EQ(pod["status"]["phase"], "Running");
+  EXPECT_TRUE(pod["status"]["containerStatuses"][0]["state"].contains("running"));
+  EXPECT_FALSE(pod["status"]["containerStatuses"][0]["state"].contains("waiting"));
+  // The patch deleted the reasons of the conditions that became True.
+  EXPECT_FALSE(Condition(pod, "Ready").contains("reason"));
+  EXPECT_FALSE(Condition(pod, "ContainersReady").contains("message"));
+  ASSERT_TRUE(WaitUntil([&] { return Idle(agent); }));
+  EXPECT_EQ(agent.StatusWrites(), 2u);  // Pending, then Running
+}
+
+TEST_F(NodeAgentTest, FailingContainersCrashLoopWithGrowingRestartCount) {
+  FakeDriverConfig config;
+  config.failure_rate = 1;
+  FakeDriver driver(config);
+  NodeAgent agent(client_.get(), Options(&driver));
+  ASSERT_TRUE(agent.Start().ok());
+  CreatePod(Pod("crashy"));
+  json pod = WaitPod("crashy", [](const json& p) {
+    const json& cs = client::Field(p["status"], "containerStatuses");
+    return cs.is_array() && !cs.empty() && cs[0]["restartCount"].get<int>() >= 3;
+  });
+  EXPECT_FALSE(IsReady(pod));
+  EXPECT_EQ(pod["status"]["phase"], "Running");  // restarting under restartPolicy Always
+  const json& cs = pod["status"]["containerStatuses"][0];
+  EXPECT_EQ(cs["ready"], false);
+  EXPECT_EQ(cs["lastState"]["terminated"]["exitCode"], 1);
+  EXPECT_EQ(cs["lastState"]["terminated"]["reason"], "Error");
+  EXPECT_GE(driver.Starts(), 4u);
+  WaitPod("crashy", [](const json& p) {
+    return p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff";
+  });
+}
+
+TEST_F(NodeAgentTest, RestartPolicyNeverFailsThePod) {
+  FakeDriverConfig config;
+  config.failure_rate = 1;
+  FakeDriver driver(config);
+  NodeAgent agent(client_.get(), Options(&driver));
+  ASSERT_TRUE(agent.Start().ok());
+  CreatePod(Pod("once", "Never"));
+  json pod = WaitPod("once", [](const json& p) { return p["status"]["phase"] == "Failed"; });
+  const json& term = pod["status"]["containerStatuses"][0]["state"]["terminated"];
+  EXPECT_EQ(term["exitCode"], 1);
+  EXPECT_EQ(term["reason"], "Error");
+  EXPECT_EQ(Condition(pod, "Ready")["reason"], "PodCompleted");
+  std::this_thread::sleep_for(100ms);  // several back-off periods: nothing restarts
+  EXPECT_EQ(driver.Starts(), 1u);
+  EXPECT_EQ(GetPod("once")["status"]["containerStatuses"][0]["restartCount"], 0);
+}
+
+TEST_F(NodeAgentTest, DeletingThePodRemovesItFromTheDriver) {
+  FakeDriver driver;
+  NodeAgent agent(client_.get(), Options(&driver));
+  ASSERT_TRUE(agent.Start().ok());
+  CreatePod(Pod("doomed"));
+  WaitPod("doomed", IsReady);
+  EXPECT_EQ(driver.PodCount(), 1u);
+  ASSERT_TRUE(client_->Delete(std::string(kPods) + "/doomed").ok());
+  EXPECT_TRUE(WaitUntil([&] { return driver.PodCount() == 0 && agent.TrackedPods() == 0; }));
+}
+
+TEST_F(NodeAgentTest, ASecondAgentAdoptsRunningPodsWithoutRestartingThem) {
+  FakeDriver driver;
+  {
+    NodeAgent first(client_.get(), Options(&driver));
+    ASSERT_TRUE(first.Start().ok());
+    CreatePod(Pod("keep"));
+    WaitPod("keep", IsReady);
+    first.Stop();
+  }
+  auto runs = driver.ListPods();
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  const std::string run_id = (*runs)[0].id;
+  // A run whose pod is gone (deleted while no agent ran) is removed at recovery.
+  json ghost = Pod("ghost");
+  ghost["metadata"]["uid"] = "ghost-uid";
+  ASSERT_TRUE(driver.StartPod(ghost).ok());
+  const uint64_t starts = driver.Starts();
+  const std::string rv = MetaString(GetPod("keep"), "resourceVersion");
+
+  NodeAgent second(client_.get(), Options(&driver));
+  ASSERT_TRUE(second.Start().ok());
+  EXPECT_EQ(second.TrackedPods(), 1u);
+  runs = driver.ListPods();
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].id, run_id);
+  ASSERT_TRUE(WaitUntil([&] { return Idle(second); }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(driver.Starts(), starts);
+  EXPECT_EQ(second.StatusWrites(), 0u);
+  EXPECT_EQ(MetaString(GetPod("keep"), "resourceVersion"), rv);
+  EXPECT_TRUE(IsReady(GetPod("keep")));
+}
+
+TEST_F(NodeAgentTest, AnUnhealthyDriverMakesTheNodeNotReady) {
+  FakeDriver driver;
+  NodeAgent agent(client_.get(), Options(&driver));
+  ASSERT_TRUE(agent.Start().ok());
+  driver.SetHealthy(false, "engine down");
+  json node;
+  ASSERT_TRUE(WaitUntil([&] {
+    node = Get("/api/v1/nodes/hollow-1");
+    return Condition(node, "Ready")["status"] == "False";
+  }));
+  EXPECT_EQ(Condition(node, "Ready")["reason"], "KubeletNotReady");
+  EXPECT_EQ(Condition(node, "Ready")["message"], "engine down");
+  driver.SetHealthy(true);
+  ASSERT_TRUE(WaitUntil([&] { return IsReady(Get("/api/v1/nodes/hollow-1")); }));
+}
+
+}  // namespace
+}  // namespace capstan::node
