@@ -42,8 +42,9 @@ trap stop EXIT
 trap 'exit 130' INT TERM
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Plain HTTP: the benchmark measures the control loops, not TLS handshakes of its own client.
 HOME="$TMP/home" "$CAPSTAN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --log-level warn \
-  --driver fake >"$TMP/capstan.log" 2>&1 &
+  --driver fake --tls=false >"$TMP/capstan.log" 2>&1 &
 CPID=$!
 for _ in $(seq 300); do
   [[ -s "$TMP/data/kubeconfig.yaml" ]] && break

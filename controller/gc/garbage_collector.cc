@@ -13,9 +13,11 @@ constexpr char kOrphanFinalizer[] = "orphan";
 constexpr char kForegroundFinalizer[] = "foregroundDeletion";
 
 std::string MetaString(const json& obj, const char* field) {
-  const json& meta = obj.contains("metadata") ? obj["metadata"] : json::object();
-  auto it = meta.find(field);
-  return it != meta.end() && it->is_string() ? it->get<std::string>() : "";
+  // No conditional expression with a json::object() arm: it would copy the metadata each call.
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return "";
+  auto it = meta->find(field);
+  return it != meta->end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 const json& OwnerRefs(const json& obj) {
