@@ -266,6 +266,13 @@ TEST_F(ApiHandlerTest, PodBindingSetsNodeNameOnce) {
 
   binding["target"]["name"] = "node-2";
   ExpectStatus(Do("POST", pods + "/p/binding", binding), 409, "Conflict");
+  // A binding for another incarnation of the Pod (uid precondition) is refused too.
+  ASSERT_EQ(Do("POST", pods, json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "q"}}},
+                                   {"spec", pod["spec"]}}).status, 201);
+  json stale = binding;
+  stale["metadata"] = {{"name", "q"}, {"uid", "not-the-uid"}};
+  ExpectStatus(Do("POST", pods + "/q/binding", stale), 409, "Conflict");
+  EXPECT_FALSE(BodyOf(Do("GET", pods + "/q"))["spec"].contains("nodeName"));
   EXPECT_EQ(BodyOf(Do("GET", pods + "/p"))["spec"]["nodeName"], "node-1");
   json no_target = {{"apiVersion", "v1"}, {"kind", "Binding"}, {"target", json::object()}};
   ExpectStatus(Do("POST", pods + "/p/binding", no_target), 422, "Invalid");

@@ -60,6 +60,14 @@ Status ResourceService::Bind(const KindInfo& kind, const std::string& ns, const 
     if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
     auto pod = DecodeStored(kv->value, kv->mod_revision);
     if (!pod.ok()) return pod.status();
+    // The scheduler names the uid it decided for: a Pod deleted and recreated under the same name
+    // meanwhile is another Pod, and the decision does not hold for it.
+    const std::string body_uid = binding.contains("metadata") && binding["metadata"].is_object()
+                                     ? MetaString(binding, "uid") : "";
+    if (!body_uid.empty() && body_uid != MetaString(*pod, "uid")) {
+      return Status::Conflict("Precondition failed: UID in precondition: " + body_uid +
+                              ", UID in object meta: " + MetaString(*pod, "uid"));
+    }
     if (!MetaString(*pod, "deletionTimestamp").empty()) {
       return Status::Conflict("pod " + name + " is being deleted, cannot be assigned to a host");
     }

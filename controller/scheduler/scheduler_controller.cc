@@ -282,7 +282,8 @@ ReconcileResult SchedulerController::Reconcile(const std::string& key) {
   const json binding = {
       {"apiVersion", "v1"},
       {"kind", "Binding"},
-      {"metadata", {{"name", MetaString(*pod, "name")}, {"namespace", MetaString(*pod, "namespace")}}},
+      {"metadata",
+       {{"name", MetaString(*pod, "name")}, {"namespace", MetaString(*pod, "namespace")}, {"uid", MetaString(*pod, "uid")}}},
       {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", decision.node}}}};
   auto r = api_->Create(PodPath(*pod) + "/binding", binding);
   if (r.ok()) {
