@@ -21,7 +21,8 @@ Status AddIndex(client::Informer* informer, const char* name, client::IndexFunc 
 
 }  // namespace
 
-DeploymentController::DeploymentController(DeploymentControllerOptions options) : options_(options) {}
+DeploymentController::DeploymentController(DeploymentControllerOptions options)
+    : QueuedController("deployment", options.workers) {}
 
 DeploymentController::~DeploymentController() { Stop(); }
 
@@ -33,19 +34,19 @@ std::string DeploymentController::OwnerDeployment(const json& rs) const {
 
 Status DeploymentController::Setup(const ControllerContext& ctx) {
   ctx_ = ctx;
-  queue_ = std::make_unique<WorkQueue>(WorkQueueOptions{name_, ctx.clock, nullptr});
+  InitQueue(ctx);
   deployments_ = ctx.informers->ForResource("/apis/apps/v1/deployments");
   replicasets_ = ctx.informers->ForResource("/apis/apps/v1/replicasets");
   pods_ = ctx.informers->ForResource("/api/v1/pods");
   CAPSTAN_RETURN_IF_ERROR(AddIndex(replicasets_, client::kOwnerUidIndex, client::IndexByOwnerUid));
   CAPSTAN_RETURN_IF_ERROR(AddIndex(pods_, client::kOwnerUidIndex, client::IndexByOwnerUid));
 
-  auto add = [this](const client::ObjectPtr& d) { queue_->Add(client::ObjectKey(*d)); };
+  auto add = [this](const client::ObjectPtr& d) { queue().Add(client::ObjectKey(*d)); };
   CAPSTAN_RETURN_IF_ERROR(deployments_->AddEventHandler(
       {add, [add](const client::ObjectPtr&, const client::ObjectPtr& d) { add(d); }, add}));
   auto owner = [this](const client::ObjectPtr& rs) {
     std::string key = OwnerDeployment(*rs);
-    if (!key.empty()) queue_->Add(key);
+    if (!key.empty()) queue().Add(key);
   };
   CAPSTAN_RETURN_IF_ERROR(replicasets_->AddEventHandler(
       {owner,
@@ -62,22 +63,10 @@ Status DeploymentController::Setup(const ControllerContext& ctx) {
     client::ObjectPtr rs = replicasets_->Get(Meta(*pod, "namespace") + "/" + ref->value("name", ""));
     if (rs != nullptr) {
       std::string key = OwnerDeployment(*rs);
-      if (!key.empty()) queue_->Add(key);
+      if (!key.empty()) queue().Add(key);
     }
   };
   return pods_->AddEventHandler(std::move(pod_events));
-}
-
-Status DeploymentController::Start() {
-  WorkerPoolOptions opts;
-  opts.workers = options_.workers;
-  pool_ = std::make_unique<WorkerPool>(queue_.get(), [this](const std::string& key) { return Reconcile(key); },
-                                       opts);
-  return pool_->Start();
-}
-
-void DeploymentController::Stop() {
-  if (pool_) pool_->Stop();
 }
 
 ReconcileResult DeploymentController::Reconcile(const std::string& key) {

@@ -15,9 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/informer.h"
-#include "controller/runtime/controller.h"
-#include "controller/runtime/work_queue.h"
-#include "controller/runtime/worker_pool.h"
+#include "controller/runtime/queued_controller.h"
 
 namespace capstan::controller::deployment {
 
@@ -25,30 +23,22 @@ struct DeploymentControllerOptions {
   int workers = 8;
 };
 
-class DeploymentController final : public Controller {
+class DeploymentController final : public QueuedController {
  public:
   explicit DeploymentController(DeploymentControllerOptions options = {});
   ~DeploymentController() override;
 
-  const std::string& name() const override { return name_; }
   Status Setup(const ControllerContext& ctx) override;
-  Status Start() override;
-  void Stop() override;
-
-  ReconcileResult Reconcile(const std::string& key);
+  ReconcileResult Reconcile(const std::string& key) override;
 
  private:
   // The key of the Deployment controlling `obj` (a ReplicaSet), or "".
   std::string OwnerDeployment(const nlohmann::json& rs) const;
 
-  const std::string name_ = "deployment";
-  const DeploymentControllerOptions options_;
   ControllerContext ctx_;
   client::Informer* deployments_ = nullptr;
   client::Informer* replicasets_ = nullptr;
   client::Informer* pods_ = nullptr;
-  std::unique_ptr<WorkQueue> queue_;
-  std::unique_ptr<WorkerPool> pool_;
 };
 
 }  // namespace capstan::controller::deployment

@@ -56,7 +56,8 @@ bool Has(const json& verbs, const char* verb) {
 
 }  // namespace
 
-GarbageCollector::GarbageCollector(GarbageCollectorOptions options) : options_(options) {}
+GarbageCollector::GarbageCollector(GarbageCollectorOptions options)
+    : QueuedController("garbage-collector", options.workers) {}
 
 GarbageCollector::~GarbageCollector() { Stop(); }
 
@@ -103,7 +104,7 @@ const GarbageCollector::Resource* GarbageCollector::FindResource(const std::stri
 Status GarbageCollector::Setup(const ControllerContext& ctx) {
   ctx_ = ctx;
   CAPSTAN_RETURN_IF_ERROR(Discover());
-  queue_ = std::make_unique<WorkQueue>(WorkQueueOptions{name_, ctx.clock, nullptr});
+  InitQueue(ctx);
   for (size_t i = 0; i < resources_.size(); ++i) {
     Resource& r = resources_[i];
     const std::string gv = r.api_version;
@@ -134,19 +135,7 @@ void GarbageCollector::Enqueue(size_t resource, const json& obj) {
   const bool deleting = !MetaString(obj, "deletionTimestamp").empty() &&
                         (HasFinalizer(obj, kOrphanFinalizer) || HasFinalizer(obj, kForegroundFinalizer));
   if (!deleting && OwnerRefs(obj).empty()) return;
-  queue_->Add(std::to_string(resource) + "|" + client::ObjectKey(obj));
-}
-
-Status GarbageCollector::Start() {
-  WorkerPoolOptions opts;
-  opts.workers = options_.workers;
-  pool_ = std::make_unique<WorkerPool>(queue_.get(), [this](const std::string& key) { return Reconcile(key); },
-                                       opts);
-  return pool_->Start();
-}
-
-void GarbageCollector::Stop() {
-  if (pool_) pool_->Stop();
+  queue().Add(std::to_string(resource) + "|" + client::ObjectKey(obj));
 }
 
 std::vector<std::pair<const GarbageCollector::Resource*, client::ObjectPtr>> GarbageCollector::Dependents(

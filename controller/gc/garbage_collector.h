@@ -26,9 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/informer.h"
-#include "controller/runtime/controller.h"
-#include "controller/runtime/work_queue.h"
-#include "controller/runtime/worker_pool.h"
+#include "controller/runtime/queued_controller.h"
 
 namespace capstan::controller::gc {
 
@@ -36,17 +34,13 @@ struct GarbageCollectorOptions {
   int workers = 4;
 };
 
-class GarbageCollector final : public Controller {
+class GarbageCollector final : public QueuedController {
  public:
   explicit GarbageCollector(GarbageCollectorOptions options = {});
   ~GarbageCollector() override;
 
-  const std::string& name() const override { return name_; }
   Status Setup(const ControllerContext& ctx) override;
-  Status Start() override;
-  void Stop() override;
-
-  ReconcileResult Reconcile(const std::string& key);
+  ReconcileResult Reconcile(const std::string& key) override;
 
  private:
   // One served collection.
@@ -69,12 +63,8 @@ class GarbageCollector final : public Controller {
   ReconcileResult ProcessOwners(const Resource& r, const nlohmann::json& obj);
   void Enqueue(size_t resource, const nlohmann::json& obj);
 
-  const std::string name_ = "garbage-collector";
-  const GarbageCollectorOptions options_;
   ControllerContext ctx_;
   std::vector<Resource> resources_;  // fixed after Setup
-  std::unique_ptr<WorkQueue> queue_;
-  std::unique_ptr<WorkerPool> pool_;
 };
 
 }  // namespace capstan::controller::gc

@@ -31,7 +31,8 @@ std::string OwnerKey(const json& pod) {
 
 }  // namespace
 
-ReplicaSetController::ReplicaSetController(ReplicaSetControllerOptions options) : options_(options) {}
+ReplicaSetController::ReplicaSetController(ReplicaSetControllerOptions options)
+    : QueuedController("replicaset", options.workers) {}
 
 ReplicaSetController::~ReplicaSetController() { Stop(); }
 
@@ -39,7 +40,7 @@ Status ReplicaSetController::Setup(const ControllerContext& ctx) {
   ctx_ = ctx;
   Clock* clock = ctx.clock;
   expectations_ = std::make_unique<ControllerExpectations>([clock] { return clock->Now(); });
-  queue_ = std::make_unique<WorkQueue>(WorkQueueOptions{name_, clock, nullptr});
+  InitQueue(ctx);
   replicasets_ = ctx.informers->ForResource("/apis/apps/v1/replicasets");
   pods_ = ctx.informers->ForResource("/api/v1/pods");
   // Another controller may have added the same index to the shared informer: that is fine.
@@ -49,13 +50,13 @@ Status ReplicaSetController::Setup(const ControllerContext& ctx) {
     if (!st.ok() && st.code() != Code::kAlreadyExists) return st;
   }
   client::ResourceEventHandler rs_events;
-  rs_events.on_add = [this](const client::ObjectPtr& rs) { queue_->Add(client::ObjectKey(*rs)); };
+  rs_events.on_add = [this](const client::ObjectPtr& rs) { queue().Add(client::ObjectKey(*rs)); };
   rs_events.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& rs) {
-    queue_->Add(client::ObjectKey(*rs));
+    queue().Add(client::ObjectKey(*rs));
   };
   rs_events.on_delete = [this](const client::ObjectPtr& rs) {
     expectations_->Delete(client::ObjectKey(*rs));
-    queue_->Add(client::ObjectKey(*rs));
+    queue().Add(client::ObjectKey(*rs));
   };
   CAPSTAN_RETURN_IF_ERROR(replicasets_->AddEventHandler(std::move(rs_events)));
   client::ResourceEventHandler pod_events;
@@ -72,7 +73,7 @@ void ReplicaSetController::OnPod(const json* old_pod, const json* pod, bool dele
   if (deleted) {
     if (!key.empty()) {
       expectations_->DeletionObserved(key, Meta(*pod, "uid"));
-      queue_->Add(key);
+      queue().Add(key);
     }
     return;
   }
@@ -81,7 +82,7 @@ void ReplicaSetController::OnPod(const json* old_pod, const json* pod, bool dele
       // A Pod that is already being deleted when first seen (a restart) counts as a deletion.
       if (IsDeleting(*pod)) expectations_->DeletionObserved(key, Meta(*pod, "uid"));
       else expectations_->CreationObserved(key);
-      queue_->Add(key);
+      queue().Add(key);
     } else {
       EnqueueMatching(*pod);
     }
@@ -89,9 +90,9 @@ void ReplicaSetController::OnPod(const json* old_pod, const json* pod, bool dele
   }
   if (IsDeleting(*pod) && !IsDeleting(*old_pod) && !key.empty()) expectations_->DeletionObserved(key, Meta(*pod, "uid"));
   const std::string old_key = OwnerKey(*old_pod);
-  if (!old_key.empty() && old_key != key) queue_->Add(old_key);
+  if (!old_key.empty() && old_key != key) queue().Add(old_key);
   if (!key.empty()) {
-    queue_->Add(key);
+    queue().Add(key);
   } else if (old_key.empty() ? (*old_pod)["metadata"].value("labels", json()) != (*pod)["metadata"].value("labels", json())
                              : true) {
     EnqueueMatching(*pod);  // a new orphan, or an orphan whose labels changed
@@ -104,20 +105,8 @@ void ReplicaSetController::EnqueueMatching(const json& pod) {
   for (const auto& rs : replicasets_->ListNamespace(Meta(pod, "namespace"))) {
     const json& spec = At(*rs, "spec");
     auto selector = api::LabelSelector::FromObject(spec.value("selector", json::object()));
-    if (selector.ok() && !selector->Empty() && selector->Matches(labels)) queue_->Add(client::ObjectKey(*rs));
+    if (selector.ok() && !selector->Empty() && selector->Matches(labels)) queue().Add(client::ObjectKey(*rs));
   }
-}
-
-Status ReplicaSetController::Start() {
-  WorkerPoolOptions opts;
-  opts.workers = options_.workers;
-  pool_ = std::make_unique<WorkerPool>(queue_.get(), [this](const std::string& key) { return Reconcile(key); },
-                                       opts);
-  return pool_->Start();
-}
-
-void ReplicaSetController::Stop() {
-  if (pool_) pool_->Stop();
 }
 
 ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {

@@ -18,9 +18,7 @@
 
 #include "client/informer.h"
 #include "controller/replicaset/expectations.h"
-#include "controller/runtime/controller.h"
-#include "controller/runtime/work_queue.h"
-#include "controller/runtime/worker_pool.h"
+#include "controller/runtime/queued_controller.h"
 
 namespace capstan::controller::replicaset {
 
@@ -30,18 +28,14 @@ struct ReplicaSetControllerOptions {
   int workers = 16;  // reconciles block on durable writes: more workers, more writes per fsync
 };
 
-class ReplicaSetController final : public Controller {
+class ReplicaSetController final : public QueuedController {
  public:
   explicit ReplicaSetController(ReplicaSetControllerOptions options = {});
   ~ReplicaSetController() override;
 
-  const std::string& name() const override { return name_; }
   Status Setup(const ControllerContext& ctx) override;
-  Status Start() override;
-  void Stop() override;
-
-  // One sync of the ReplicaSet "namespace/name" (public for tests).
-  ReconcileResult Reconcile(const std::string& key);
+  // One sync of the ReplicaSet "namespace/name".
+  ReconcileResult Reconcile(const std::string& key) override;
 
  private:
   void OnPod(const json* old_pod, const json* new_pod, bool deleted);
@@ -49,14 +43,10 @@ class ReplicaSetController final : public Controller {
   // Every ReplicaSet of the namespace whose selector matches an orphan Pod's labels.
   void EnqueueMatching(const json& pod);
 
-  const std::string name_ = "replicaset";
-  const ReplicaSetControllerOptions options_;
   ControllerContext ctx_;
   client::Informer* replicasets_ = nullptr;
   client::Informer* pods_ = nullptr;
   std::unique_ptr<ControllerExpectations> expectations_;
-  std::unique_ptr<WorkQueue> queue_;
-  std::unique_ptr<WorkerPool> pool_;
 };
 
 }  // namespace capstan::controller::replicaset
