@@ -26,6 +26,8 @@ constexpr Verb kVerbs[] = {
     {"get", capstan::cli::RunGet, "Display one or many resources."},
     {"describe", capstan::cli::RunDescribe, "Show details of a resource, with its conditions and events."},
     {"delete", capstan::cli::RunDelete, "Delete resources by name, label selector or file."},
+    {"scale", capstan::cli::RunScale, "Set a new size for a Deployment or ReplicaSet."},
+    {"rollout", capstan::cli::RunRollout, "Manage a Deployment's rollout: status, history, undo, restart, pause, resume."},
     {"api-resources", capstan::cli::RunApiResources, "Print the resource types the server serves."},
     {"version", capstan::cli::RunVersion, "Print the client and server versions."},
 };

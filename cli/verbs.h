@@ -17,6 +17,8 @@ int RunApply(const GlobalOptions& global, const Args& args);
 int RunGet(const GlobalOptions& global, const Args& args);
 int RunDescribe(const GlobalOptions& global, const Args& args);
 int RunDelete(const GlobalOptions& global, const Args& args);
+int RunScale(const GlobalOptions& global, const Args& args);
+int RunRollout(const GlobalOptions& global, const Args& args);
 int RunVersion(const GlobalOptions& global, const Args& args);
 int RunApiResources(const GlobalOptions& global, const Args& args);
 
