@@ -26,6 +26,11 @@ DeploymentController::DeploymentController(DeploymentControllerOptions options)
 
 DeploymentController::~DeploymentController() { Stop(); }
 
+void DeploymentController::Stop() {
+  QueuedController::Stop();
+  if (events_) events_->Stop();
+}
+
 std::string DeploymentController::OwnerDeployment(const json& rs) const {
   const json* ref = ControllerRef(rs);
   if (ref == nullptr || ref->value("kind", "") != "Deployment" || ref->value("apiVersion", "") != "apps/v1") return "";
@@ -35,6 +40,7 @@ std::string DeploymentController::OwnerDeployment(const json& rs) const {
 Status DeploymentController::Setup(const ControllerContext& ctx) {
   ctx_ = ctx;
   InitQueue(ctx);
+  events_ = std::make_unique<client::EventRecorder>(ctx.api, "deployment-controller");
   deployments_ = ctx.informers->ForResource("/apis/apps/v1/deployments");
   replicasets_ = ctx.informers->ForResource("/apis/apps/v1/replicasets");
   pods_ = ctx.informers->ForResource("/api/v1/pods");
@@ -106,7 +112,11 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
   } else if (plan->create_replicaset) {
     const json& rs = *plan->create_replicaset;
     auto r = ctx_.api->Create(ReplicaSetsPath(ns), rs);
-    if (!r.ok()) {
+    if (r.ok()) {
+      events_->Event(*d, client::kEventTypeNormal, "ScalingReplicaSet",
+                     "Scaled up replica set " + Meta(rs, "name") + " from 0 to " +
+                         std::to_string(rs["spec"].value("replicas", 0)));
+    } else {
       if (r.status().IsAlreadyExists()) {
         auto existing = ctx_.api->Get(ReplicaSetsPath(ns) + "/" + Meta(rs, "name"));
         if (existing.ok() && IsNewReplicaSetOf(*d, *existing)) return ReconcileResult::Retry(r.status());
@@ -125,8 +135,17 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
     if (!r.ok()) return r.status().IsNotFound() ? ReconcileResult::Done() : ReconcileResult::Retry(r.status());
   }
   for (const ScaleAction& s : plan->scales) {
+    int64_t before = -1;
+    for (const auto& rs : rss) {
+      if (Meta(*rs, "name") == s.name) before = (*rs)["spec"].value("replicas", 1);
+    }
     auto r = ctx_.api->Patch(ReplicaSetsPath(ns) + "/" + s.name, client::PatchType::kMerge, s.MergePatch());
     if (!r.ok()) return ReconcileResult::Retry(r.status());
+    if (before >= 0 && before != s.replicas) {
+      events_->Event(*d, client::kEventTypeNormal, "ScalingReplicaSet",
+                     std::string(s.replicas > before ? "Scaled up" : "Scaled down") + " replica set " + s.name +
+                         " from " + std::to_string(before) + " to " + std::to_string(s.replicas));
+    }
   }
   for (const std::string& rs : plan->delete_replicasets) {
     auto r = ctx_.api->Delete(ReplicaSetsPath(ns) + "/" + rs, json{{"propagationPolicy", "Background"}});

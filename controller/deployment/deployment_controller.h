@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client/event_recorder.h"
 #include "client/informer.h"
 #include "controller/runtime/queued_controller.h"
 
@@ -28,6 +29,7 @@ class DeploymentController final : public QueuedController {
   explicit DeploymentController(DeploymentControllerOptions options = {});
   ~DeploymentController() override;
 
+  void Stop() override;
   Status Setup(const ControllerContext& ctx) override;
   ReconcileResult Reconcile(const std::string& key) override;
 
@@ -39,6 +41,7 @@ class DeploymentController final : public QueuedController {
   client::Informer* deployments_ = nullptr;
   client::Informer* replicasets_ = nullptr;
   client::Informer* pods_ = nullptr;
+  std::unique_ptr<client::EventRecorder> events_;  // ScalingReplicaSet
 };
 
 }  // namespace capstan::controller::deployment

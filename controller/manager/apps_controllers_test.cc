@@ -1,6 +1,8 @@
 // The ReplicaSet and Deployment controllers against a real API over a RocksDB store, through the
 // in-process client, as `capstan server` runs them. (Pods never become ready here: no node
 // agent; rollouts with running Pods are tested in e2e with the fake driver.)
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "client/informer_test_util.h"
@@ -156,6 +158,15 @@ TEST_F(AppsControllersTest, DeploymentCreatesAHashedReplicaSetAndScales) {
                              json{{"spec", {{"replicas", 0}}}})
                   .ok());
   ASSERT_TRUE(WaitUntil([&] { return Pods("app=shop").empty(); }));
+  // What happened is on record as Events, as kubectl describe shows them.
+  std::set<std::string> reasons;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto events = client_->List("/api/v1/namespaces/default/events");
+    if (events.ok()) {
+      for (const auto& e : (*events)["items"]) reasons.insert(e.value("reason", ""));
+    }
+    return reasons.count("ScalingReplicaSet") && reasons.count("SuccessfulCreate") && reasons.count("SuccessfulDelete");
+  })) << "reasons seen: " << json(reasons).dump();
 }
 
 json Deployment(const std::string& name, int replicas) {

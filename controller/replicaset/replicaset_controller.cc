@@ -36,11 +36,17 @@ ReplicaSetController::ReplicaSetController(ReplicaSetControllerOptions options)
 
 ReplicaSetController::~ReplicaSetController() { Stop(); }
 
+void ReplicaSetController::Stop() {
+  QueuedController::Stop();
+  if (events_) events_->Stop();
+}
+
 Status ReplicaSetController::Setup(const ControllerContext& ctx) {
   ctx_ = ctx;
   Clock* clock = ctx.clock;
   expectations_ = std::make_unique<ControllerExpectations>([clock] { return clock->Now(); });
   InitQueue(ctx);
+  events_ = std::make_unique<client::EventRecorder>(ctx.api, "replicaset-controller");
   replicasets_ = ctx.informers->ForResource("/apis/apps/v1/replicasets");
   pods_ = ctx.informers->ForResource("/api/v1/pods");
   // Another controller may have added the same index to the shared informer: that is fine.
@@ -145,8 +151,10 @@ ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {
         auto r = ctx_.api->Create(PodsPath(ns), pod);
         if (!r.ok()) {
           failed = r.status();
+          events_->Event(*rs, client::kEventTypeWarning, "FailedCreate", "Error creating: " + r.status().message());
           break;
         }
+        events_->Event(*rs, client::kEventTypeNormal, "SuccessfulCreate", "Created pod: " + Meta(*r, "name"));
         ++ok;
       }
       created += ok;
@@ -164,7 +172,13 @@ ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {
                                 json{{"preconditions", {{"uid", Meta(*p, "uid")}}}});
       if (!r.ok()) {
         expectations_->DeletionObserved(key, Meta(*p, "uid"));
-        if (!r.status().IsNotFound()) failed = r.status();
+        if (!r.status().IsNotFound()) {
+          failed = r.status();
+          events_->Event(*rs, client::kEventTypeWarning, "FailedDelete",
+                         "Error deleting: " + r.status().message());
+        }
+      } else {
+        events_->Event(*rs, client::kEventTypeNormal, "SuccessfulDelete", "Deleted pod: " + Meta(*p, "name"));
       }
     }
   }

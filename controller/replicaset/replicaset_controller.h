@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "client/event_recorder.h"
 #include "client/informer.h"
 #include "controller/replicaset/expectations.h"
 #include "controller/runtime/queued_controller.h"
@@ -33,6 +34,7 @@ class ReplicaSetController final : public QueuedController {
   explicit ReplicaSetController(ReplicaSetControllerOptions options = {});
   ~ReplicaSetController() override;
 
+  void Stop() override;
   Status Setup(const ControllerContext& ctx) override;
   // One sync of the ReplicaSet "namespace/name".
   ReconcileResult Reconcile(const std::string& key) override;
@@ -47,6 +49,7 @@ class ReplicaSetController final : public QueuedController {
   client::Informer* replicasets_ = nullptr;
   client::Informer* pods_ = nullptr;
   std::unique_ptr<ControllerExpectations> expectations_;
+  std::unique_ptr<client::EventRecorder> events_;  // SuccessfulCreate, SuccessfulDelete, FailedCreate
 };
 
 }  // namespace capstan::controller::replicaset
