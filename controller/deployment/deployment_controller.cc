@@ -136,10 +136,15 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
   }
   for (const ScaleAction& s : plan->scales) {
     int64_t before = -1;
+    json patch = s.MergePatch();
     for (const auto& rs : rss) {
-      if (Meta(*rs, "name") == s.name) before = (*rs)["spec"].value("replicas", 1);
+      if (Meta(*rs, "name") != s.name) continue;
+      before = (*rs)["spec"].value("replicas", 1);
+      // A precondition: a plan made from a ReplicaSet the cache has not caught up with yet must
+      // not be applied twice (409, and the retry re-plans from the newer one).
+      patch["metadata"]["resourceVersion"] = Meta(*rs, "resourceVersion");
     }
-    auto r = ctx_.api->Patch(ReplicaSetsPath(ns) + "/" + s.name, client::PatchType::kMerge, s.MergePatch());
+    auto r = ctx_.api->Patch(ReplicaSetsPath(ns) + "/" + s.name, client::PatchType::kMerge, patch);
     if (!r.ok()) return ReconcileResult::Retry(r.status());
     if (before >= 0 && before != s.replicas) {
       events_->Event(*d, client::kEventTypeNormal, "ScalingReplicaSet",
