@@ -232,7 +232,6 @@ int RunServerCommand(int argc, char** argv) {
       stop_all();
       return 1;
     }
-    log::Info("node agent started", {{"node", agent->node_name()}, {"driver", driver_name}});
   }
   log::Info("ready", {{"url", url}, {"kubeconfig", own}});
 

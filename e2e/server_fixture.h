@@ -33,6 +33,8 @@ class ServerProcess {
   std::string log() const { return ReadFile(log_path_); }
   std::string url() const { return url_; }
   std::string token() const;
+  // The server's process id while it runs (-1 otherwise).
+  pid_t pid() const { return child_.pid(); }
 
   // `capstan ARGS --kubeconfig K`.
   RunResult Capstan(const std::vector<std::string>& args, const std::string& stdin_text = "",

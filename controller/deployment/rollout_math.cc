@@ -105,14 +105,22 @@ int32_t SumReplicas(const std::vector<RsState*>& rss) {
 }
 
 int32_t SumAvailable(const std::vector<RsState*>& rss) {
+  // A ReplicaSet already told to shrink keeps at most `replicas` of its available Pods, even while
+  // its status (not yet caught up) still reports more: counting the reported number would let a
+  // scale-down spend availability that is about to disappear (Kubernetes sums status alone and
+  // can briefly dip below minAvailable; the e2e rolling-update test caught exactly that).
   int32_t n = 0;
-  for (const RsState* rs : rss) n += rs->available;
+  for (const RsState* rs : rss) n += std::min(rs->available, rs->replicas);
   return n;
 }
 
 int32_t NewRSNewReplicas(const RolloutParams& p, const std::vector<RsState*>& all, const RsState& new_rs) {
   if (!p.rolling) return p.replicas;
-  int32_t current = SumReplicas(all);
+  // The Pods that exist, not only the ones asked for: a ReplicaSet told to shrink still has its
+  // old Pods until its controller deletes them (status.replicas), and growing the new one on the
+  // strength of the smaller spec would exceed replicas + maxSurge meanwhile.
+  int32_t current = 0;
+  for (const RsState* rs : all) current += std::max(rs->replicas, rs->status_replicas);
   if (current >= p.MaxTotal()) return new_rs.replicas;
   int32_t scale_up = std::min(p.MaxTotal() - current, p.replicas - new_rs.replicas);
   return new_rs.replicas + scale_up;

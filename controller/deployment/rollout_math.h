@@ -84,10 +84,12 @@ bool LargerThenOlderFirst(const RsState* a, const RsState* b);
 bool LowerRevisionFirst(const RsState* a, const RsState* b);
 
 int32_t SumReplicas(const std::vector<RsState*>& rss);
+// Sum of min(available, replicas): what each ReplicaSet will keep available.
 int32_t SumAvailable(const std::vector<RsState*>& rss);
 
 // deploymentutil.NewRSNewReplicas: the size the new ReplicaSet may grow to now. RollingUpdate:
-// up to min(replicas, new + room under replicas + maxSurge given every ReplicaSet's spec);
+// up to min(replicas, new + room under replicas + maxSurge given every ReplicaSet's
+// max(spec, status.replicas) — the Pods that still exist, not only the ones asked for);
 // Recreate: replicas.
 int32_t NewRSNewReplicas(const RolloutParams& p, const std::vector<RsState*>& all, const RsState& new_rs);
 
@@ -98,7 +100,8 @@ int32_t NewRSNewReplicas(const RolloutParams& p, const std::vector<RsState*>& al
 // ReplicaSets with replicas > 0. Returns the number of replicas removed.
 int32_t ReconcileOldReplicaSets(const RolloutParams& p, std::vector<RsState*> old_active, RsState* new_rs);
 int32_t CleanupUnhealthyReplicas(std::vector<RsState*> old, int32_t max_cleanup);
-// Scales old ReplicaSets (oldest first) down by sum(available of all) - minAvailable in total.
+// Scales old ReplicaSets (oldest first) down by sum(min(available, spec) of all) - minAvailable in
+// total (availability a shrinking ReplicaSet is about to lose does not count).
 int32_t ScaleDownOldReplicaSetsForRollingUpdate(const RolloutParams& p, const std::vector<RsState*>& all,
                                                 std::vector<RsState*> old);
 
