@@ -121,6 +121,9 @@ TEST_F(NodeAgentTest, RegistersAReadyNodeAndRenewsItsLease) {
   EXPECT_EQ(node["status"]["nodeInfo"]["kubeletVersion"], "v1.30.0-capstan");
   EXPECT_EQ(node["status"]["nodeInfo"]["containerRuntimeVersion"], "fake://1.0");
   EXPECT_EQ(node["status"]["nodeInfo"]["operatingSystem"], "linux");
+  // The host's own facts, as kubectl get nodes -o wide shows them.
+  EXPECT_FALSE(node["status"]["nodeInfo"].value("kernelVersion", "").empty());
+  EXPECT_FALSE(node["status"]["nodeInfo"].value("osImage", "").empty());
 
   json lease;
   ASSERT_TRUE(WaitUntil([&] { return !(lease = Get(kLease)).is_null(); }));

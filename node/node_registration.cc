@@ -1,5 +1,9 @@
 #include "node/node_registration.h"
 
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <string>
 #include <utility>
 
 #include "base/log.h"
@@ -64,6 +68,40 @@ json NodeRegistration::ReadyCondition(const DriverFingerprint& fp, const json& c
   return c;
 }
 
+namespace {
+
+// First line of a file, or "" (machine and boot ids).
+std::string FirstLine(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// What `kubectl get nodes -o wide` shows of the host itself (the agent runs on it, whatever the
+// driver): the OS image from /etc/os-release, the kernel release, the machine and boot ids.
+// Read once: none of it changes while the process runs.
+const json& HostInfo() {
+  static const json info = [] {
+    json out = json::object();
+    std::ifstream os("/etc/os-release");
+    for (std::string line; std::getline(os, line);) {
+      if (line.rfind("PRETTY_NAME=", 0) != 0) continue;
+      std::string v = line.substr(12);
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      out["osImage"] = v;
+    }
+    struct utsname u {};
+    if (uname(&u) == 0) out["kernelVersion"] = std::string(u.release);
+    if (std::string id = FirstLine("/etc/machine-id"); !id.empty()) out["machineID"] = id;
+    if (std::string id = FirstLine("/proc/sys/kernel/random/boot_id"); !id.empty()) out["bootID"] = id;
+    return out;
+  }();
+  return info;
+}
+
+}  // namespace
+
 json NodeRegistration::NodeStatus(const DriverFingerprint& fp, const json& current_status) const {
   return {{"capacity", fp.capacity},
           {"allocatable", fp.capacity},
@@ -71,11 +109,14 @@ json NodeRegistration::NodeStatus(const DriverFingerprint& fp, const json& curre
           {"addresses",
            json::array({{{"type", "InternalIP"}, {"address", identity_.address}},
                         {{"type", "Hostname"}, {"address", identity_.name}}})},
-          {"nodeInfo",
-           {{"kubeletVersion", kKubeletVersion},
-            {"containerRuntimeVersion", fp.runtime_version},
-            {"operatingSystem", fp.os},
-            {"architecture", fp.arch}}}};
+          {"nodeInfo", [&] {
+             json info = HostInfo();
+             info["kubeletVersion"] = kKubeletVersion;
+             info["containerRuntimeVersion"] = fp.runtime_version;
+             info["operatingSystem"] = fp.os;
+             info["architecture"] = fp.arch;
+             return info;
+           }()}};
 }
 
 Status NodeRegistration::PatchStatus(const json& status) {
