@@ -245,10 +245,17 @@ class HttpServerImpl final : public HttpServer {
         [this](auto completion, HttpRequest r) {
           auto ex = asio::get_associated_executor(completion);
           // Completion handlers can be moved but not assigned: it lives in the call from here on.
-          auto call = std::make_shared<PendingCall<decltype(completion)>>();
+          auto call = std::make_shared<PendingCall<decltype(completion), decltype(ex)>>();
           call->completion.emplace(std::move(completion));
-          if (options_.async_handler && TryAsyncHandler(r, ex, call)) return;
-          auto c = std::move(*call->completion);
+          call->ex.emplace(ex);
+          if (options_.async_handler && TryAsyncHandler(r, call)) return;
+          auto c = [&] {
+            std::lock_guard<std::mutex> lock(call->mu);
+            auto taken = std::move(*call->completion);
+            call->completion.reset();
+            call->ex.reset();
+            return taken;
+          }();
           // Load shedding, as Kubernetes' max-inflight limits: past the bound, a request waits for
           // no handler thread but is told to come back (429 with Retry-After).
           if (queued_.fetch_add(1) >= static_cast<int64_t>(options_.max_queued_requests)) {
@@ -267,26 +274,35 @@ class HttpServerImpl final : public HttpServer {
         token, std::move(req));
   }
 
-  template <class Completion>
+  // Both the completion and the connection's executor live here, not in the responder: whoever
+  // holds a responder (a store callback) may destroy it after Stop(), and by then nothing of the
+  // io_context may be left in it. Both are emptied when the call is answered (or taken back).
+  template <class Completion, class Executor>
   struct PendingCall {
     std::mutex mu;
-    std::optional<Completion> completion;  // empty once answered (or taken back)
+    std::optional<Completion> completion;
+    std::optional<Executor> ex;
   };
 
   // Offers the request to options_.async_handler. Taken: the responder it got answers through
-  // call->completion, posted to `ex`. Declined: call->completion is still there.
-  template <class Executor, class Completion>
-  bool TryAsyncHandler(HttpRequest& r, const Executor& ex, const std::shared_ptr<PendingCall<Completion>>& call) {
+  // call->completion, posted to call->ex. Declined: call->completion is still there.
+  template <class Completion, class Executor>
+  bool TryAsyncHandler(HttpRequest& r, const std::shared_ptr<PendingCall<Completion, Executor>>& call) {
     async_pending_.fetch_add(1);
-    HttpResponder respond = [this, ex, call](HttpResponse res) {
-      std::optional<Completion> c;
+    HttpResponder respond = [this, call](HttpResponse res) {
       {
-        std::lock_guard<std::mutex> lock(call->mu);
-        if (!call->completion) return;
-        c.emplace(std::move(*call->completion));
-        call->completion.reset();
-      }
-      asio::post(ex, [c = std::move(*c), res = std::move(res)]() mutable { c(std::move(res)); });
+        std::optional<Completion> c;
+        std::optional<Executor> ex;
+        {
+          std::lock_guard<std::mutex> lock(call->mu);
+          if (!call->completion) return;
+          c.emplace(std::move(*call->completion));
+          call->completion.reset();
+          ex.emplace(std::move(*call->ex));
+          call->ex.reset();
+        }
+        asio::post(*ex, [c = std::move(*c), res = std::move(res)]() mutable { c(std::move(res)); });
+      }  // the executor copy is gone before Stop() may learn the answer was given
       if (async_pending_.fetch_sub(1) == 1) Changed();
     };
     bool taken = false;
@@ -305,7 +321,7 @@ class HttpServerImpl final : public HttpServer {
     std::lock_guard<std::mutex> lock(call->mu);
     if (!call->completion) return true;  // declined, yet answered: the answer stands
     async_pending_.fetch_sub(1);
-    return false;
+    return false;  // the caller takes the completion and the executor back
   }
 
   // Constant after construction.
