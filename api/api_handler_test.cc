@@ -19,6 +19,7 @@ using testing::ApiTest;
 using testing::BodyOf;
 using testing::ConfigMap;
 using testing::Deployment;
+using testing::ExpectStatus;
 using testing::Request;
 
 constexpr char kDeployments[] = "/apis/apps/v1/namespaces/default/deployments";
@@ -33,16 +34,6 @@ class ApiHandlerTest : public ApiTest {
   }
 };
 
-void ExpectStatus(const HttpResponse& r, int code, const std::string& reason) {
-  EXPECT_EQ(r.status, code) << r.body;
-  json b = json::parse(r.body, nullptr, false);
-  ASSERT_FALSE(b.is_discarded()) << r.body;
-  EXPECT_EQ(b["kind"], "Status");
-  EXPECT_EQ(b["apiVersion"], "v1");
-  EXPECT_EQ(b["status"], "Failure");
-  EXPECT_EQ(b["code"], code);
-  EXPECT_EQ(b["reason"], reason) << r.body;
-}
 
 TEST_F(ApiHandlerTest, CreateReturns201WithServerMetadata) {
   HttpResponse r = Do("POST", kDeployments, Deployment("web"));
@@ -77,62 +68,6 @@ TEST_F(ApiHandlerTest, GenerateNameOverHttp) {
   std::string name = BodyOf(r)["metadata"]["name"];
   EXPECT_EQ(name.rfind("job-", 0), 0u);
   EXPECT_EQ(Do("GET", std::string(kConfigMaps) + "/" + name).status, 200);
-}
-
-// The I/O-thread fast path answers creates exactly as Handle does (its answer arrives from the
-// store's commit thread), and declines everything else without touching the request.
-TEST_F(ApiHandlerTest, HandleAsyncTakesCreatesOnlyAndAnswersAsHandle) {
-  auto async = [&](HttpRequest req, bool* taken) {
-    std::promise<HttpResponse> answer;
-    auto answered = answer.get_future();
-    auto once = std::make_shared<std::once_flag>();
-    *taken = handler_->HandleAsync(req, [&answer, once](HttpResponse r) {
-      std::call_once(*once, [&] { answer.set_value(std::move(r)); });
-    });
-    if (!*taken) return HttpResponse{};
-    EXPECT_EQ(answered.wait_for(5s), std::future_status::ready);
-    return answered.get();
-  };
-  bool taken = false;
-  HttpResponse created = async(Request("POST", kDeployments, Deployment("fast").dump()), &taken);
-  ASSERT_TRUE(taken);
-  ASSERT_EQ(created.status, 201) << created.body;
-  json b = BodyOf(created);
-  EXPECT_EQ(b["metadata"]["name"], "fast");
-  EXPECT_EQ(b["spec"]["strategy"]["type"], "RollingUpdate") << "defaults applied";
-  // The spliced text carries the revision the store gave, and a GET returns the same object.
-  HttpResponse got = Do("GET", std::string(kDeployments) + "/fast");
-  EXPECT_EQ(BodyOf(got), b);
-
-  ExpectStatus(async(Request("POST", kDeployments, Deployment("fast").dump()), &taken), 409, "AlreadyExists");
-  json bad = Deployment("bad");
-  bad["spec"]["replicas"] = -1;
-  ExpectStatus(async(Request("POST", kDeployments, bad.dump()), &taken), 422, "Invalid");
-  ExpectStatus(async(Request("POST", kDeployments, Deployment("x").dump(), "application/json", "wrong"), &taken), 401,
-               "Unauthorized");
-  ExpectStatus(async(Request("POST", kDeployments, Deployment("x").dump(), "application/json", testing::kViewToken),
-                     &taken),
-               403, "Forbidden");
-  HttpResponse table = async(
-      [&] {
-        HttpRequest r = Request("POST", kDeployments, Deployment("tabled").dump());
-        r.headers.Add("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io");
-        return r;
-      }(),
-      &taken);
-  ASSERT_EQ(table.status, 201) << table.body;
-  EXPECT_EQ(BodyOf(table)["kind"], "Table");
-  HttpResponse dry = async(Request("POST", std::string(kDeployments) + "?dryRun=All", Deployment("dry").dump()), &taken);
-  EXPECT_EQ(dry.status, 201) << dry.body;
-  EXPECT_EQ(Do("GET", std::string(kDeployments) + "/dry").status, 404);
-
-  for (auto [method, target] : {std::pair{"GET", std::string(kDeployments)},
-                                std::pair{"PUT", std::string(kDeployments) + "/fast"},
-                                std::pair{"POST", std::string("/apis/apps/v1/namespaces/default/deployments/fast/scale")}}) {
-    HttpRequest req = Request(method, target, "{}");
-    async(req, &taken);
-    EXPECT_FALSE(taken) << method << " " << target;
-  }
 }
 
 TEST_F(ApiHandlerTest, NotFoundStatusBody) {
@@ -240,53 +175,6 @@ TEST_F(ApiHandlerTest, StatusSubresourceOverHttp) {
   EXPECT_EQ(BodyOf(p)["status"]["readyReplicas"], 1);
   ExpectStatus(Do("POST", std::string(kDeployments) + "/web/status", st), 405, "MethodNotAllowed");
   ExpectStatus(Do("GET", std::string(kConfigMaps) + "/x/status"), 404, "NotFound");
-}
-
-// pods/binding: the scheduler's write. It binds once; a second binding, a binding without a
-// target and a binding of a deleting pod are refused; view tokens may not bind.
-TEST_F(ApiHandlerTest, PodBindingSetsNodeNameOnce) {
-  const std::string pods = "/api/v1/namespaces/default/pods";
-  json pod = {{"apiVersion", "v1"},
-              {"kind", "Pod"},
-              {"metadata", {{"name", "p"}}},
-              {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
-  ASSERT_EQ(Do("POST", pods, pod).status, 201);
-  json binding = {{"apiVersion", "v1"}, {"kind", "Binding"}, {"metadata", {{"name", "p"}}},
-                  {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "node-1"}}}};
-  HttpResponse b = Do("POST", pods + "/p/binding", binding);
-  ASSERT_EQ(b.status, 201) << b.body;
-  EXPECT_EQ(BodyOf(b)["status"], "Success");
-  json got = BodyOf(Do("GET", pods + "/p"));
-  EXPECT_EQ(got["spec"]["nodeName"], "node-1");
-  bool scheduled = false;
-  for (const auto& c : got["status"]["conditions"]) {
-    if (c["type"] == "PodScheduled") scheduled = c["status"] == "True";
-  }
-  EXPECT_TRUE(scheduled) << got["status"].dump();
-
-  binding["target"]["name"] = "node-2";
-  ExpectStatus(Do("POST", pods + "/p/binding", binding), 409, "Conflict");
-  // A binding for another incarnation of the Pod (uid precondition) is refused too.
-  ASSERT_EQ(Do("POST", pods, json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "q"}}},
-                                   {"spec", pod["spec"]}}).status, 201);
-  json stale = binding;
-  stale["metadata"] = {{"name", "q"}, {"uid", "not-the-uid"}};
-  ExpectStatus(Do("POST", pods + "/q/binding", stale), 409, "Conflict");
-  EXPECT_FALSE(BodyOf(Do("GET", pods + "/q"))["spec"].contains("nodeName"));
-  EXPECT_EQ(BodyOf(Do("GET", pods + "/p"))["spec"]["nodeName"], "node-1");
-  json no_target = {{"apiVersion", "v1"}, {"kind", "Binding"}, {"target", json::object()}};
-  ExpectStatus(Do("POST", pods + "/p/binding", no_target), 422, "Invalid");
-  binding["metadata"]["name"] = "missing";
-  ExpectStatus(Do("POST", pods + "/missing/binding", binding), 404, "NotFound");
-  ExpectStatus(Do("GET", pods + "/p/binding"), 405, "MethodNotAllowed");
-  ExpectStatus(Do("POST", std::string(kDeployments) + "/web/binding", binding), 404, "NotFound");
-  HttpResponse viewer = Do(Request("POST", pods + "/p/binding", binding.dump(), "application/json", testing::kViewToken));
-  ExpectStatus(viewer, 403, "Forbidden");
-  // Discovery lists it, as kube-scheduler's clients expect.
-  json discovery = BodyOf(Do("GET", "/api/v1"));
-  bool listed = false;
-  for (const auto& r : discovery["resources"]) listed = listed || r["name"] == "pods/binding";
-  EXPECT_TRUE(listed) << discovery.dump();
 }
 
 TEST_F(ApiHandlerTest, NamespaceStatusIsRoutable) {

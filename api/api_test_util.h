@@ -67,6 +67,18 @@ inline HttpRequest Request(const std::string& method, const std::string& target,
   return req;
 }
 
+// Asserts that `r` is a Kubernetes Status failure with this code and reason.
+inline void ExpectStatus(const HttpResponse& r, int code, const std::string& reason) {
+  EXPECT_EQ(r.status, code) << r.body;
+  json b = json::parse(r.body, nullptr, false);
+  ASSERT_FALSE(b.is_discarded()) << r.body;
+  EXPECT_EQ(b["kind"], "Status");
+  EXPECT_EQ(b["apiVersion"], "v1");
+  EXPECT_EQ(b["status"], "Failure");
+  EXPECT_EQ(b["code"], code);
+  EXPECT_EQ(b["reason"], reason) << r.body;
+}
+
 inline json BodyOf(const HttpResponse& r) {
   json j = json::parse(r.body, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.body;

@@ -248,23 +248,30 @@ int RunStatus(Session& session, const Deployments& target, bool watch, int64_t r
 
 // ---- history, undo ----------------------------------------------------------------------------
 
+// A Deployment and the ReplicaSets it controls: what history and undo read.
+Status LoadWithReplicaSets(Session& session, const Deployments& target, const std::string& name, json* deployment,
+                           ObjectList* replicasets) {
+  Result<json> got = session.client->Get(target.Path(name));
+  if (!got.ok()) return got.status();
+  Result<ObjectList> owned = ReplicaSetsOf(session, target.namespace_name, *got);
+  if (!owned.ok()) return owned.status();
+  *deployment = std::move(*got);
+  *replicasets = std::move(*owned);
+  return Status::Ok();
+}
+
 int RunHistory(Session& session, const Deployments& target, int64_t revision) {
   int exit_code = 0;
   for (const std::string& name : target.names) {
-    Result<json> deployment = session.client->Get(target.Path(name));
-    if (!deployment.ok()) {
-      PrintError(deployment.status());
-      exit_code = 1;
-      continue;
-    }
-    Result<ObjectList> replicasets = ReplicaSetsOf(session, target.namespace_name, *deployment);
-    if (!replicasets.ok()) {
-      PrintError(replicasets.status());
+    json deployment;
+    ObjectList replicasets;
+    if (Status st = LoadWithReplicaSets(session, target, name, &deployment, &replicasets); !st.ok()) {
+      PrintError(st);
       exit_code = 1;
       continue;
     }
     Result<std::string> text =
-        FormatRolloutHistory(target.Display(name), controller::deployment::RevisionHistory(*replicasets), revision);
+        FormatRolloutHistory(target.Display(name), controller::deployment::RevisionHistory(replicasets), revision);
     if (!text.ok()) {
       PrintLocalError(text.status().message());
       exit_code = 1;
@@ -285,20 +292,15 @@ std::string ForCapstan(std::string message) {
 int RunUndo(Session& session, const Deployments& target, int64_t to_revision) {
   int exit_code = 0;
   for (const std::string& name : target.names) {
-    Result<json> deployment = session.client->Get(target.Path(name));
-    if (!deployment.ok()) {
-      PrintError(deployment.status());
-      exit_code = 1;
-      continue;
-    }
-    Result<ObjectList> replicasets = ReplicaSetsOf(session, target.namespace_name, *deployment);
-    if (!replicasets.ok()) {
-      PrintError(replicasets.status());
+    json deployment;
+    ObjectList replicasets;
+    if (Status st = LoadWithReplicaSets(session, target, name, &deployment, &replicasets); !st.ok()) {
+      PrintError(st);
       exit_code = 1;
       continue;
     }
     Result<controller::deployment::RollbackPlan> plan =
-        controller::deployment::PlanRollback(*deployment, *replicasets, to_revision);
+        controller::deployment::PlanRollback(deployment, replicasets, to_revision);
     if (!plan.ok()) {
       PrintLocalError(ForCapstan(plan.status().message()));
       exit_code = 1;

@@ -1,12 +1,15 @@
 // HttpServer on Boost.Beast: one C++20 coroutine per connection, each on its own strand of one
 // io_context run by options.io_threads threads. Handlers run on a separate thread pool; the
-// connection coroutine suspends until the pool posts the response back to its strand.
+// connection coroutine suspends until the pool posts the response back to its strand. An
+// optional async handler may take a request first, on the I/O thread, and answer it later from
+// any thread (creates, answered by the store's commit thread): the same dispatch, one more way in.
 //
 // The connection code is a template over its stream: beast::tcp_stream (plain HTTP) or
 // beast::ssl_stream<beast::tcp_stream> (HTTPS); both share every limit, timeout and behaviour.
 //
 // Beast stays in this file: it is slow to compile and no other module should see it. That is why
-// the file is longer than our usual ~600 lines: splitting it would need a Beast header shared by
+// the file is longer than our usual ~600 lines (about 830, with the dispatch to the pool and to
+// the async handler, which complete the connection's coroutine and so belong with it): splitting it would need a Beast header shared by
 // two translation units, which costs every rebuild more than the length costs a reader.
 #include "api/http/http_server.h"
 
