@@ -24,22 +24,29 @@ std::string DefaultErrorBody(int status, const std::string& message);
 // gone, to its connection. Wake() runs `wake` (which only posts) until Kill(); Kill() destroys
 // `wake` and whatever it holds (the connection's executor), so nothing the stream keeps can
 // reach an io_context after the server destroyed it. Thread-safe.
+// `on_kill` runs once, in the first Kill(), outside mu_ (it may take locks that Wake() nests in).
 class Waker {
  public:
-  explicit Waker(std::function<void()> wake) : wake_(std::move(wake)) {}
+  explicit Waker(std::function<void()> wake, std::function<void()> on_kill = nullptr)
+      : wake_(std::move(wake)), on_kill_(std::move(on_kill)) {}
   void Wake() {
     std::lock_guard<std::mutex> lock(mu_);
     if (wake_) wake_();
   }
   void Kill() {
-    std::function<void()> dead;
-    std::lock_guard<std::mutex> lock(mu_);
-    dead.swap(wake_);  // destroyed after the unlock: never run a destructor under mu_
+    std::function<void()> dead, on_kill;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dead.swap(wake_);  // destroyed after the unlock: never run a destructor under mu_
+      on_kill.swap(on_kill_);
+    }
+    if (on_kill) on_kill();
   }
 
  private:
   std::mutex mu_;
-  std::function<void()> wake_;  // guarded by mu_; empty once killed
+  std::function<void()> wake_;     // guarded by mu_; empty once killed
+  std::function<void()> on_kill_;  // guarded by mu_
 };
 
 }  // namespace capstan::api::http_internal

@@ -31,6 +31,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "api/http/direct_stream_writer.h"
 #include "api/http/http_internal.h"
 #include "base/log.h"
 
@@ -162,6 +163,7 @@ struct Conn final : ConnBase {
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream); }
   asio::any_io_executor executor() override { return lowest().get_executor(); }
   void CloseNow() override {
+    if (direct) direct->Kill();  // no send from another thread may hit a closed (or reused) fd
     beast::error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().close();
@@ -170,6 +172,7 @@ struct Conn final : ConnBase {
   Stream stream;               // its executor is this connection's strand
   beast::flat_buffer buffer;   // received, not yet parsed; a stream's disconnect watch reads into it
   std::string remote;
+  std::shared_ptr<http_internal::DirectStreamWriter> direct;  // a plain stream's, while it is sent
 };
 
 // Per-stream state, touched only on the connection's strand.
@@ -231,6 +234,12 @@ class HttpServerImpl final : public HttpServer {
   asio::awaitable<void> SendErrorAndClose(Conn<S>& c, int status, const std::string& message);
   template <class S>
   void WatchDisconnect(std::shared_ptr<Conn<S>> c, std::shared_ptr<StreamState> s);
+
+  // Flushes the writers notified since the last drain, spreading a large batch over the I/O
+  // threads (a post from an I/O thread wakes another one).
+  void DrainReady();
+  void FlushBatch(std::shared_ptr<std::vector<std::shared_ptr<http_internal::DirectStreamWriter>>> batch,
+                  size_t begin, size_t end);
 
   HttpResponse RenderError(int status, const std::string& message) const;
   HttpResponse CallHandler(const HttpRequest& req);
@@ -357,6 +366,7 @@ class HttpServerImpl final : public HttpServer {
   uint64_t next_id_ = 0;                                   // guarded by mu_
   std::map<uint64_t, std::weak_ptr<ConnBase>> conns_;      // guarded by mu_
   std::map<uint64_t, std::pair<std::shared_ptr<ResponseStream>, WakerPtr>> streams_;  // guarded by mu_
+  http_internal::StreamReadyList ready_;  // plain streams' writers to flush
 };
 
 struct HttpServerImpl::ConnGuard {
@@ -612,22 +622,39 @@ asio::awaitable<bool> HttpServerImpl::SendStream(std::shared_ptr<Conn<S>> c, Htt
                                                  unsigned version, size_t* bytes) {
   auto stream = res.stream;
   auto state = std::make_shared<StreamState>(c->executor());
+  // Wakes the coroutine: a notify (TLS), or a direct writer handing the stream back (plain).
+  auto wake_owner = [ex = c->executor(), w = std::weak_ptr<StreamState>(state)] {
+    asio::post(ex, [w] {
+      if (auto s = w.lock()) {
+        s->pending = true;
+        s->timer.cancel();
+      }
+    });
+  };
+  // HTTP/1.0 has no chunked encoding: there the body is the raw bytes and ends when we close.
+  const bool chunked = version >= 11;
+  // Plain streams are written from the ready list while this coroutine waits (see
+  // direct_stream_writer.h); TLS records need the stream's own state, so TLS keeps to the strand.
+  std::shared_ptr<http_internal::DirectStreamWriter> direct;
+  if constexpr (!kIsTls<S>) {
+    direct = std::make_shared<http_internal::DirectStreamWriter>(c->lowest().socket().native_handle(), stream,
+                                                                 chunked, wake_owner);
+  }
   // The wake function holds the strand; Kill() drops it before the io_context can go away.
-  auto waker = std::make_shared<http_internal::Waker>(
-      [ex = c->executor(), w = std::weak_ptr<StreamState>(state)] {
-        asio::post(ex, [w] {
-          if (auto s = w.lock()) {
-            s->pending = true;
-            s->timer.cancel();
-          }
-        });
-      });
+  WakerPtr waker;
+  if (direct) {
+    waker = std::make_shared<http_internal::Waker>(
+        [this, direct] {
+          if (direct->MarkQueued() && ready_.Push(direct)) asio::post(*ioc_, [this] { DrainReady(); });
+        },
+        [direct] { direct->Kill(); });
+  } else {
+    waker = std::make_shared<http_internal::Waker>(wake_owner);
+  }
   // Registered before the stopping_ check below, so Stop() either sees it or we see stopping_.
   StreamGuard guard(this, stream, waker);
   stream->SetNotify([waker] { waker->Wake(); });
 
-  // HTTP/1.0 has no chunked encoding: there the body is the raw bytes and ends when we close.
-  const bool chunked = version >= 11;
   if (!chunked) *keep_alive = false;
   http::response<http::empty_body> head;
   head.version(version);
@@ -640,12 +667,24 @@ asio::awaitable<bool> HttpServerImpl::SendStream(std::shared_ptr<Conn<S>> c, Htt
   co_await http::async_write_header(c->stream, sr, Ec(ec));
   if (ec) co_return false;
 
+  c->direct = direct;
   WatchDisconnect(c, state);
+  bool done = false;
   for (;;) {
     if (stopping_) stream->Close();  // Read() now drains and reports done
     state->pending = false;
-    bool done = false;
-    std::string data = stream->Read(&done);
+    std::string data;
+    if (direct) {
+      bool failed = false;
+      std::string leftover = direct->Unpark(&failed, &done);
+      if (failed) state->gone = true;
+      if (!leftover.empty() && !state->gone) {
+        c->lowest().expires_after(options_.read_timeout);
+        co_await asio::async_write(c->stream, asio::buffer(leftover), Ec(ec));
+        if (ec) state->gone = true;
+      }
+    }
+    if (!done && !state->gone) data = stream->Read(&done);
     if (!data.empty()) {
       c->lowest().expires_after(options_.read_timeout);  // the write's timer; the watch's read has none
       asio::const_buffer buf(data.data(), data.size());
@@ -659,8 +698,15 @@ asio::awaitable<bool> HttpServerImpl::SendStream(std::shared_ptr<Conn<S>> c, Htt
     }
     if (done || state->gone) break;
     if (state->pending) continue;
+    if (direct && !direct->Park()) continue;
     state->timer.expires_at(std::max(stream->Deadline(), Clock::now() + kMinStreamWait));
     co_await state->timer.async_wait(Ec(ec));  // cancelled by a notify or a hang-up
+  }
+  if (direct) {
+    // Back from the ready list for good: after Kill() no Flush() writes to this socket.
+    direct->Kill();
+    c->direct.reset();
+    *bytes += size_t(direct->bytes_sent());
   }
   // End the disconnect watch and wait for its read: the next request is read into the same buffer.
   state->watching = false;
@@ -721,6 +767,24 @@ asio::awaitable<void> HttpServerImpl::SendErrorAndClose(Conn<S>& c, int status, 
   c.lowest().expires_after(kLingerTime);
   std::vector<char> discard(16384);
   while (!ec) co_await c.stream.async_read_some(asio::buffer(discard), Ec(ec));
+}
+
+void HttpServerImpl::DrainReady() {
+  auto batch = std::make_shared<std::vector<std::shared_ptr<http_internal::DirectStreamWriter>>>(ready_.TakeAll());
+  FlushBatch(batch, 0, batch->size());
+}
+
+void HttpServerImpl::FlushBatch(
+    std::shared_ptr<std::vector<std::shared_ptr<http_internal::DirectStreamWriter>>> batch, size_t begin,
+    size_t end) {
+  // Halving until a piece is small lets an idle I/O thread take the other halves.
+  constexpr size_t kPiece = 128;
+  while (end - begin > kPiece && options_.io_threads > 1) {
+    const size_t mid = begin + (end - begin) / 2;
+    asio::post(*ioc_, [this, batch, mid, end] { FlushBatch(batch, mid, end); });
+    end = mid;
+  }
+  for (size_t i = begin; i < end; ++i) (*batch)[i]->Flush();
 }
 
 HttpResponse HttpServerImpl::RenderError(int status, const std::string& message) const {

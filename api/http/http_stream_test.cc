@@ -18,6 +18,15 @@ namespace {
 using namespace std::chrono_literals;
 using namespace http_test;
 
+// A handler that answers every request with `stream`.
+HttpHandler ServeStream(std::shared_ptr<ResponseStream> stream) {
+  return [stream](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = stream;
+    return r;
+  };
+}
+
 class HttpServerStreamTest : public TransportTest {};
 INSTANTIATE_TEST_SUITE_P(Transport, HttpServerStreamTest, testing::Bool(), TransportName);
 
@@ -66,11 +75,7 @@ TEST_P(HttpServerStreamTest, StreamDeliversChunksInOrderAndEnds) {
 
 TEST_P(HttpServerStreamTest, ClientDisconnectClosesStream) {
   auto stream = std::make_shared<TestStream>();
-  auto server = MustStart(Options(), [&](const HttpRequest&) {
-    HttpResponse r;
-    r.stream = stream;
-    return r;
-  });
+  auto server = MustStart(Options(), ServeStream(stream));
   ASSERT_TRUE(server);
   auto w = Dial(server->port());
   ASSERT_TRUE(w);
@@ -88,11 +93,7 @@ TEST_P(HttpServerStreamTest, ClientDisconnectClosesStream) {
 
 TEST_P(HttpServerStreamTest, Http10StreamIsUnchunkedAndEndsWithClose) {
   auto stream = std::make_shared<TestStream>();
-  auto server = MustStart(Options(), [&](const HttpRequest&) {
-    HttpResponse r;
-    r.stream = stream;
-    return r;
-  });
+  auto server = MustStart(Options(), ServeStream(stream));
   ASSERT_TRUE(server);
   auto w = Dial(server->port());
   ASSERT_TRUE(w);
@@ -105,6 +106,30 @@ TEST_P(HttpServerStreamTest, Http10StreamIsUnchunkedAndEndsWithClose) {
   EXPECT_EQ(reply.substr(reply.size() - 8), "one\ntwo\n") << reply;
 }
 
+
+// Pushes that outrun a reader fill the socket: what does not fit goes out later, whole and in order.
+TEST_P(HttpServerStreamTest, BurstsLargerThanTheSocketBufferArriveWholeAndInOrder) {
+  auto stream = std::make_shared<TestStream>();
+  auto server = MustStart(Options(), ServeStream(stream));
+  ASSERT_TRUE(server);
+  auto w = Dial(server->port());
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->Send("GET /watch HTTP/1.0\r\n\r\n"));
+  std::string expected;
+  for (int i = 0; i < 64; ++i) {
+    std::string piece(256 * 1024, char('a' + i % 26));
+    piece += "#" + std::to_string(i) + "\n";
+    expected += piece;
+    stream->Push(std::move(piece));
+    if (i % 16 == 0) std::this_thread::sleep_for(20ms);  // some pushes find the writer parked
+  }
+  stream->Finish();
+  std::string reply = w->ReadUntil("", 20s);  // to EOF
+  const size_t body = reply.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  ASSERT_EQ(reply.size() - body - 4, expected.size());
+  EXPECT_TRUE(reply.compare(body + 4, std::string::npos, expected) == 0);
+}
 
 TEST_P(HttpServerStreamTest, StopEndsOpenStreamsWithLastChunk) {
   std::mutex mu;
@@ -197,11 +222,7 @@ TEST_P(HttpServerStreamTest, QuietStreamOutlivesReadTimeout) {
   auto options = Options();
   options.read_timeout = std::chrono::seconds(1);
   options.idle_timeout = std::chrono::seconds(1);
-  auto server = MustStart(options, [&](const HttpRequest&) {
-    HttpResponse r;
-    r.stream = stream;
-    return r;
-  });
+  auto server = MustStart(options, ServeStream(stream));
   ASSERT_TRUE(server);
   auto w = Dial(server->port());
   ASSERT_TRUE(w);
@@ -248,11 +269,7 @@ TEST(HttpServerStreamTlsTest, CloseNotifyWithoutFinClosesStream) {
   auto options = TestOptions();
   options.tls_cert_pem = Certs().cert_pem;
   options.tls_key_pem = Certs().key_pem;
-  auto server = MustStart(options, [&](const HttpRequest&) {
-    HttpResponse r;
-    r.stream = stream;
-    return r;
-  });
+  auto server = MustStart(options, ServeStream(stream));
   ASSERT_TRUE(server);
   auto w = TlsWire::Dial(server->port());
   ASSERT_TRUE(w);
