@@ -5,7 +5,7 @@
 set -euo pipefail
 want=(build-essential cmake pkg-config ccache git
       libboost-dev libboost-system-dev libcpp-httplib-dev libyaml-cpp-dev librocksdb-dev
-      nlohmann-json3-dev libgtest-dev libgmock-dev libssl-dev)
+      nlohmann-json3-dev libgtest-dev libgmock-dev libssl-dev libjemalloc-dev)
 if [[ "${1:-build}" == test ]]; then
   want+=(etcd-server etcd-client curl procps)
 fi
