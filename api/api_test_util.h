@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "api/api_handler.h"
+#include "api/object_event_source.h"
 #include "api/kind.h"
 #include "api/resource_service.h"
 #include "store/store_test_util.h"
@@ -88,7 +89,10 @@ inline json BodyOf(const HttpResponse& r) {
 // Collects what a ResponseStream produces, waiting on its notify callback between reads.
 class StreamReader {
  public:
-  explicit StreamReader(std::shared_ptr<ResponseStream> stream) : stream_(std::move(stream)) {
+  // `as_objects`: read through ObjectEventSource::ReadObjects (as in-process clients do) and
+  // keep each event's shared object in objects().
+  explicit StreamReader(std::shared_ptr<ResponseStream> stream, bool as_objects = false)
+      : stream_(std::move(stream)), as_objects_(as_objects) {
     stream_->SetNotify([this] {
       std::lock_guard<std::mutex> l(mu_);
       notified_ = true;
@@ -132,10 +136,22 @@ class StreamReader {
   }
 
   bool done() const { return done_; }
+  const std::vector<ObjectRef>& objects() const { return objects_; }
 
  private:
   void ReadOnce(std::vector<json>* out) {
     bool done = false;
+    if (as_objects_) {
+      auto* source = dynamic_cast<ObjectEventSource*>(stream_.get());
+      EXPECT_NE(source, nullptr) << "not an ObjectEventSource";
+      if (source == nullptr) return;
+      for (ObjectEvent& ev : source->ReadObjects(&done)) {
+        out->push_back(json{{"type", ev.type}, {"object", *ev.object}});
+        objects_.push_back(std::move(ev.object));
+      }
+      done_ = done_ || done;
+      return;
+    }
     buffer_ += stream_->Read(&done);
     done_ = done_ || done;
     size_t nl;
@@ -150,6 +166,8 @@ class StreamReader {
   }
 
   std::shared_ptr<ResponseStream> stream_;
+  const bool as_objects_;
+  std::vector<ObjectRef> objects_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool notified_ = false;  // guarded by mu_

@@ -3,31 +3,51 @@
 #include "api/object_meta.h"
 
 namespace capstan::api {
+namespace {
 
-std::shared_ptr<const DecodedEvent> DecodeEvent(const store::Event& ev) {
-  auto d = std::make_shared<DecodedEvent>();
-  auto cur = DecodeStored(ev.kv.value, ev.revision);
-  if (cur.ok()) {
-    d->ok = true;
-    d->cur = std::move(*cur);
-    d->cur_json = d->cur.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (ev.has_prev && ev.type == store::EventType::kPut) {
-      auto prev = DecodeStored(ev.prev.value, ev.revision);
-      if (prev.ok()) {
-        d->has_prev = true;
-        d->prev = std::move(*prev);
-        d->prev_json = d->prev.dump(-1, ' ', false, json::error_handler_t::replace);
-      }
-    }
-  }
-  return d;
+std::string Serialize(const json& obj) { return obj.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+DecodedEvent::DecodedEvent(store::EventPtr event) : event_(std::move(event)) {
+  auto cur = DecodeStored(event_->kv.value, event_->revision);
+  if (cur.ok()) cur_ = std::make_shared<const json>(std::move(*cur));
 }
 
-std::shared_ptr<const DecodedEvent> DecodedEventCache::Get(const store::Event& ev) {
-  Slot& slot = slots_[static_cast<size_t>(ev.revision) % kSlots];
+const std::string& DecodedEvent::cur_json() const {
+  std::call_once(cur_json_once_, [this] {
+    if (cur_) cur_json_ = Serialize(*cur_);
+  });
+  return cur_json_;
+}
+
+const ObjectRef& DecodedEvent::prev() const {
+  std::call_once(prev_once_, [this] {
+    if (!cur_ || !has_prev()) return;
+    auto prev = DecodeStored(event_->prev.value, event_->revision);
+    if (prev.ok()) prev_ = std::make_shared<const json>(std::move(*prev));
+  });
+  return prev_;
+}
+
+const std::string& DecodedEvent::prev_json() const {
+  std::call_once(prev_json_once_, [this] {
+    if (prev()) prev_json_ = Serialize(*prev());
+  });
+  return prev_json_;
+}
+
+std::shared_ptr<const DecodedEvent> DecodeEvent(const store::EventPtr& ev) {
+  return std::make_shared<const DecodedEvent>(ev);
+}
+
+std::shared_ptr<const DecodedEvent> DecodedEventCache::Get(const store::EventPtr& ev) {
+  Slot& slot = slots_[static_cast<size_t>(ev->revision) % kSlots];
+  std::shared_ptr<const DecodedEvent> replaced;  // destroyed after the unlock: it may be large
   std::lock_guard<std::mutex> lock(slot.mu);
-  if (slot.value && slot.revision == ev.revision) return slot.value;
-  slot.revision = ev.revision;
+  if (slot.value && slot.revision == ev->revision) return slot.value;
+  slot.revision = ev->revision;
+  replaced = std::move(slot.value);
   slot.value = DecodeEvent(ev);
   return slot.value;
 }

@@ -1,14 +1,15 @@
-// DecodedEventCache: each committed store event decoded and encoded once, shared by every watch
-// stream that delivers it. With 10,000 watchers of one prefix, parsing and serializing an event
-// per watcher would cost 10,000 times what it costs once; this keeps the per-watcher work to a
-// selector check and a string copy.
+// DecodedEventCache: each committed store event decoded once, shared by every watch stream that
+// delivers it. With 10,000 watchers of one prefix, parsing and serializing an event per watcher
+// would cost 10,000 times what it costs once; this keeps the per-watcher work to a selector
+// check and a string copy (HTTP watchers) or a reference count (in-process watchers, which take
+// the decoded object itself).
 //
 // Entries are keyed by revision in a fixed ring of slots (revision mod kSlots), each with its own
 // lock, so concurrent streams do not contend unless they want the same event, and the one that
 // comes first decodes it while the others wait for the result. A slot holding an older revision
 // is simply replaced: a watcher far behind decodes again, which is correct, only slower.
 //
-// Thread-safety: Get() may be called from any thread.
+// Thread-safety: Get() may be called from any thread; a DecodedEvent's accessors too.
 #pragma once
 
 #include <array>
@@ -16,27 +17,51 @@
 #include <mutex>
 #include <string>
 
+#include "api/object_event_source.h"  // ObjectRef
 #include "api/schema.h"
 #include "store/store.h"
 
 namespace capstan::api {
 
-struct DecodedEvent {
-  bool ok = false;          // false when the stored value did not decode (never expected)
-  json cur;                 // the object after the change (for deletes: the deleted object);
-                            // metadata.resourceVersion is the event's revision
-  std::string cur_json;     // cur, serialized
-  bool has_prev = false;
-  json prev;                // the object before the change, resourceVersion = the event's revision
-  std::string prev_json;
+// One store event, decoded. The object after the change is decoded at once (every watch needs it
+// for its selectors); its serialized form and the object before the change are produced on first
+// use, because in-process watchers never need the text and watchers without selectors never
+// need the previous state.
+class DecodedEvent {
+ public:
+  explicit DecodedEvent(store::EventPtr event);
+  DecodedEvent(const DecodedEvent&) = delete;
+  DecodedEvent& operator=(const DecodedEvent&) = delete;
+
+  // False when the stored value did not decode (never expected).
+  bool ok() const { return cur_ != nullptr; }
+  // The object after the change (for deletes: the deleted object); metadata.resourceVersion is
+  // the event's revision. Only when ok().
+  const ObjectRef& cur() const { return cur_; }
+  const std::string& cur_json() const;
+  // Whether the change had a before (a put of an existing key), without decoding it.
+  bool has_prev() const { return event_->has_prev && event_->type == store::EventType::kPut; }
+  // The object before the change when has_prev(), resourceVersion = the event's revision (null if
+  // it did not decode, never expected); null otherwise.
+  const ObjectRef& prev() const;
+  // prev(), serialized; only when prev() is set.
+  const std::string& prev_json() const;
+
+ private:
+  const store::EventPtr event_;
+  ObjectRef cur_;
+  mutable std::once_flag cur_json_once_, prev_once_, prev_json_once_;
+  mutable std::string cur_json_;   // set once, under cur_json_once_
+  mutable ObjectRef prev_;         // set once, under prev_once_
+  mutable std::string prev_json_;  // set once, under prev_json_once_
 };
 
 // Decodes one event (what the cache does once per revision).
-std::shared_ptr<const DecodedEvent> DecodeEvent(const store::Event& ev);
+std::shared_ptr<const DecodedEvent> DecodeEvent(const store::EventPtr& ev);
 
 class DecodedEventCache {
  public:
-  std::shared_ptr<const DecodedEvent> Get(const store::Event& ev);
+  std::shared_ptr<const DecodedEvent> Get(const store::EventPtr& ev);
 
  private:
   static constexpr size_t kSlots = 4096;

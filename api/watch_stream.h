@@ -20,6 +20,7 @@
 #include "api/http/http_types.h"
 #include "api/decoded_event_cache.h"
 #include "api/kind.h"
+#include "api/object_event_source.h"
 #include "api/selector/selector.h"
 #include "store/store.h"
 
@@ -52,7 +53,7 @@ class NotifyRelay {
   std::function<void()> fn_;  // guarded by mu_
 };
 
-class WatchStream : public ResponseStream {
+class WatchStream : public ResponseStream, public ObjectEventSource {
  public:
   // `initial` are synthetic ADDED objects sent first (a watch without resourceVersion starts
   // with the current state); `watch` follows from `start_revision`, the revision `initial` was
@@ -63,6 +64,7 @@ class WatchStream : public ResponseStream {
 
   void SetNotify(std::function<void()> notify) override;
   std::string Read(bool* done) override;
+  std::vector<ObjectEvent> ReadObjects(bool* done) override;
   std::chrono::steady_clock::time_point Deadline() const override;
   void Close() override;
 
@@ -70,11 +72,16 @@ class WatchStream : public ResponseStream {
   static std::shared_ptr<ResponseStream> Error(const Status& status);
 
  private:
+  class Sink;
+  class TextSink;
+  class ObjectSink;
+
   bool Matches(const json& obj) const;
-  void AppendEvent(std::string* out, const char* type, const json& obj);
-  // As AppendEvent, with the object's serialized form already at hand (no transform).
-  void AppendEncoded(std::string* out, const char* type, const json& obj, const std::string& encoded);
-  void AppendStoreEvents(const std::vector<store::EventPtr>& events, std::string* out);
+  // The spec's transform of `obj`, telling it whether this is the stream's first object.
+  json Transformed(const json& obj);
+  // One read's worth of events, into `sink`, for Read() and ReadObjects() alike.
+  void Produce(Sink* sink, bool* done);
+  void SendStoreEvents(const std::vector<store::EventPtr>& events, Sink* sink);
 
   // Constant after construction.
   const WatchSpec spec_;

@@ -19,12 +19,12 @@ constexpr char kConfigMaps[] = "/api/v1/namespaces/default/configmaps";
 
 class WatchTest : public ApiTest {
  protected:
-  std::unique_ptr<StreamReader> Watch(const std::string& query) {
+  std::unique_ptr<StreamReader> Watch(const std::string& query, bool as_objects = false) {
     HttpResponse r = Do("GET", std::string(kConfigMaps) + query);
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_NE(r.stream, nullptr) << r.body;
     if (!r.stream) return nullptr;
-    return std::make_unique<StreamReader>(r.stream);
+    return std::make_unique<StreamReader>(r.stream, as_objects);
   }
   json Create(const std::string& name, const json& labels = json::object()) {
     return MustCreate(ConfigMaps(), "default", ConfigMap(name, labels));
@@ -98,6 +98,31 @@ TEST_F(WatchTest, LabelSelectorTransitions) {
   ASSERT_TRUE(service_->Delete(ConfigMaps(), "default", "n", DeleteOptions{}).ok());
   auto events = w->ReadEvents(4);
   EXPECT_EQ(Summary(events), (V{"DELETED m", "ADDED n", "MODIFIED n", "DELETED n"}));
+}
+
+// In-process clients read the same events as objects: same types, same objects, same order,
+// and the objects of store events are the decoded ones, shared by every such reader.
+TEST_F(WatchTest, ObjectReadsEqualTextReadsAndShareDecodedObjects) {
+  Create("m", {{"app", "web"}});
+  json n = Create("n", {{"app", "db"}});
+  const std::string query = "?watch=1&labelSelector=app%3Dweb";
+  auto text = Watch(query);
+  auto objects = Watch(query, true);
+  auto others = Watch(query + "&resourceVersion=" + MetaString(n, "resourceVersion"), true);
+  ASSERT_TRUE(text && objects && others);
+  SetLabels("m", {{"app", "db"}});   // departs: DELETED with the object before the change
+  SetLabels("n", {{"app", "web"}});  // arrives: ADDED
+  SetLabels("n", {{"app", "web"}, {"v", "2"}});
+  ASSERT_TRUE(service_->Delete(ConfigMaps(), "default", "n", DeleteOptions{}).ok());
+  auto want = text->ReadEvents(5);
+  auto got = objects->ReadEvents(5);
+  EXPECT_EQ(Summary(want), (V{"ADDED m", "DELETED m", "ADDED n", "MODIFIED n", "DELETED n"}));
+  EXPECT_EQ(got, want);  // the whole events, objects included
+  ASSERT_EQ(others->ReadEvents(4).size(), 4u);
+  ASSERT_EQ(objects->objects().size(), 5u);
+  for (size_t i = 1; i < 5; ++i) {  // past the initial ADDED, which is the stream's own copy
+    EXPECT_EQ(objects->objects()[i].get(), others->objects()[i - 1].get()) << "event " << i;
+  }
 }
 
 TEST_F(WatchTest, FieldSelectorAndNamedWatch) {

@@ -4,6 +4,23 @@
 
 namespace capstan::client {
 
+Result<std::optional<WatchEvent>> WatchEvents::NextEvent(std::chrono::milliseconds timeout) {
+  Result<std::optional<nlohmann::json>> next = Next(timeout);
+  if (!next.ok()) return next.status();
+  if (!next->has_value()) return std::optional<WatchEvent>();
+  nlohmann::json& event = **next;
+  WatchEvent out;
+  if (event.is_object()) {
+    out.type = StringField(event, "type");
+    auto object = event.find("object");
+    if (object != event.end()) {
+      out.object = std::make_shared<const nlohmann::json>(std::move(*object));
+    }
+  }
+  if (!out.object) out.object = std::make_shared<const nlohmann::json>();
+  return std::optional<WatchEvent>(std::move(out));
+}
+
 Query WithWatchParam(Query query) {
   for (const auto& [key, value] : query) {
     if (key == "watch") return query;

@@ -27,6 +27,12 @@
 
 namespace capstan::client {
 
+// One watch event with its object shared, not copied: what informers cache.
+struct WatchEvent {
+  std::string type;                               // ADDED, MODIFIED, DELETED or BOOKMARK
+  std::shared_ptr<const nlohmann::json> object;   // never null; immutable
+};
+
 // One open watch: the events of one watch response, in order.
 //
 // Events are {"type": "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK", "object": {...}}. A watch
@@ -47,6 +53,11 @@ class WatchEvents {
   // Events received before the end are all returned first (except after Cancel(), which drops
   // them). Call from one thread at a time.
   virtual Result<std::optional<nlohmann::json>> Next(std::chrono::milliseconds timeout) = 0;
+
+  // As Next(), with the event split into its type and a shared object. The default builds it
+  // from Next(); a transport that already holds the object as a shared one (in-process) hands it
+  // over without a copy. Use one of Next() and NextEvent() per watch, not both.
+  virtual Result<std::optional<WatchEvent>> NextEvent(std::chrono::milliseconds timeout);
 
   // True once the watch is over and Next() has nothing more to return but nullopt or the error.
   virtual bool Ended() const = 0;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 
+#include "api/object_event_source.h"
 #include "client/json_fields.h"
 
 namespace capstan::client {
@@ -34,7 +35,10 @@ struct Signal {
 class InProcessWatchEvents : public WatchEvents {
  public:
   InProcessWatchEvents(std::shared_ptr<api::ResponseStream> stream, std::string path)
-      : path_(std::move(path)), stream_(std::move(stream)), signal_(std::make_shared<Signal>()) {
+      : path_(std::move(path)),
+        stream_(std::move(stream)),
+        objects_(dynamic_cast<api::ObjectEventSource*>(stream_.get())),
+        signal_(std::make_shared<Signal>()) {
     std::lock_guard<std::mutex> lock(stream_mu_);
     stream_->SetNotify([signal = signal_] {
       std::lock_guard<std::mutex> l(signal->mu);
@@ -61,19 +65,26 @@ class InProcessWatchEvents : public WatchEvents {
   }
 
   Result<std::optional<json>> Next(std::chrono::milliseconds timeout) override {
+    Result<std::optional<WatchEvent>> next = NextEvent(timeout);
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) return std::optional<json>();
+    return std::optional<json>(json{{"type", (*next)->type}, {"object", *(*next)->object}});
+  }
+
+  Result<std::optional<WatchEvent>> NextEvent(std::chrono::milliseconds timeout) override {
     const auto end = Clock::now() + timeout;
     for (;;) {
-      if (Cancelled()) return std::optional<json>();
+      if (Cancelled()) return std::optional<WatchEvent>();
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (!events_.empty()) {
-          std::optional<json> event(std::move(events_.front()));
+          std::optional<WatchEvent> event(std::move(events_.front()));
           events_.pop_front();
           return event;
         }
         if (ended_) {
           if (!status_.ok()) return status_;
-          return std::optional<json>();
+          return std::optional<WatchEvent>();
         }
       }
       {
@@ -82,12 +93,17 @@ class InProcessWatchEvents : public WatchEvents {
       }
       bool done = false;
       Clock::time_point deadline = Clock::now();
+      std::vector<api::ObjectEvent> objects;
       {
         std::lock_guard<std::mutex> lock(stream_mu_);
         if (closed_) {
           done = true;
         } else {
-          buffer_ += stream_->Read(&done);
+          if (objects_) {
+            objects = objects_->ReadObjects(&done);
+          } else {
+            buffer_ += stream_->Read(&done);
+          }
           deadline = stream_->Deadline();
           if (done) {
             stream_->Close();
@@ -95,7 +111,7 @@ class InProcessWatchEvents : public WatchEvents {
           }
         }
       }
-      const bool more = ParseLines(done);
+      const bool more = objects_ ? TakeObjects(std::move(objects)) : ParseLines(done);
       if (!more) {
         std::lock_guard<std::mutex> lock(stream_mu_);  // an ERROR event: nothing else to read
         if (!closed_) {
@@ -112,7 +128,7 @@ class InProcessWatchEvents : public WatchEvents {
         if (!events_.empty() || ended_) continue;
       }
       const auto now = Clock::now();
-      if (now >= end) return std::optional<json>();
+      if (now >= end) return std::optional<WatchEvent>();
       const auto wake = std::min(end, std::max(deadline, now + kMinStreamWait));
       std::unique_lock<std::mutex> lock(signal_->mu);
       signal_->cv.wait_until(lock, wake, [&] { return signal_->notified || signal_->cancelled; });
@@ -171,6 +187,19 @@ class InProcessWatchEvents : public WatchEvents {
     return go_on;
   }
 
+  // Queues events the stream handed over as objects; an ERROR event ends the watch (false).
+  bool TakeObjects(std::vector<api::ObjectEvent> objects) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (api::ObjectEvent& ev : objects) {
+      if (ev.type == "ERROR") {
+        status_ = StatusFromWatchError(*ev.object);
+        return false;
+      }
+      events_.push_back({std::move(ev.type), std::move(ev.object)});
+    }
+    return true;
+  }
+
   bool HandleLine(std::string_view line) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty()) return true;
@@ -185,7 +214,9 @@ class InProcessWatchEvents : public WatchEvents {
       status_ = StatusFromWatchError(Field(event, "object"));
       return false;
     }
-    events_.push_back(std::move(event));
+    std::string type = StringField(event, "type");
+    auto object = event.find("object");
+    events_.push_back({std::move(type), std::make_shared<const json>(object == event.end() ? json() : std::move(*object))});
     return true;
   }
 
@@ -193,13 +224,15 @@ class InProcessWatchEvents : public WatchEvents {
 
   std::mutex stream_mu_;  // serializes every call into stream_ (a ResponseStream is not thread-safe)
   std::shared_ptr<api::ResponseStream> stream_;  // guarded by stream_mu_; null for a finished answer
+  // stream_ as an object source (a watch of ours: no text in between), or null: read the text.
+  api::ObjectEventSource* const objects_ = nullptr;
   const std::shared_ptr<Signal> signal_;
   bool closed_ = false;  // guarded by stream_mu_
 
   std::string buffer_;  // used by Next() only: bytes of an incomplete line
 
   mutable std::mutex mu_;
-  std::deque<json> events_;  // guarded by mu_; parsed, not yet returned
+  std::deque<WatchEvent> events_;  // guarded by mu_; received, not yet returned
   bool ended_ = false;       // guarded by mu_; the stream is over (normally or with status_)
   Status status_;            // guarded by mu_; the error that ended it, if any
 };

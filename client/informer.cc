@@ -369,7 +369,7 @@ Status Informer::WatchOnce(bool* progressed) {
   }
   Status status;
   for (;;) {
-    Result<std::optional<json>> next = events->Next(kNextSlice);
+    Result<std::optional<WatchEvent>> next = events->NextEvent(kNextSlice);
     if (!next.ok()) {
       status = next.status().Annotate("watch " + path_);
       break;
@@ -390,10 +390,9 @@ Status Informer::WatchOnce(bool* progressed) {
   return status;
 }
 
-Status Informer::ApplyEvent(json event) {
-  if (!event.is_object()) return Status::Internal("watch " + path_ + ": an event that is not an object");
-  const std::string type = StringField(event, "type");
-  json object = event.contains("object") ? std::move(event["object"]) : json();
+Status Informer::ApplyEvent(WatchEvent event) {
+  const std::string& type = event.type;
+  const json& object = *event.object;
   if (type == "ERROR") return StatusFromWatchError(object);  // a fake client may pass these on
   if (!object.is_object()) return Status::Internal("watch " + path_ + ": a " + type + " event without an object");
   const std::string rv = MetaString(object, "resourceVersion");
@@ -406,7 +405,8 @@ Status Informer::ApplyEvent(json event) {
     log::Warn("informer ignores an unknown watch event type", {{"path", path_}, {"type", type}});
     return Status::Ok();
   }
-  auto obj = std::make_shared<const json>(std::move(object));
+  // Shared with the transport (in-process: with the server's decoded event), never copied.
+  ObjectPtr obj = std::move(event.object);
   const std::string key = ObjectKey(*obj);
   Change change;
   {

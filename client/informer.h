@@ -141,7 +141,7 @@ class Informer {
   Status ListAndReplace();
   // One WATCH from rv_ until it ends; *progressed when it applied an event or lasted long.
   Status WatchOnce(bool* progressed);
-  Status ApplyEvent(nlohmann::json event);
+  Status ApplyEvent(WatchEvent event);
   void Dispatch(const Change& change);
   bool Stopping() const;
   // Sleeps `delay` or until Stop(); false when stopping.
