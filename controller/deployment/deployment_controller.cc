@@ -57,6 +57,11 @@ Status DeploymentController::Setup(const ControllerContext& ctx) {
   CAPSTAN_RETURN_IF_ERROR(replicasets_->AddEventHandler(
       {owner,
        [this, owner](const client::ObjectPtr& old_rs, const client::ObjectPtr& rs) {
+         if (replicaset::StatusOnlyChange(*old_rs, *rs)) {
+           std::string key = OwnerDeployment(*rs);
+           if (!key.empty()) queue().AddAfter(key, replicaset::kStatusBatchWindow);
+           return;
+         }
          owner(rs);
          if (OwnerDeployment(*old_rs) != OwnerDeployment(*rs)) owner(old_rs);
        },

@@ -140,6 +140,16 @@ std::string FormatTime(TimePoint t) {
 
 std::optional<TimePoint> CreationTime(const json& obj) { return ParseTime(At(At(obj, "metadata"), "creationTimestamp")); }
 
+bool StatusOnlyChange(const json& old, const json& cur) {
+  if (At(old, "spec") != At(cur, "spec")) return false;
+  const json& om = At(old, "metadata");
+  const json& cm = At(cur, "metadata");
+  for (const char* key : {"labels", "annotations", "ownerReferences", "finalizers", "deletionTimestamp", "generation"}) {
+    if (At(om, key) != At(cm, key)) return false;
+  }
+  return true;
+}
+
 bool IsDeleting(const json& obj) {
   const json& v = At(At(obj, "metadata"), "deletionTimestamp");
   return !v.is_null();

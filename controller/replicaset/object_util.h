@@ -46,6 +46,17 @@ std::string FormatTime(TimePoint t);
 std::optional<TimePoint> CreationTime(const json& obj);
 bool IsDeleting(const json& obj);  // metadata.deletionTimestamp is set
 
+// True when `cur` differs from `old` in its status only: the same spec, labels, annotations,
+// owners, finalizers and deletion state (resourceVersion and managedFields aside).
+bool StatusOnlyChange(const json& old, const json& cur);
+
+// How long an owner's reconcile waits after a status-only change of one of its children (a Pod
+// turning Ready, a ReplicaSet's counts moving), so that the changes of a burst of children make
+// one status write of the owner instead of one each. Changes that need action (a deletion, new
+// labels, another owner) are never delayed. Kubernetes has no such window; its controllers' client
+// rate limits (20 QPS) batch far more coarsely.
+inline constexpr std::chrono::milliseconds kStatusBatchWindow{50};
+
 // ---- Owner references -------------------------------------------------------------------------
 
 // The ownerReferences entry with controller=true, or nullptr.

@@ -101,14 +101,18 @@ void NodeInfo::AddPod(std::shared_ptr<const json> pod, const PodInfo& info) {
   requested_.Add(info.requests);
   non_zero_requested_.Add(info.non_zero);
   if (!info.owner_uid.empty()) ++owner_counts_[info.owner_uid];
+  index_[info.key] = pods_.size();
   pods_.push_back(PodEntry{std::move(pod), info.key, info.owner_uid, info.requests, info.non_zero});
   // The pod count is the number of entries whatever the PodInfo said (a hand-made one may say 0).
   requested_.pods = non_zero_requested_.pods = static_cast<int64_t>(pods_.size());
 }
 
 bool NodeInfo::RemovePod(std::string_view key) {
-  auto it = std::find_if(pods_.begin(), pods_.end(), [&](const PodEntry& e) { return e.key == key; });
-  if (it == pods_.end()) return false;
+  auto found = index_.find(key);
+  if (found == index_.end()) return false;
+  const size_t i = found->second;
+  index_.erase(found);
+  auto it = pods_.begin() + static_cast<std::ptrdiff_t>(i);
   requested_.Subtract(it->requests);
   non_zero_requested_.Subtract(it->non_zero);
   if (!it->owner_uid.empty()) {
@@ -116,14 +120,17 @@ bool NodeInfo::RemovePod(std::string_view key) {
     if (owner != owner_counts_.end() && --owner->second <= 0) owner_counts_.erase(owner);
   }
   // Order of pods() carries no meaning: swap with the last entry instead of shifting.
-  if (it != pods_.end() - 1) *it = std::move(pods_.back());
+  if (i + 1 != pods_.size()) {
+    *it = std::move(pods_.back());
+    index_[it->key] = i;
+  }
   pods_.pop_back();
   requested_.pods = non_zero_requested_.pods = static_cast<int64_t>(pods_.size());
   return true;
 }
 
 bool NodeInfo::HasPod(std::string_view key) const {
-  return std::any_of(pods_.begin(), pods_.end(), [&](const PodEntry& e) { return e.key == key; });
+  return index_.find(key) != index_.end();
 }
 
 }  // namespace capstan::controller::scheduler

@@ -35,6 +35,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "controller/scheduler/pod_info.h"
@@ -98,6 +99,11 @@ class NodeInfo {
   bool HasPod(std::string_view key) const;
 
  private:
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   // Constant between SetNode calls.
   std::shared_ptr<const json> node_;
   std::string name_;
@@ -108,6 +114,8 @@ class NodeInfo {
 
   // Changed by AddPod/RemovePod only; see the invariants above.
   std::vector<PodEntry> pods_;
+  // key -> index in pods_: a node may hold thousands of Pods and every bind touches one.
+  std::unordered_map<std::string, size_t, KeyHash, std::equal_to<>> index_;
   Resources requested_;
   Resources non_zero_requested_;
   std::map<std::string, int64_t, std::less<>> owner_counts_;  // no zero entries
