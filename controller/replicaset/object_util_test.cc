@@ -1,0 +1,38 @@
+#include "controller/replicaset/object_util.h"
+
+#include <gtest/gtest.h>
+
+namespace capstan::controller::replicaset {
+namespace {
+
+json Pod() {
+  return json::parse(R"({"metadata": {"name": "p", "resourceVersion": "5", "labels": {"app": "web"},
+                          "ownerReferences": [{"uid": "u1", "controller": true}]},
+                         "spec": {"nodeName": ""}, "status": {"phase": "Pending"}})");
+}
+
+TEST(StatusOnlyChangeTest, StatusAndResourceVersionAreStatusOnly) {
+  json cur = Pod();
+  cur["status"]["phase"] = "Running";
+  cur["metadata"]["resourceVersion"] = "6";
+  EXPECT_TRUE(StatusOnlyChange(Pod(), cur));
+  EXPECT_TRUE(StatusOnlyChange(Pod(), Pod()));
+}
+
+TEST(StatusOnlyChangeTest, SpecOrMetadataThatControllersActOnIsNot) {
+  auto changed = [](auto edit) {
+    json cur = Pod();
+    edit(cur);
+    return StatusOnlyChange(Pod(), cur);
+  };
+  EXPECT_FALSE(changed([](json& p) { p["spec"]["nodeName"] = "n1"; }));
+  EXPECT_FALSE(changed([](json& p) { p["metadata"]["labels"]["app"] = "db"; }));
+  EXPECT_FALSE(changed([](json& p) { p["metadata"]["annotations"] = {{"a", "b"}}; }));
+  EXPECT_FALSE(changed([](json& p) { p["metadata"]["ownerReferences"] = json::array(); }));
+  EXPECT_FALSE(changed([](json& p) { p["metadata"]["finalizers"] = {"f"}; }));
+  EXPECT_FALSE(changed([](json& p) { p["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"; }));
+  EXPECT_FALSE(changed([](json& p) { p["metadata"]["generation"] = 2; }));
+}
+
+}  // namespace
+}  // namespace capstan::controller::replicaset
