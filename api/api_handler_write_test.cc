@@ -127,5 +127,42 @@ TEST_F(ApiWriteTest, PodBindingSetsNodeNameOnce) {
 }
 
 
+// Pods that may be running somewhere are deleted gracefully, as Kubernetes does: marked with their
+// grace, which a later DELETE may shorten but never lengthen, and removed by a DELETE with grace 0
+// (the node agent's). Pods that never ran anywhere, or have finished, go at once.
+TEST_F(ApiWriteTest, PodsOnANodeAreDeletedGracefully) {
+  const std::string pods = "/api/v1/namespaces/default/pods";
+  auto pod = [](const std::string& name, bool bound) {
+    json p = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", name}}},
+              {"spec", {{"terminationGracePeriodSeconds", 20}, {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+    if (bound) p["spec"]["nodeName"] = "node-1";
+    return p;
+  };
+  ASSERT_EQ(Do("POST", pods, pod("p", true)).status, 201);
+  HttpResponse marked = Do("DELETE", pods + "/p");
+  ASSERT_EQ(marked.status, 200) << marked.body;
+  EXPECT_FALSE(BodyOf(marked)["metadata"].value("deletionTimestamp", "").empty());
+  EXPECT_EQ(BodyOf(marked)["metadata"]["deletionGracePeriodSeconds"], 20);
+  ASSERT_EQ(Do("GET", pods + "/p").status, 200);  // still there while its containers stop
+  EXPECT_EQ(BodyOf(Do("DELETE", pods + "/p?gracePeriodSeconds=40"))["metadata"]["deletionGracePeriodSeconds"], 20);
+  EXPECT_EQ(BodyOf(Do("DELETE", pods + "/p", json{{"gracePeriodSeconds", 5}}))["metadata"]["deletionGracePeriodSeconds"], 5);
+  ExpectStatus(Do("DELETE", pods + "/p?gracePeriodSeconds=soon"), 400, "BadRequest");
+  ASSERT_EQ(Do("DELETE", pods + "/p?gracePeriodSeconds=0").status, 200);
+  ExpectStatus(Do("GET", pods + "/p"), 404, "NotFound");
+
+  ASSERT_EQ(Do("POST", pods, pod("unbound", false)).status, 201);
+  ASSERT_EQ(Do("DELETE", pods + "/unbound").status, 200);
+  ExpectStatus(Do("GET", pods + "/unbound"), 404, "NotFound");
+
+  ASSERT_EQ(Do("POST", pods, pod("done", true)).status, 201);
+  HttpResponse finished = Do(Request("PATCH", pods + "/done/status", json{{"status", {{"phase", "Succeeded"}}}}.dump(),
+                                     "application/merge-patch+json"));
+  ASSERT_EQ(finished.status, 200) << finished.body;
+  ASSERT_EQ(Do("DELETE", pods + "/done").status, 200);
+  ExpectStatus(Do("GET", pods + "/done"), 404, "NotFound");
+}
+
 }  // namespace
 }  // namespace capstan::api

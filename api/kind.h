@@ -58,6 +58,11 @@ struct KindInfo {
   std::function<void(json& obj)> defaults;
   // On create: resets fields a client may not set (e.g. status to its initial value).
   std::function<void(json& obj)> prepare_create;
+  // Graceful deletion (Pods): the seconds a DELETE leaves the object's processes to stop, given
+  // the request's gracePeriodSeconds (nullopt: not given). Above 0, DELETE only marks the object
+  // (deletionTimestamp = now + grace, deletionGracePeriodSeconds = grace) and whoever runs it
+  // deletes it again with 0 once stopped (the node agent). Unset or 0: deleted at once.
+  std::function<int64_t(const json& obj, std::optional<int64_t> requested)> deletion_grace;
   // Semantic validation beyond the schema. `old` is null on create.
   std::function<void(const json& obj, const json* old, FieldErrors* errors)> validate;
   // Extra field selectors beyond metadata.name and metadata.namespace ("spec.nodeName", ...).

@@ -78,8 +78,8 @@ std::string EncodedWithResourceVersion(const std::string& stored, int64_t revisi
   return out;
 }
 
-std::string NowRfc3339() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+std::string NowRfc3339(std::chrono::seconds offset) {
+  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + offset);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

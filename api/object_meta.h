@@ -6,6 +6,7 @@
 // value never disagrees with its revision.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "api/kind.h"
@@ -27,7 +28,7 @@ std::string EncodeForStore(const json& obj);
 // and a serialization). Empty when the text has no top-level metadata object (callers decode).
 std::string EncodedWithResourceVersion(const std::string& stored, int64_t revision);
 
-std::string NowRfc3339();
+std::string NowRfc3339(std::chrono::seconds offset = std::chrono::seconds(0));
 std::string NewUid();
 // Kubernetes' generateName suffix: 5 characters from a consonant/digit alphabet.
 std::string RandomNameSuffix();

@@ -6,6 +6,13 @@
 // garbage collector expects it: Orphan adds the "orphan" finalizer, Foreground adds
 // "foregroundDeletion"; Background (the default) deletes the owner now and leaves dependents to
 // the collector.
+//
+// Kinds with a graceful deletion (Pods: KindInfo::deletion_grace) are marked, not removed, while
+// their grace lasts: deletionTimestamp is when the grace ends, deletionGracePeriodSeconds its
+// length; a later DELETE may shorten it, never lengthen it; one with grace 0 removes the object
+// (unless finalizers remain). The node agent stops the Pod's containers, then deletes it with 0.
+#include <algorithm>
+
 #include "api/object_meta.h"
 #include "api/resource_service.h"
 #include "api/resource_service_internal.h"
@@ -51,7 +58,8 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
     json next = obj;
     if (policy == "Orphan") AddFinalizer(next, "orphan");
     if (policy == "Foreground") AddFinalizer(next, "foregroundDeletion");
-    const bool graceful = HasFinalizers(next);
+    const int64_t grace = kind.deletion_grace ? std::max<int64_t>(0, kind.deletion_grace(obj, opts.grace_period_seconds)) : 0;
+    const bool graceful = HasFinalizers(next) || grace > 0;
     if (kind.kind == "Namespace" && kind.group.empty()) {
       // A namespace is marked Terminating before it is emptied, so that no create slips in
       // between the emptying and the removal (creates check the mark); then it goes, or stays
@@ -93,10 +101,12 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
       if (wr.status().IsConflict()) continue;  // changed under us: look again
       return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
     }
-    // Graceful: mark, and let the finalizers' owners finish the deletion.
-    if (MetaString(next, "deletionTimestamp").empty()) {
-      next["metadata"]["deletionTimestamp"] = NowRfc3339();
-      next["metadata"]["deletionGracePeriodSeconds"] = 0;
+    // Graceful: mark, and let the finalizers' owners (or whoever runs the object) finish it.
+    const json& marked_grace = next["metadata"].value("deletionGracePeriodSeconds", json());
+    if (MetaString(next, "deletionTimestamp").empty() ||
+        (marked_grace.is_number_integer() && grace < marked_grace.get<int64_t>())) {
+      next["metadata"]["deletionTimestamp"] = NowRfc3339(std::chrono::seconds(grace));
+      next["metadata"]["deletionGracePeriodSeconds"] = grace;
     }
     if (next == obj) return obj;  // already being deleted, nothing to add
     if (opts.dry_run) return next;

@@ -1,4 +1,5 @@
 // ApiHandler's resource endpoints: the verbs on /api/v1/... and /apis/{g}/{v}/... paths.
+#include <cstdlib>
 #include <future>
 #include <random>
 
@@ -56,6 +57,14 @@ HttpResponse ObjectResponse(const HttpRequest& req, const KindInfo& kind, int st
 Result<DeleteOptions> ParseDeleteOptions(const HttpRequest& req, size_t max_depth) {
   DeleteOptions opts;
   if (auto p = req.Query("propagationPolicy")) opts.propagation_policy = *p;
+  if (auto g = req.Query("gracePeriodSeconds")) {
+    char* end = nullptr;
+    long long v = std::strtoll(g->c_str(), &end, 10);
+    if (g->empty() || end != g->c_str() + g->size()) {
+      return Status::BadRequest("gracePeriodSeconds: must be an integer, not \"" + *g + "\"");
+    }
+    opts.grace_period_seconds = v;
+  }
   opts.dry_run = DryRun(req);
   if (!req.body.empty()) {
     auto body = DecodeBody(req, max_depth);
@@ -67,6 +76,12 @@ Result<DeleteOptions> ParseDeleteOptions(const HttpRequest& req, size_t max_dept
     }
     if (b.contains("orphanDependents") && b["orphanDependents"].is_boolean() && opts.propagation_policy.empty()) {
       opts.propagation_policy = b["orphanDependents"].get<bool>() ? "Orphan" : "Background";
+    }
+    if (b.contains("gracePeriodSeconds") && !b["gracePeriodSeconds"].is_null()) {
+      if (!b["gracePeriodSeconds"].is_number_integer()) {
+        return Status::BadRequest("DeleteOptions.gracePeriodSeconds: must be an integer");
+      }
+      opts.grace_period_seconds = b["gracePeriodSeconds"].get<int64_t>();
     }
     if (b.contains("dryRun") && b["dryRun"].is_array()) {
       for (const auto& d : b["dryRun"]) opts.dry_run = opts.dry_run || d == "All";

@@ -50,6 +50,9 @@ struct ListPage {
 
 struct DeleteOptions {
   std::string propagation_policy;  // "", "Background", "Foreground", "Orphan"
+  // DeleteOptions.gracePeriodSeconds (or ?gracePeriodSeconds=): for kinds with a graceful
+  // deletion (Pods), how long the object's processes get; 0 deletes at once.
+  std::optional<int64_t> grace_period_seconds;
   std::optional<std::string> precondition_uid;
   std::optional<std::string> precondition_rv;
   bool dry_run = false;

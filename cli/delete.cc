@@ -2,6 +2,7 @@
 // manifests; by default waits until they are gone (finalizers and foreground deletion done).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -84,6 +85,8 @@ int RunDelete(const GlobalOptions& global, const Args& args) {
   std::string selector;
   std::string cascade = "background";
   std::string timeout_text = "60s";
+  std::string grace_text = "-1";
+  bool force = false;
   FlagSet flag_set("capstan delete");
   flag_set.AddStringList("filename", 'f', &filenames, "File, directory or - whose objects to delete.");
   flag_set.AddBool("recursive", 'R', &recursive, "Also read the directories inside the -f directories.");
@@ -93,6 +96,10 @@ int RunDelete(const GlobalOptions& global, const Args& args) {
   flag_set.AddString("cascade", 0, &cascade, "Dependents: background (default), foreground or orphan.");
   flag_set.AddBool("wait", 0, &wait, "Wait until the objects are gone (default true).");
   flag_set.AddString("timeout", 0, &timeout_text, "How long --wait waits (default 60s).");
+  flag_set.AddString("grace-period", 0, &grace_text,
+                     "Seconds a Pod's containers get to stop (-1, the default: the Pod's own "
+                     "terminationGracePeriodSeconds; 0 means 1 unless --force).");
+  flag_set.AddBool("force", 0, &force, "Remove Pods at once (grace 0), without waiting for their node to stop them.");
   std::vector<std::string> positional;
   if (Status parsed = flag_set.Parse(args, &positional); !parsed.ok()) return UsageError("delete", parsed.message());
   if (flag_set.help_requested()) {
@@ -101,6 +108,15 @@ int RunDelete(const GlobalOptions& global, const Args& args) {
   }
   Result<std::string> policy = PropagationPolicy(cascade);
   if (!policy.ok()) return UsageError("delete", policy.status().message());
+  char* grace_end = nullptr;
+  long long grace = std::strtoll(grace_text.c_str(), &grace_end, 10);
+  if (grace_text.empty() || *grace_end != '\0' || grace < -1) {
+    return UsageError("delete", "--grace-period: must be an integer >= -1, not \"" + grace_text + "\"");
+  }
+  // As kubectl: --force removes at once (grace 0); grace 0 without it means "as soon as possible"
+  // (1 s), never a silent force.
+  if (force && grace <= 0) grace = 0;
+  else if (grace == 0) grace = 1;
   Result<std::chrono::milliseconds> timeout = ParseDuration(timeout_text);
   if (!timeout.ok()) return UsageError("delete", "--timeout: " + timeout.status().message());
   if (filenames.empty() && positional.empty()) {
@@ -177,6 +193,7 @@ int RunDelete(const GlobalOptions& global, const Args& args) {
   }
 
   json delete_options = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", *policy}};
+  if (grace >= 0) delete_options["gracePeriodSeconds"] = grace;
   std::vector<Deleted> deleted;
   for (const Victim& victim : victims) {
     Result<json> answer =

@@ -149,7 +149,9 @@ TEST_F(InformerIntegrationTest, IndexesFollowUpdatesAndDeletes) {
   ASSERT_TRUE(WaitUntil([&] { return Keys(informer, kOwnerUidIndex, "u1").empty(); }));
   EXPECT_EQ(Keys(informer, kOwnerUidIndex, "u2"), (V{"default/p1", "other/p2"}));
 
-  ASSERT_TRUE(client_->Delete("/api/v1/namespaces/other/pods/p2").ok());
+  // Bound to a node, p2 would be deleted gracefully (marked, then removed by its node agent):
+  // grace 0 removes it now.
+  ASSERT_TRUE(client_->Delete("/api/v1/namespaces/other/pods/p2", json{{"gracePeriodSeconds", 0}}).ok());
   ASSERT_TRUE(WaitUntil([&] { return informer.List().size() == 1; }));
   EXPECT_EQ(Keys(informer, kOwnerUidIndex, "u2"), V{"default/p1"});
   EXPECT_EQ(Keys(informer, kNodeNameIndex, "node-1"), V{"default/p1"});

@@ -142,6 +142,30 @@ TEST_F(CliTest, ApplyDirectoryRecursivelyAndGetFormats) {
   EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
 }
 
+// A Pod bound to a node is deleted gracefully: without a node agent to stop it, it stays
+// Terminating until --force removes it.
+TEST_F(CliTest, DeletePodGracefullyThenForce) {
+  const std::string pod = R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stuck"},
+    "spec": {"nodeName": "no-such-node", "containers": [{"name": "c", "image": "busybox"}]}})";
+  auto r = C({"apply", "-f", "-"}, pod);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = C({"delete", "pod", "stuck", "--wait=false", "--grace-period", "7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = C({"get", "pod", "stuck", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json marked = json::parse(r.out);
+  EXPECT_EQ(marked["metadata"]["deletionGracePeriodSeconds"], 7);
+  EXPECT_FALSE(marked["metadata"].value("deletionTimestamp", "").empty());
+  r = C({"delete", "pod", "stuck", "--grace-period", "soon"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--grace-period"), std::string::npos) << r.err;
+  r = C({"delete", "pod", "stuck", "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = C({"get", "pod", "stuck"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, VersionAndApiResources) {
   auto r = C({"version"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -52,9 +52,10 @@ std::string DurationText(std::chrono::milliseconds d) {
   return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
 }
 
-std::string PodPath(const json& pod) {
-  return "/api/v1/namespaces/" + MetaString(pod, "namespace") + "/pods/" + MetaString(pod, "name") + "/status";
+std::string PodObjectPath(const json& pod) {
+  return "/api/v1/namespaces/" + MetaString(pod, "namespace") + "/pods/" + MetaString(pod, "name");
 }
+std::string PodPath(const json& pod) { return PodObjectPath(pod) + "/status"; }
 
 }  // namespace
 
@@ -217,6 +218,16 @@ Status NodeAgent::Teardown(PodRecord& rec) {
   return Status::Ok();
 }
 
+Status NodeAgent::FinishDeletion(const json& pod) {
+  json options = {{"apiVersion", "v1"},
+                  {"kind", "DeleteOptions"},
+                  {"gracePeriodSeconds", 0},
+                  {"preconditions", {{"uid", MetaString(pod, "uid")}}}};
+  auto r = api_->Delete(PodObjectPath(pod), options);
+  if (r.ok() || r.status().IsNotFound() || r.status().IsConflict()) return Status::Ok();  // gone, or replaced
+  return r.status().Annotate("deleting pod " + client::ObjectKey(pod));
+}
+
 Status NodeAgent::WriteStatus(const json& pod, const PodRunInfo& info) {
   PodStatusContext ctx{options_.address, driver_->Name(), std::chrono::system_clock::now()};
   json desired = ComputePodStatus(pod, info, ctx);
@@ -279,7 +290,13 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
     EraseRecord(key);
     rec = nullptr;
   }
-  if (pod == nullptr || !MetaString(*pod, "deletionTimestamp").empty()) return ReconcileResult::Done();
+  if (pod == nullptr) return ReconcileResult::Done();
+  if (!MetaString(*pod, "deletionTimestamp").empty()) {
+    // Its containers are gone: end the graceful deletion the API server began (as the kubelet
+    // does), for this very Pod only (a new one of the same name has another uid).
+    Status s = FinishDeletion(*pod);
+    return s.ok() ? ReconcileResult::Done() : ReconcileResult::Retry(s);
+  }
   const json& status = Field(*pod, "status");
 
   if (rec == nullptr) {

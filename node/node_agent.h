@@ -133,6 +133,9 @@ class NodeAgent {
   std::optional<controller::ReconcileResult> MaybeRestart(const nlohmann::json& pod, PodRecord& rec,
                                                           const PodState& state);
   Status Teardown(PodRecord& rec);
+  // Deletes a Pod whose containers this agent has stopped, with grace 0 and its uid as a
+  // precondition. A Pod already gone or replaced is fine.
+  Status FinishDeletion(const nlohmann::json& pod);
   Status WriteStatus(const nlohmann::json& pod, const PodRunInfo& info);
   Status Recover();
   RecordPtr FindRecord(const std::string& key) const;

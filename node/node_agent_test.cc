@@ -290,8 +290,14 @@ TEST_F(NodeAgentTest, DeletingThePodRemovesItFromTheDriver) {
   CreatePod(Pod("doomed"));
   WaitPod("doomed", IsReady);
   EXPECT_EQ(driver.PodCount(), 1u);
-  ASSERT_TRUE(client_->Delete(std::string(kPods) + "/doomed").ok());
+  auto marked = client_->Delete(std::string(kPods) + "/doomed");
+  ASSERT_TRUE(marked.ok()) << marked.status().ToString();
+  // A Pod on a node is deleted gracefully: marked first, with its grace (the default 30 s)...
+  EXPECT_FALSE(MetaString(*marked, "deletionTimestamp").empty());
+  EXPECT_EQ((*marked)["metadata"]["deletionGracePeriodSeconds"], 30);
+  // ...then the agent stops its containers and deletes it for good.
   EXPECT_TRUE(WaitUntil([&] { return driver.PodCount() == 0 && agent.TrackedPods() == 0; }));
+  EXPECT_TRUE(WaitUntil([&] { return client_->Get(std::string(kPods) + "/doomed").status().IsNotFound(); }));
 }
 
 TEST_F(NodeAgentTest, ASecondAgentAdoptsRunningPodsWithoutRestartingThem) {

@@ -277,6 +277,20 @@ std::string ComputeQosClass(const json& spec) {
   return guaranteed && requests.size() == limits.size() ? "Guaranteed" : "Burstable";
 }
 
+// As Kubernetes' pod strategy: a Pod that never ran anywhere (no node) or has finished has
+// nothing to stop and goes at once; otherwise its containers get the requested grace, else
+// spec.terminationGracePeriodSeconds (defaulted to 30).
+int64_t DeletionGrace(const json& pod, std::optional<int64_t> requested) {
+  const json& spec = pod.value("spec", json::object());
+  if (!spec.is_object() || spec.value("nodeName", "").empty()) return 0;
+  const json& status = pod.value("status", json::object());
+  const std::string phase = status.is_object() ? status.value("phase", "") : "";
+  if (phase == "Succeeded" || phase == "Failed") return 0;
+  if (requested) return *requested;
+  const json& grace = spec.value("terminationGracePeriodSeconds", json(30));
+  return grace.is_number_integer() ? grace.get<int64_t>() : 30;
+}
+
 void RegisterPod() {
   KindInfo k;
   k.version = "v1";
@@ -292,6 +306,7 @@ void RegisterPod() {
   k.defaults = Defaults;
   k.prepare_create = PrepareCreate;
   k.validate = Validate;
+  k.deletion_grace = DeletionGrace;
   k.field_selectors = {"spec.nodeName",           "spec.restartPolicy", "spec.schedulerName",
                        "spec.serviceAccountName", "spec.hostNetwork",   "status.phase",
                        "status.podIP",            "status.podIPs",      "status.nominatedNodeName"};
