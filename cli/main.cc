@@ -30,6 +30,7 @@ constexpr Verb kVerbs[] = {
     {"rollout", capstan::cli::RunRollout, "Manage a Deployment's rollout: status, history, undo, restart, pause, resume."},
     {"api-resources", capstan::cli::RunApiResources, "Print the resource types the server serves."},
     {"version", capstan::cli::RunVersion, "Print the client and server versions."},
+    {"plugins", capstan::cli::RunPlugins, "List the driver plugins this machine can load (plugins list)."},
 };
 
 void PrintUsage() {

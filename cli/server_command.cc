@@ -46,6 +46,9 @@ void ServerUsage() {
       "                              plugins). Without it no local Node is registered.\n"
       "  --driver-config JSON        the driver's config (fake: {\"startLatencyMs\":0,\"failureRate\":0})\n"
       "  --node-name NAME            the local Node's name (default: the host name)\n"
+      "  --plugin-dir DIR            where driver plugins (capstan-driver-NAME.so) are loaded from;\n"
+      "                              repeatable (default: ../lib/capstan/plugins and ../lib beside\n"
+      "                              the capstan binary)\n"
       "  --leader-elect=false        run the controllers without holding the Lease\n"
       "                              kube-system/capstan-controller-manager (default: hold it, so two\n"
       "                              servers on one store never both reconcile)\n",
@@ -87,6 +90,7 @@ int RunServerCommand(int argc, char** argv) {
   bool controllers = true;
   bool leader_elect = true;
   std::string driver_name, driver_config = "{}", node_name;
+  std::vector<std::string> plugin_dirs;
   opts.data_dir = api::DefaultDataDir();
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i], v;
@@ -131,6 +135,8 @@ int RunServerCommand(int argc, char** argv) {
       driver_config = v;
     } else if (TakeValue(argc, argv, &i, "--node-name", &v)) {
       node_name = v;
+    } else if (TakeValue(argc, argv, &i, "--plugin-dir", &v)) {
+      plugin_dirs.push_back(v);
     } else if (a == "--leader-elect=false" || a == "--leader-elect=true" || a == "--leader-elect") {
       leader_elect = a != "--leader-elect=false";
     } else if (TakeValue(argc, argv, &i, "--event-log-max-events", &v)) {
@@ -211,13 +217,25 @@ int RunServerCommand(int argc, char** argv) {
       stop_all();
       return 1;
     }
-    auto made = node::MakeDriver(driver_name, config);
-    if (!made.ok()) {
-      log::Error("cannot start the node agent", {{"driver", driver_name}, {"error", made.status().ToString()}});
-      stop_all();
-      return 1;
+    if (node_name.empty()) node_name = node::DefaultNodeName();
+    node::DriverFactoryOptions dopts;
+    dopts.plugin_dirs = plugin_dirs.empty() ? node::DefaultPluginDirs() : plugin_dirs;
+    dopts.node_name = node_name;
+    auto made = node::MakeDriver(driver_name, config, dopts);
+    if (made.ok()) driver = std::move(made).value();
+    else {
+      // A driver that does not load costs this node its Pods, not the server its API and
+      // controllers: say why (the message names the plugin file) and serve on.
+      log::Error("driver plugin not loaded; this server runs no Pods",
+                 {{"driver", driver_name}, {"error", made.status().ToString()}});
     }
-    driver = std::move(made).value();
+  }
+  if (driver) {
+    auto stop_all = [&] {
+      if (plane) plane->Stop();
+      (*server)->Stop(std::chrono::milliseconds(10000));
+    };
+    nlohmann::json config = nlohmann::json::parse(driver_config, nullptr, false);
     api::ApiServer* raw = server->get();
     node_api = std::make_unique<client::InProcessApiClient>(
         [raw](const api::HttpRequest& req) { return raw->Handle(req); }, (*server)->admin_token(), "capstan-node");

@@ -20,6 +20,7 @@ int RunDelete(const GlobalOptions& global, const Args& args);
 int RunScale(const GlobalOptions& global, const Args& args);
 int RunRollout(const GlobalOptions& global, const Args& args);
 int RunVersion(const GlobalOptions& global, const Args& args);
+int RunPlugins(const GlobalOptions& global, const Args& args);
 int RunApiResources(const GlobalOptions& global, const Args& args);
 
 }  // namespace capstan::cli

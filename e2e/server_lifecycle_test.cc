@@ -109,5 +109,32 @@ TEST(ServerLifecycleTest, RequestsWithoutTokenGet401ButHealthIsOpen) {
   EXPECT_NE(r.out.find("\"kind\":\"Namespace\""), std::string::npos) << r.out;
 }
 
+// A driver plugin that does not load costs the node its Pods, never the server: the API serves
+// on and the log names the file and why. `capstan plugins list` shows the same file's error.
+TEST(ServerLifecycleTest, ABadDriverPluginIsReportedAndTheServerServesOn) {
+  ServerProcess server;
+  const std::string dir = server.home() + "/plugins";
+  ASSERT_EQ(e2e::Run({"mkdir", "-p", dir}).exit_code, 0);
+  ASSERT_EQ(e2e::Run({"sh", "-c", "echo 'not a shared object' > " + dir + "/capstan-driver-broken.so"}).exit_code, 0);
+  ASSERT_TRUE(server.Start({"--driver", "broken", "--plugin-dir", dir})) << server.log();
+  auto r = server.Capstan({"get", "namespaces", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("namespace/default"), std::string::npos) << r.out;
+  const std::string log = server.log();
+  EXPECT_NE(log.find("driver plugin not loaded"), std::string::npos) << log;
+  EXPECT_NE(log.find(dir + "/capstan-driver-broken.so"), std::string::npos) << log;
+  r = server.Capstan({"plugins", "list", "--plugin-dir", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("capstan-driver-broken.so"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("error:"), std::string::npos) << r.out;
+  server.Stop();
+
+  // A name no directory has: the error lists where it looked.
+  ServerProcess missing;
+  ASSERT_TRUE(missing.Start({"--driver", "nosuch", "--plugin-dir", dir})) << missing.log();
+  EXPECT_NE(missing.log().find("capstan-driver-nosuch.so"), std::string::npos) << missing.log();
+  EXPECT_EQ(missing.Capstan({"get", "nodes", "-o", "name"}).out, "");  // no Node registered
+}
+
 }  // namespace
 }  // namespace capstan::e2e

@@ -1,7 +1,6 @@
 // FakeDriver: configuration parsing, start latency on a FakeClock, failure rate and its seed,
 // stop/remove/list, fingerprint and health.
 #include "node/fake_driver.h"
-#include "node/driver_factory.h"
 
 #include <algorithm>
 
@@ -181,15 +180,6 @@ TEST(FakeDriverTest, RejectsPodsWithoutUidOrContainers) {
   no_containers["spec"]["containers"] = json::array();
   EXPECT_EQ(driver.StartPod(no_containers).status().code(), Code::kInvalid);
   EXPECT_EQ(driver.PodCount(), 0u);
-}
-
-TEST(DriverFactoryTest, MakesTheFakeDriverByName) {
-  auto d = MakeDriver("fake", {{"capacity", {{"pods", "110"}}}});
-  ASSERT_TRUE(d.ok()) << d.status().ToString();
-  EXPECT_EQ((*d)->Name(), "fake");
-  EXPECT_EQ((*d)->Fingerprint().capacity["pods"], "110");
-  EXPECT_EQ(MakeDriver("fake", {{"failureRate", 2}}).status().code(), Code::kInvalid);
-  EXPECT_EQ(MakeDriver("docker", nullptr).status().code(), Code::kNotFound);
 }
 
 }  // namespace

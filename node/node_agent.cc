@@ -20,8 +20,6 @@ using client::StringField;
 using controller::Clock;
 using controller::ReconcileResult;
 
-namespace {
-
 std::string DefaultNodeName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
@@ -29,6 +27,8 @@ std::string DefaultNodeName() {
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return name;
 }
+
+namespace {
 
 controller::WorkQueueOptions QueueOptions(const NodeAgentOptions& o) {
   controller::WorkQueueOptions q;

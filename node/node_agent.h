@@ -67,6 +67,9 @@
 
 namespace capstan::node {
 
+// The host name, lower-cased: the Node name when none is given.
+std::string DefaultNodeName();
+
 struct NodeAgentOptions {
   std::string node_name;            // default: the host name, lower-cased
   RuntimeDriver* driver = nullptr;  // required

@@ -213,7 +213,9 @@ TEST_F(SchedulerControllerTest, ResourcesLimitOnePodPerNodeAndADeletionMakesRoom
   }, kWait));
 
   // Deleting a bound pod frees its node's cpu: one pending pod takes it, the other still waits.
-  ASSERT_TRUE(client_->Delete(std::string(kPods) + "/" + bound).ok());
+  // (Without a node agent here, a graceful deletion would leave it Terminating, still holding its
+  // cpu as in Kubernetes: grace 0 removes it at once.)
+  ASSERT_TRUE(client_->Delete(std::string(kPods) + "/" + bound, json{{"gracePeriodSeconds", 0}}).ok());
   ASSERT_TRUE(ct::WaitUntil([&] { return Bound() == 3 && List(kPods).size() == 4; }, kWait));
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(Bound(), 3);
