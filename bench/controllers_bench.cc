@@ -85,10 +85,18 @@ int Parallel(int n, int threads, const std::function<bool(int)>& fn) {
   return failed.load();
 }
 
-// Pods in the namespace, by listing them (names only would be nicer; a full list is what we have).
+// Pods in the benchmark's own namespace: one item and metadata.remainingItemCount (exact without a
+// selector), so that polling does not cost the server a full list of 10,000 Pods four times a
+// second (that was 13% of its CPU while scaling down, charged to the control loops).
 long CountPods(client::RestClient& c, const std::string& ns) {
-  auto list = c.Get("/api/v1/namespaces/" + ns + "/pods", {{"labelSelector", "bench=controllers"}});
-  return list.ok() ? static_cast<long>((*list)["items"].size()) : -1;
+  auto list = c.Get("/api/v1/namespaces/" + ns + "/pods", {{"limit", "1"}});
+  if (!list.ok()) return -1;
+  const json& meta = (*list).value("metadata", json::object());
+  const long items = static_cast<long>((*list)["items"].size());
+  if (items == 0) return 0;
+  if (meta.value("continue", "").empty()) return items;
+  const json& remaining = meta.value("remainingItemCount", json());
+  return remaining.is_number_integer() ? items + remaining.get<long>() : -1;
 }
 
 long AvailableDeployments(client::RestClient& c, const std::string& ns, int replicas) {
