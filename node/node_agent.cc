@@ -106,6 +106,20 @@ Status NodeAgent::Start() {
   };
   handler.on_delete = [this](const client::ObjectPtr& p) { queue_.Add(client::ObjectKey(*p)); };
   CAPSTAN_RETURN_IF_ERROR(informer_->AddEventHandler(std::move(handler)));
+  // A container that exits is looked at now, not at the next resync (the kubelet's PLEG role).
+  driver_->OnPodExit([this](const std::string& uid) {
+    std::string key;
+    {
+      std::lock_guard<std::mutex> lock(records_mu_);
+      for (const auto& [k, rec] : records_) {
+        if (rec->uid == uid) {
+          key = k;
+          break;
+        }
+      }
+    }
+    if (!key.empty()) queue_.Add(key);
+  });
   informers_->StartAll();
   if (!informer_->WaitForSync(options_.sync_timeout)) {
     return Status::Unavailable("node agent: the pod cache of node " + node_name_ + " did not sync");
@@ -127,7 +141,8 @@ void NodeAgent::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
-  pool_->Stop();
+  if (driver_ != nullptr) driver_->OnPodExit(nullptr);  // no exit handler runs past here
+  if (pool_) pool_->Stop();
   {
     std::lock_guard<std::mutex> lock(hb_mu_);
     hb_stopping_ = true;

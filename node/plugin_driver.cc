@@ -79,7 +79,10 @@ Result<sdk::PodRunSpec> PodRunSpecFromPod(const json& pod, const PluginDriverOpt
   spec.labels["capstan.io/pod-namespace"] = spec.pod.namespace_name;
   spec.labels["capstan.io/pod-name"] = spec.pod.name;
   for (const auto& [k, v] : options.run_labels) spec.labels[k] = v;
-  spec.network_mode = client::BoolField(podspec, "hostNetwork") ? "host" : "bridge";
+  // Host networking is every driver's default (workloads get ports Capstan allocates); a Pod asks
+  // for another mode with the annotation capstan.io/network-mode ("bridge" on docker, "none").
+  const std::string mode = StringField(Field(Field(pod, "metadata"), "annotations"), kNetworkModeAnnotation);
+  spec.network_mode = mode.empty() || client::BoolField(podspec, "hostNetwork") ? "host" : mode;
 
   // Host paths of hostPath volumes, by volume name.
   std::map<std::string, std::string> host_paths;
@@ -272,6 +275,11 @@ Result<std::vector<sdk::Image>> PluginDriver::ListImages() {
 
 Status PluginDriver::RemoveImage(const std::string& image) {
   return instance_->CallVoid(PluginOp::kRemoveImage, sdk::RemoveImageRequest{image});
+}
+
+void PluginDriver::OnPodExit(std::function<void(const std::string& pod_uid)> handler) {
+  if (!handler) return SetExitHandler(nullptr);
+  SetExitHandler([handler = std::move(handler)](const ContainerExit& exit) { handler(exit.pod_uid); });
 }
 
 void PluginDriver::SetExitHandler(std::function<void(const ContainerExit&)> handler) {

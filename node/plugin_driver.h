@@ -6,8 +6,8 @@
 //   StartPod(v1 Pod)  -> start(PodRunSpec): pod uid/namespace/name; per container name, image,
 //                        command, args, env (literal values; valueFrom is not resolved here),
 //                        workingDir, ports, resources, volumeMounts of hostPath volumes (other
-//                        volume types are not mounted yet); networkMode "host" when
-//                        spec.hostNetwork, else "bridge"; labels = the pod's labels, then
+//                        volume types are not mounted yet); networkMode "host" unless the
+//                        annotation capstan.io/network-mode names another; labels = the pod's labels, then
 //                        capstan.io/pod-uid|pod-namespace|pod-name, then options.run_labels.
 //   InspectPod        -> inspect;  StopPod -> stop;  RemovePod -> remove (idempotent);
 //   ListPods          -> list with options.run_labels as the selector (only this agent's runs);
@@ -38,6 +38,9 @@
 #include "node/runtime_driver.h"
 
 namespace capstan::node {
+
+// A Pod's network mode when it is not the host's: "bridge" (docker publishes the ports) or "none".
+inline constexpr char kNetworkModeAnnotation[] = "capstan.io/network-mode";
 
 struct PluginDriverOptions {
   // Put on every run this driver starts and used as ListPods' selector: what makes a run this
@@ -107,6 +110,8 @@ class PluginDriver final : public RuntimeDriver {
   // thread: must not block and must not call into this driver (queue the pod instead). Events are
   // hints; Wait/InspectPod stay the truth. nullptr: drop events.
   void SetExitHandler(std::function<void(const ContainerExit&)> handler);
+  // RuntimeDriver's view of the same events: the pod uid of each ContainerExited.
+  void OnPodExit(std::function<void(const std::string& pod_uid)> handler) override;
 
  private:
   struct EventRouter;

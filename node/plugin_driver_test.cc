@@ -137,6 +137,11 @@ TEST(PluginDriverTest, TranslatesAPodIntoASpec) {
   EXPECT_EQ(spec->pod.namespace_name, "default");
   EXPECT_EQ(spec->pod.name, "web-t1");
   EXPECT_EQ(spec->network_mode, "host");
+  pod["spec"].erase("hostNetwork");
+  EXPECT_EQ(PodRunSpecFromPod(pod, options)->network_mode, "host");  // the default, whatever the driver
+  pod["metadata"]["annotations"] = {{"capstan.io/network-mode", "bridge"}};
+  EXPECT_EQ(PodRunSpecFromPod(pod, options)->network_mode, "bridge");
+  pod["spec"]["hostNetwork"] = true;
   EXPECT_EQ(spec->labels, (std::map<std::string, std::string>{{"app", "web"},
                                                               {"capstan.io/managed-by", "capstan"},
                                                               {"capstan.io/node", "n1"},

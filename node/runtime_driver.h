@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -117,6 +118,13 @@ class RuntimeDriver {
   // Every run the driver holds for this agent (running or not, until removed), each with the pod
   // uid it belongs to: what a restarted agent adopts or removes.
   virtual Result<std::vector<PodHandle>> ListPods() = 0;
+
+  // Registers what to call, with the pod uid, when a container of a run exits (a crash, a kill
+  // from outside the engine): the agent then looks at that pod at once instead of at its next
+  // resync. Called from any driver thread; the handler must not block nor call the driver.
+  // nullptr unregisters; after it returns no call is in flight. Drivers that learn of exits only
+  // when inspected keep the default, which does nothing.
+  virtual void OnPodExit(std::function<void(const std::string& pod_uid)> /*handler*/) {}
 };
 
 }  // namespace capstan::node

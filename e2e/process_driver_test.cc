@@ -1,0 +1,167 @@
+// The process driver end to end: `capstan server --driver process` runs a Deployment's Pods as
+// host processes through the plugin ABI. Each test marks its processes with a unique environment
+// variable and finds them in /proc, so it counts only its own and can prove none is left.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "e2e/server_fixture.h"
+
+namespace capstan::e2e {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Pids of live processes whose environment holds `marker` (NAME=VALUE).
+std::set<pid_t> MarkedProcesses(const std::string& marker) {
+  std::set<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream env(entry.path() / "environ", std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    std::ifstream stat(entry.path() / "stat");
+    std::string st;
+    std::getline(stat, st);
+    const auto close = st.rfind(')');
+    if (close != std::string::npos && close + 2 < st.size() && st[close + 2] == 'Z') continue;  // a zombie
+    if (all.find(marker + '\0') != std::string::npos || all.find(marker) + marker.size() == all.size()) {
+      out.insert(static_cast<pid_t>(std::stol(name)));
+    }
+  }
+  return out;
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+  return true;
+}
+
+class ProcessDriverTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    marker_ = "CAPSTAN_E2E_MARK=" + std::to_string(rd()) + std::to_string(rd());
+    state_ = server_.home() + "/driver-state";
+  }
+  void TearDown() override {
+    server_.Stop();
+    // Whatever the test did, leave no process of ours behind.
+    for (pid_t p : MarkedProcesses(marker_)) ::kill(p, SIGKILL);
+  }
+  bool StartServer() {
+    return server_.Start({"--driver", "process", "--driver-config", json{{"stateDir", state_}}.dump(), "--node-name",
+                          "e2e-node"});
+  }
+  std::string Deployment(int replicas) const {
+    const std::string value = marker_.substr(marker_.find('=') + 1);
+    json d = {{"apiVersion", "apps/v1"},
+              {"kind", "Deployment"},
+              {"metadata", {{"name", "sleeper"}}},
+              {"spec",
+               {{"replicas", replicas},
+                {"selector", {{"matchLabels", {{"app", "sleeper"}}}}},
+                {"template",
+                 {{"metadata", {{"labels", {{"app", "sleeper"}}}}},
+                  {"spec",
+                   {{"terminationGracePeriodSeconds", 5},
+                    {"containers",
+                     {{{"name", "main"},
+                       {"image", "none"},
+                       {"command", {"/bin/sh", "-c", "echo started; exec sleep 600"}},
+                       {"env", {{{"name", "CAPSTAN_E2E_MARK"}, {"value", value}}}}}}}}}}}}}};
+    return d.dump();
+  }
+  json Pods() {
+    auto r = server_.Capstan({"get", "pods", "-o", "json"});
+    if (r.exit_code != 0) return json::array();
+    json list = json::parse(r.out, nullptr, false);
+    return list.is_object() ? list.value("items", json::array()) : json::array();
+  }
+  int RunningPods() {
+    int n = 0;
+    for (const json& p : Pods()) {
+      if (p["status"].value("phase", "") == "Running" && p["metadata"].value("deletionTimestamp", "").empty()) ++n;
+    }
+    return n;
+  }
+
+  ServerProcess server_;
+  std::string marker_;
+  std::string state_;
+};
+
+TEST_F(ProcessDriverTest, DeploymentRunsScalesRestartsAndLeavesNothingBehind) {
+  ASSERT_TRUE(StartServer()) << server_.log();
+  auto r = server_.Capstan({"apply", "-f", "-"}, Deployment(3));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(WaitFor([&] { return RunningPods() == 3 && MarkedProcesses(marker_).size() == 3; }, 30s))
+      << "running pods " << RunningPods() << ", processes " << MarkedProcesses(marker_).size() << "\n"
+      << server_.log();
+
+  // Killed from outside the engine: the agent sees the exit and starts it again.
+  const pid_t victim = *MarkedProcesses(marker_).begin();
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] {
+    int restarts = 0;
+    for (const json& p : Pods()) {
+      for (const json& cs : p["status"].value("containerStatuses", json::array())) restarts += cs.value("restartCount", 0);
+    }
+    auto procs = MarkedProcesses(marker_);
+    return restarts >= 1 && procs.size() == 3 && !procs.count(victim);
+  }, 30s)) << server_.log();
+
+  r = server_.Capstan({"scale", "deployment", "sleeper", "--replicas", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(WaitFor([&] { return MarkedProcesses(marker_).size() == 1 && Pods().size() == 1; }, 30s))
+      << MarkedProcesses(marker_).size() << " processes\n" << server_.log();
+
+  r = server_.Capstan({"delete", "deployment", "sleeper"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(WaitFor([&] { return MarkedProcesses(marker_).empty() && Pods().empty(); }, 30s))
+      << MarkedProcesses(marker_).size() << " processes left\n" << server_.log();
+  // Nothing of ours left in the engine either: no run records.
+  std::error_code ec;
+  int records = 0;
+  for (const auto& e : std::filesystem::directory_iterator(state_, ec)) {
+    if (e.path().extension() == ".json") ++records;
+  }
+  EXPECT_EQ(records, 0);
+}
+
+// kill -9 of the server with Pods running: the restarted server adopts the running processes
+// (same pids, no duplicates) and the Pods stay Running.
+TEST_F(ProcessDriverTest, KilledServerAdoptsItsProcessesWithoutDuplicates) {
+  ASSERT_TRUE(StartServer()) << server_.log();
+  ASSERT_EQ(server_.Capstan({"apply", "-f", "-"}, Deployment(2)).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return RunningPods() == 2 && MarkedProcesses(marker_).size() == 2; }, 30s))
+      << server_.log();
+  const std::set<pid_t> before = MarkedProcesses(marker_);
+  server_.Stop(SIGKILL);
+  EXPECT_EQ(MarkedProcesses(marker_), before);  // the processes outlive their host
+  ASSERT_TRUE(StartServer()) << server_.log();
+  // Give the agent time to recover and to (wrongly) start anything twice.
+  ASSERT_TRUE(WaitFor([&] { return RunningPods() == 2; }, 30s)) << server_.log();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(MarkedProcesses(marker_), before);
+  EXPECT_EQ(Pods().size(), 2u);
+}
+
+}  // namespace
+}  // namespace capstan::e2e
