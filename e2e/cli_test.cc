@@ -166,6 +166,14 @@ TEST_F(CliTest, DeletePodGracefullyThenForce) {
   EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
 }
 
+// The examples users copy (manifests/) must apply as they are.
+TEST_F(CliTest, EveryExampleManifestApplies) {
+  auto r = C({"apply", "-f", std::string(CAPSTAN_SOURCE_DIR) + "/manifests"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("deployment.apps/ticker created"), std::string::npos) << r.out;
+}
+
 TEST_F(CliTest, VersionAndApiResources) {
   auto r = C({"version"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
