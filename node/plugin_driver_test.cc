@@ -139,6 +139,13 @@ TEST(PluginDriverTest, TranslatesAPodIntoASpec) {
   EXPECT_EQ(spec->network_mode, "host");
   pod["spec"].erase("hostNetwork");
   EXPECT_EQ(PodRunSpecFromPod(pod, options)->network_mode, "host");  // the default, whatever the driver
+  // A document without networkMode means host too (the ABI's default).
+  sdk::PodRunSpec decoded;
+  std::string error;
+  json doc = json::parse(sdk::Encode(*spec));
+  doc.erase("networkMode");
+  ASSERT_TRUE(sdk::Decode(doc.dump().c_str(), &decoded, &error)) << error;
+  EXPECT_EQ(decoded.network_mode, "host");
   pod["metadata"]["annotations"] = {{"capstan.io/network-mode", "bridge"}};
   EXPECT_EQ(PodRunSpecFromPod(pod, options)->network_mode, "bridge");
   pod["spec"]["hostNetwork"] = true;

@@ -250,7 +250,7 @@ CAPSTAN_DRIVER_EXPORT int32_t capstan_driver_entry(uint32_t host_abi_min, uint32
  * PullImageResult           {"imageId": "sha256:..."}
  * PodRunSpec (start)        {"pod": {"uid" (required), "namespace", "name"},
  *                            "labels": {str: str}  (put on the run; what list selects on),
- *                            "networkMode": "host" | "bridge" | "none"  (default "bridge"),
+ *                            "networkMode": "host" | "bridge" | "none"  (default "host", as Capstan runs workloads),
  *                            "containers": [ContainerSpec, ...]  (non-empty, unique names)}
  * ContainerSpec             {"name" (required), "image" (required), "command": [str], "args": [str],
  *                            "env": [{"name", "value"}], "workingDir": str,

@@ -298,7 +298,7 @@ inline void FromJson(const nlohmann::json& j, const std::string& p, detail::Read
   }
   r.StringMap(j, "labels", p, &out->labels);
   r.String(j, "networkMode", p, &out->network_mode);
-  if (out->network_mode.empty()) out->network_mode = "bridge";
+  if (out->network_mode.empty()) out->network_mode = "host";
   bool known = false;
   for (const char* m : kNetworkModes) known = known || out->network_mode == m;
   if (r.ok() && !known) {

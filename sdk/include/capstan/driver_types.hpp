@@ -117,7 +117,7 @@ struct PodRunSpec {
   static constexpr char kKind[] = "PodRunSpec";
   PodRef pod;
   std::map<std::string, std::string> labels;
-  std::string network_mode = "bridge";
+  std::string network_mode = "host";
   std::vector<ContainerSpec> containers;
 };
 
