@@ -2,7 +2,6 @@
 // manifests; by default waits until they are gone (finalizers and foreground deletion done).
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -108,11 +107,10 @@ int RunDelete(const GlobalOptions& global, const Args& args) {
   }
   Result<std::string> policy = PropagationPolicy(cascade);
   if (!policy.ok()) return UsageError("delete", policy.status().message());
-  char* grace_end = nullptr;
-  long long grace = std::strtoll(grace_text.c_str(), &grace_end, 10);
-  if (grace_text.empty() || *grace_end != '\0' || grace < -1) {
-    return UsageError("delete", "--grace-period: must be an integer >= -1, not \"" + grace_text + "\"");
-  }
+  Result<int64_t> grace_or = ParseIntFlag("grace-period", grace_text);
+  if (!grace_or.ok()) return UsageError("delete", grace_or.status().message());
+  int64_t grace = *grace_or;
+  if (grace < -1) return UsageError("delete", "--grace-period must be -1 or greater, not " + grace_text);
   // As kubectl: --force removes at once (grace 0); grace 0 without it means "as soon as possible"
   // (1 s), never a silent force.
   if (force && grace <= 0) grace = 0;
@@ -160,8 +158,7 @@ int RunDelete(const GlobalOptions& global, const Args& args) {
   if (!positional.empty()) {
     Result<std::vector<ResourceTarget>> targets = ResolveTargets(session, positional);
     if (!targets.ok()) {
-      if (IsServerAnswer(targets.status())) PrintLocalError(targets.status().message());
-      else PrintError(targets.status());
+      PrintTargetError(targets.status());
       return 1;
     }
     for (const ResourceTarget& target : *targets) {

@@ -73,8 +73,7 @@ int RunDescribe(const GlobalOptions& global, const Args& args) {
   Session& session = **session_or;
   Result<std::vector<ResourceTarget>> targets = ResolveTargets(session, positional);
   if (!targets.ok()) {
-    if (IsServerAnswer(targets.status())) PrintLocalError(targets.status().message());
-    else PrintError(targets.status());
+    PrintTargetError(targets.status());
     return 1;
   }
 

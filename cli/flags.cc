@@ -158,6 +158,15 @@ std::string FlagSet::FlagHelp() const {
   return out;
 }
 
+Result<int64_t> ParseIntFlag(const std::string& flag, const std::string& text) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return Status::BadRequest("invalid argument \"" + text + "\" for \"--" + flag + "\" flag: not an integer");
+  }
+  return value;
+}
+
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   if (text.empty()) return Status::BadRequest("empty duration");
   bool all_digits = std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,10 @@ Status ExtractGlobalFlags(std::vector<std::string>* args, GlobalOptions* options
 
 // The global flags' help, for usage texts.
 std::string GlobalFlagHelp();
+
+// The value of an integer flag; kBadRequest as pflag words it: invalid argument "x" for "--replicas"
+// flag: not an integer.
+Result<int64_t> ParseIntFlag(const std::string& flag, const std::string& text);
 
 // kubectl durations: "0", "30" (seconds), "30s", "1m", "500ms", "1h30m".
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);

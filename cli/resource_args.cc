@@ -46,4 +46,9 @@ Result<std::vector<ResourceTarget>> ResolveTargets(Session& session, const std::
   return targets;
 }
 
+void PrintTargetError(const Status& status) {
+  if (IsServerAnswer(status)) PrintLocalError(status.message());
+  else PrintError(status);
+}
+
 }  // namespace capstan::cli

@@ -22,4 +22,8 @@ struct ResourceTarget {
 // have a resource type") for an unknown type.
 Result<std::vector<ResourceTarget>> ResolveTargets(Session& session, const std::vector<std::string>& args);
 
+// Prints a ResolveTargets failure as kubectl does: an unknown type, though the server's answer, as
+// a local "error: the server doesn't have a resource type ..."; a transport failure as PrintError.
+void PrintTargetError(const Status& status);
+
 }  // namespace capstan::cli

@@ -2,7 +2,6 @@
 // history, undo, restart, pause, resume. The decisions are kubectl's client-side ones, in
 // controller/deployment/rollback.h (undo, history) and cli/rollout_printer.h (the rest).
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -71,15 +70,6 @@ void Print(const std::string& text) {
   std::fflush(stdout);
 }
 
-Result<int64_t> ParseIntFlag(const std::string& flag, const std::string& text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    return Status::BadRequest("invalid argument \"" + text + "\" for \"--" + flag + "\" flag: not an integer");
-  }
-  return value;
-}
-
 // The Deployments named on the command line, in the session's namespace.
 struct Deployments {
   ResourceInfo resource;
@@ -95,8 +85,7 @@ std::optional<Deployments> ResolveDeployments(Session& session, const std::strin
                                               const std::vector<std::string>& positional) {
   Result<std::vector<ResourceTarget>> targets = ResolveTargets(session, positional);
   if (!targets.ok()) {
-    if (IsServerAnswer(targets.status())) PrintLocalError(targets.status().message());
-    else PrintError(targets.status());
+    PrintTargetError(targets.status());
     return std::nullopt;
   }
   if (targets->size() != 1) {

@@ -2,7 +2,6 @@
 // subresource) through that subresource, as kubectl does: GET the Scale, check the
 // --current-replicas and --resource-version preconditions, PUT it back with the new count
 // (retrying when someone else wrote in between, unless --resource-version pins the version).
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -38,15 +37,6 @@ constexpr const char* kReplicasRequired =
 
 // How long a scale retries after write conflicts (kubectl: five minutes, every second).
 constexpr std::chrono::seconds kConflictRetry{30};
-
-Result<int64_t> ParseIntFlag(const std::string& flag, const std::string& text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    return Status::BadRequest("invalid argument \"" + text + "\" for \"--" + flag + "\" flag: not an integer");
-  }
-  return value;
-}
 
 // Whether the server serves RESOURCE/scale (its discovery document lists it). True when the
 // document cannot be read: the scale request itself will then say what is wrong.
@@ -152,8 +142,7 @@ int RunScale(const GlobalOptions& global, const Args& args) {
   Session& session = **session_or;
   Result<std::vector<ResourceTarget>> targets = ResolveTargets(session, positional);
   if (!targets.ok()) {
-    if (IsServerAnswer(targets.status())) PrintLocalError(targets.status().message());
-    else PrintError(targets.status());
+    PrintTargetError(targets.status());
     return 1;
   }
   for (const ResourceTarget& target : *targets) {

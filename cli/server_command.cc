@@ -206,12 +206,13 @@ int RunServerCommand(int argc, char** argv) {
   std::unique_ptr<client::ApiClient> node_api;
   std::unique_ptr<node::RuntimeDriver> driver;
   std::unique_ptr<node::NodeAgent> agent;
+  auto stop_all = [&] {
+    if (plane) plane->Stop();
+    (*server)->Stop(std::chrono::milliseconds(10000));
+  };
+  nlohmann::json config;  // the driver's, from --driver-config
   if (!driver_name.empty()) {
-    auto stop_all = [&] {
-      if (plane) plane->Stop();
-      (*server)->Stop(std::chrono::milliseconds(10000));
-    };
-    nlohmann::json config = nlohmann::json::parse(driver_config, nullptr, false);
+    config = nlohmann::json::parse(driver_config, nullptr, false);
     if (config.is_discarded() || !config.is_object()) {
       log::Error("cannot start the node agent", {{"error", "--driver-config: not a JSON object"}});
       stop_all();
@@ -231,11 +232,6 @@ int RunServerCommand(int argc, char** argv) {
     }
   }
   if (driver) {
-    auto stop_all = [&] {
-      if (plane) plane->Stop();
-      (*server)->Stop(std::chrono::milliseconds(10000));
-    };
-    nlohmann::json config = nlohmann::json::parse(driver_config, nullptr, false);
     api::ApiServer* raw = server->get();
     node_api = std::make_unique<client::InProcessApiClient>(
         [raw](const api::HttpRequest& req) { return raw->Handle(req); }, (*server)->admin_token(), "capstan-node");

@@ -6,22 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include "node/node_test_util.h"
+
 namespace capstan::node {
 namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-json Pod(const std::string& uid, int containers = 1) {
-  json p = {{"apiVersion", "v1"},
-            {"kind", "Pod"},
-            {"metadata", {{"name", "web-" + uid}, {"namespace", "default"}, {"uid", uid}}},
-            {"spec", {{"containers", json::array()}}}};
-  for (int i = 0; i < containers; ++i) {
-    p["spec"]["containers"].push_back({{"name", "c" + std::to_string(i)}, {"image", "nginx:1.25"}});
-  }
-  return p;
-}
+json Pod(const std::string& uid, int containers = 1) { return testing::DriverTestPod(uid, containers); }
 
 TEST(FakeDriverConfigTest, DefaultsAndParsing) {
   auto d = FakeDriverConfig::FromJson(nullptr);

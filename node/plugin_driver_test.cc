@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "node/fake_driver.h"
+#include "node/node_test_util.h"
 
 namespace capstan::node {
 namespace {
@@ -24,16 +25,7 @@ using namespace std::chrono_literals;
 const std::string kFake = CAPSTAN_FAKE_PLUGIN;
 const std::string kDir = std::filesystem::path(kFake).parent_path().string();
 
-json Pod(const std::string& uid, int containers = 1) {
-  json p = {{"apiVersion", "v1"},
-            {"kind", "Pod"},
-            {"metadata", {{"name", "web-" + uid}, {"namespace", "default"}, {"uid", uid}}},
-            {"spec", {{"containers", json::array()}}}};
-  for (int i = 0; i < containers; ++i) {
-    p["spec"]["containers"].push_back({{"name", "c" + std::to_string(i)}, {"image", "nginx:1.25"}});
-  }
-  return p;
-}
+json Pod(const std::string& uid, int containers = 1) { return testing::DriverTestPod(uid, containers); }
 
 // A configuration of the fake unique to `test` (see the file comment), plus `extra`.
 json Config(const std::string& test, json extra = json::object()) {

@@ -58,31 +58,38 @@ void DirectStreamWriter::Flush() {
   if (!all_sent || done_ || failed_) HandBackLocked();
 }
 
+namespace {
+
+// The part of `iov` (3 entries) after its first `offset` bytes, into `rest`; returns its count.
+int Remainder(const iovec (&iov)[3], size_t offset, iovec (&rest)[3]) {
+  int count = 0;
+  for (const iovec& v : iov) {
+    if (offset >= v.iov_len) {
+      offset -= v.iov_len;
+      continue;
+    }
+    rest[count++] = {static_cast<char*>(v.iov_base) + offset, v.iov_len - offset};
+    offset = 0;
+  }
+  return count;
+}
+
+}  // namespace
+
 bool DirectStreamWriter::SendLocked(const std::string& data) {
   char size_line[24];
   int n = chunked_ ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size()) : 0;
   static constexpr char kCrlf[] = "\r\n";
-  iovec iov[3] = {{size_line, size_t(n)},
-                  {const_cast<char*>(data.data()), data.size()},
-                  {const_cast<char*>(kCrlf), chunked_ ? size_t(2) : size_t(0)}};
-  size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
+  const iovec iov[3] = {{size_line, size_t(n)},
+                        {const_cast<char*>(data.data()), data.size()},
+                        {const_cast<char*>(kCrlf), chunked_ ? size_t(2) : size_t(0)}};
+  const size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
   size_t sent = 0;
+  iovec rest[3];
   while (sent < total) {
     msghdr msg{};
-    // Skip what is already sent: rebuild the iovec from the offset.
-    iovec rest[3];
-    int count = 0;
-    size_t skip = sent;
-    for (const iovec& v : iov) {
-      if (skip >= v.iov_len) {
-        skip -= v.iov_len;
-        continue;
-      }
-      rest[count++] = {static_cast<char*>(v.iov_base) + skip, v.iov_len - skip};
-      skip = 0;
-    }
     msg.msg_iov = rest;
-    msg.msg_iovlen = size_t(count);
+    msg.msg_iovlen = size_t(Remainder(iov, sent, rest));
     ssize_t r = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -96,15 +103,8 @@ bool DirectStreamWriter::SendLocked(const std::string& data) {
   if (sent == total) return true;
   // The owner sends the rest with an asynchronous write, which waits for room.
   leftover_.reserve(total - sent);
-  size_t skip = sent;
-  for (const iovec& v : iov) {
-    if (skip >= v.iov_len) {
-      skip -= v.iov_len;
-      continue;
-    }
-    leftover_.append(static_cast<char*>(v.iov_base) + skip, v.iov_len - skip);
-    skip = 0;
-  }
+  const int count = Remainder(iov, sent, rest);
+  for (int i = 0; i < count; ++i) leftover_.append(static_cast<const char*>(rest[i].iov_base), rest[i].iov_len);
   return false;
 }
 
