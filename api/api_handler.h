@@ -9,11 +9,14 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "api/auth.h"
 #include "api/http/http_types.h"
+#include "api/pod_streams.h"
 #include "api/decoded_event_cache.h"
 #include "api/resource_service.h"
 
@@ -43,6 +46,9 @@ class ApiHandler {
   // Once set, /readyz answers 503 and new watches are refused (graceful shutdown).
   void SetShuttingDown() { shutting_down_ = true; }
 
+  // Where pods/log and pods/exec go (pod_streams.h); null: nowhere (503). Any thread.
+  void SetPodStreams(std::shared_ptr<PodStreams> streams);
+
  private:
   HttpResponse HandleUnsafe(const HttpRequest& req);
   // 403 when `who` may not do what `req` asks.
@@ -54,6 +60,9 @@ class ApiHandler {
   // `name` is set for a watch of one object (GET .../{name}?watch=1).
   HttpResponse HandleWatch(const HttpRequest& req, const KindInfo& kind, const std::string& ns,
                            const std::string& name);
+  // pods/log and pods/exec (resource_pod_streams.cc).
+  HttpResponse HandlePodStream(const HttpRequest& req, const std::string& ns, const std::string& name,
+                               const std::string& subresource);
   // A patch body: always JSON, whatever patch type.
   Result<json> ParseJsonBody(const HttpRequest& req) const;
 
@@ -62,6 +71,8 @@ class ApiHandler {
   const ApiHandlerOptions options_;
   std::atomic<bool> shutting_down_{false};
   DecodedEventCache decoded_events_;  // shared by every watch this handler serves
+  mutable std::mutex pod_streams_mu_;
+  std::shared_ptr<PodStreams> pod_streams_;  // guarded by pod_streams_mu_
 };
 
 }  // namespace capstan::api

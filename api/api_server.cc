@@ -76,6 +76,10 @@ class ApiServerImpl : public ApiServer {
     return handler->Handle(req);
   }
 
+  void SetPodStreams(std::shared_ptr<PodStreams> streams) override {
+    if (handler_) handler_->SetPodStreams(std::move(streams));
+  }
+
   void Stop(std::chrono::milliseconds grace) override {
     if (stopped_) return;
     stopped_ = true;

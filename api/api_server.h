@@ -15,6 +15,7 @@
 #include <string>
 
 #include "api/http/http_types.h"
+#include "api/pod_streams.h"
 #include "base/status.h"
 #include "store/rocks_store.h"
 
@@ -49,6 +50,8 @@ class ApiServer {
   // Serves one request in-process, through the same handler as the HTTP listener (the transport
   // of the controllers that run inside the server). Thread-safe; 503 once stopping.
   virtual HttpResponse Handle(const HttpRequest& req) = 0;
+  // Where pods/log and pods/exec of this server's node go (pod_streams.h); null: nowhere.
+  virtual void SetPodStreams(std::shared_ptr<PodStreams> streams) = 0;
   virtual void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(10000)) = 0;
 };
 

@@ -69,6 +69,12 @@ json ApiResourceList(const std::string& group, const std::string& version) {
       resources.push_back({{"name", k->plural + "/binding"}, {"singularName", ""}, {"namespaced", k->namespaced},
                            {"kind", "Binding"}, {"verbs", {"create"}}});
     }
+    if (k->pod_streams) {
+      resources.push_back({{"name", k->plural + "/exec"}, {"singularName", ""}, {"namespaced", k->namespaced},
+                           {"kind", "PodExecOptions"}, {"verbs", {"create", "get"}}});
+      resources.push_back({{"name", k->plural + "/log"}, {"singularName", ""}, {"namespaced", k->namespaced},
+                           {"kind", k->kind}, {"verbs", {"get"}}});
+    }
     if (k->scale) {
       resources.push_back({{"name", k->plural + "/scale"}, {"singularName", ""}, {"namespaced", k->namespaced},
                            {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"},

@@ -49,6 +49,8 @@ struct KindInfo {
   // The binding subresource (pods/binding): POST a v1 Binding to set spec.nodeName once; the
   // scheduler's write, as in Kubernetes.
   bool binding_subresource = false;
+  // pods/log and pods/exec, answered by the node agent (pod_streams.h).
+  bool pod_streams = false;
   // Whether metadata.generation counts spec changes (kinds with a spec).
   bool has_generation = false;
   SchemaPtr schema;              // the whole object: apiVersion, kind, metadata, spec, status...

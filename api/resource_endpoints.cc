@@ -191,6 +191,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
       ok["code"] = 201;
       return JsonResponse(201, ok);
     }
+    if ((sub == "log" || sub == "exec") && kind->pod_streams) return HandlePodStream(req, ns, info.name, sub);
     if (sub != "status" || !kind->status_subresource) return NotFoundPath();
     if (info.verb == "get") {
       auto obj = service_->Get(*kind, ns, info.name);

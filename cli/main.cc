@@ -28,6 +28,8 @@ constexpr Verb kVerbs[] = {
     {"delete", capstan::cli::RunDelete, "Delete resources by name, label selector or file."},
     {"scale", capstan::cli::RunScale, "Set a new size for a Deployment or ReplicaSet."},
     {"rollout", capstan::cli::RunRollout, "Manage a Deployment's rollout: status, history, undo, restart, pause, resume."},
+    {"logs", capstan::cli::RunLogs, "Print the logs of a container in a pod (-f to follow)."},
+    {"exec", capstan::cli::RunExec, "Run a command in a container of a pod."},
     {"api-resources", capstan::cli::RunApiResources, "Print the resource types the server serves."},
     {"version", capstan::cli::RunVersion, "Print the client and server versions."},
     {"plugins", capstan::cli::RunPlugins, "List the driver plugins this machine can load (plugins list)."},

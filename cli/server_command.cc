@@ -14,6 +14,7 @@
 #include "controller/manager/control_plane.h"
 #include "node/driver_factory.h"
 #include "node/node_agent.h"
+#include "node/node_pod_streams.h"
 #include "base/log.h"
 #include "client/kubeconfig.h"
 
@@ -46,6 +47,8 @@ void ServerUsage() {
       "                              plugins). Without it no local Node is registered.\n"
       "  --driver-config JSON        the driver's config (fake: {\"startLatencyMs\":0,\"failureRate\":0})\n"
       "  --node-name NAME            the local Node's name (default: the host name)\n"
+      "  --port-range FIRST-LAST     host ports the node gives to Pods' containerPorts (default\n"
+      "                              20000-29999); each container learns its own from $PORT\n"
       "  --plugin-dir DIR            where driver plugins (capstan-driver-NAME.so) are loaded from;\n"
       "                              repeatable (default: ../lib/capstan/plugins and ../lib beside\n"
       "                              the capstan binary)\n"
@@ -91,6 +94,7 @@ int RunServerCommand(int argc, char** argv) {
   bool leader_elect = true;
   std::string driver_name, driver_config = "{}", node_name;
   std::vector<std::string> plugin_dirs;
+  node::PortRange port_range;
   opts.data_dir = api::DefaultDataDir();
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i], v;
@@ -135,6 +139,13 @@ int RunServerCommand(int argc, char** argv) {
       driver_config = v;
     } else if (TakeValue(argc, argv, &i, "--node-name", &v)) {
       node_name = v;
+    } else if (TakeValue(argc, argv, &i, "--port-range", &v)) {
+      auto range = node::PortRange::Parse(v);
+      if (!range.ok()) {
+        std::fprintf(stderr, "error: --port-range: %s\n", range.status().message().c_str());
+        return 1;
+      }
+      port_range = *range;
     } else if (TakeValue(argc, argv, &i, "--plugin-dir", &v)) {
       plugin_dirs.push_back(v);
     } else if (a == "--leader-elect=false" || a == "--leader-elect=true" || a == "--leader-elect") {
@@ -206,6 +217,7 @@ int RunServerCommand(int argc, char** argv) {
   std::unique_ptr<client::ApiClient> node_api;
   std::unique_ptr<node::RuntimeDriver> driver;
   std::unique_ptr<node::NodeAgent> agent;
+  std::shared_ptr<node::NodePodStreams> streams;  // pods/log and pods/exec of the local node
   auto stop_all = [&] {
     if (plane) plane->Stop();
     (*server)->Stop(std::chrono::milliseconds(10000));
@@ -239,6 +251,7 @@ int RunServerCommand(int argc, char** argv) {
     nopts.node_name = node_name;
     nopts.driver = driver.get();
     nopts.driver_config = config;
+    nopts.port_range = port_range;
     agent = std::make_unique<node::NodeAgent>(node_api.get(), nopts);
     if (Status st = agent->Start(); !st.ok()) {
       log::Error("cannot start the node agent", {{"error", st.ToString()}});
@@ -246,6 +259,8 @@ int RunServerCommand(int argc, char** argv) {
       stop_all();
       return 1;
     }
+    streams = std::make_shared<node::NodePodStreams>(agent->node_name(), driver.get());
+    (*server)->SetPodStreams(streams);
   }
   log::Info("ready", {{"url", url}, {"kubeconfig", own}});
 
@@ -257,6 +272,7 @@ int RunServerCommand(int argc, char** argv) {
   if (agent) agent->Stop();
   if (plane) plane->Stop();
   (*server)->Stop(std::chrono::milliseconds(10000));
+  if (streams) streams->Shutdown();  // log follows end before the driver goes
   return 0;
 }
 

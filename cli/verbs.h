@@ -22,5 +22,7 @@ int RunRollout(const GlobalOptions& global, const Args& args);
 int RunVersion(const GlobalOptions& global, const Args& args);
 int RunPlugins(const GlobalOptions& global, const Args& args);
 int RunApiResources(const GlobalOptions& global, const Args& args);
+int RunLogs(const GlobalOptions& global, const Args& args);  // pod_streams.cc
+int RunExec(const GlobalOptions& global, const Args& args);  // pod_streams.cc
 
 }  // namespace capstan::cli

@@ -260,17 +260,61 @@ Result<json> RestClient::Delete(const std::string& path, const json& options, co
   return DoJson("DELETE", path, query, options.is_null() ? "" : options.dump(), "application/json", "");
 }
 
-Status RestClient::Watch(const std::string& path, const Query& query,
-                         const std::function<bool(const json& event)>& on_event, const std::string& accept,
-                         std::chrono::milliseconds idle_timeout) const {
+Status RestClient::Stream(const std::string& path, const Query& query, const std::string& accept,
+                          const std::function<bool(std::string_view data)>& on_data,
+                          std::chrono::milliseconds idle_timeout) const {
   Result<std::unique_ptr<httplib::Client>> client = endpoint_->Open(options_, idle_timeout);
   if (!client.ok()) return client.status();
 
   int http_status = 0;
-  std::string pending;      // bytes after the last newline, waiting for the rest of their line
-  std::string error_body;   // the body of a non-2xx answer
-  Status watch_status;      // set by an ERROR event or an unparsable line
+  std::string error_body;  // the body of a non-2xx answer
   bool stopped_by_caller = false;
+  httplib::Request request;
+  request.method = "GET";
+  request.path = endpoint_->path_prefix + path;
+  if (!query.empty()) request.path += "?" + EncodeQuery(query);
+  request.headers.emplace("Accept", accept.empty() ? "application/json" : accept);
+  request.headers.emplace("User-Agent", options_.user_agent);
+  if (!token_.empty()) request.headers.emplace("Authorization", "Bearer " + token_);
+  request.response_handler = [&](const httplib::Response& response) {
+    http_status = response.status;
+    return true;
+  };
+  request.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) -> bool {
+    if (!IsSuccess(http_status)) {
+      if (error_body.size() < 65536) error_body.append(data, length);
+      return true;
+    }
+    if (on_data(std::string_view(data, length))) return true;
+    stopped_by_caller = true;
+    return false;
+  };
+
+  log::Debug("stream", {{"url", server_ + request.path}});
+  httplib::Response response;
+  httplib::Error error = httplib::Error::Success;
+  bool sent = false;
+  try {
+    sent = (*client)->send(request, response, error);
+  } catch (const std::exception& e) {
+    return Status::Internal("GET " + path + ": " + e.what());
+  }
+  if (stopped_by_caller) return Status::Ok();
+  if (http_status != 0 && !IsSuccess(http_status)) return StatusFromResponse(http_status, error_body);
+  if (!sent) {
+    // The server closing a long stream is its normal end; a read error after a 200 is that.
+    if (http_status != 0 && error == httplib::Error::Read) return Status::Ok();
+    return TransportError(error, server_, "GET", path);
+  }
+  return Status::Ok();
+}
+
+Status RestClient::Watch(const std::string& path, const Query& query,
+                         const std::function<bool(const json& event)>& on_event, const std::string& accept,
+                         std::chrono::milliseconds idle_timeout) const {
+  std::string pending;   // bytes after the last newline, waiting for the rest of their line
+  Status watch_status;   // set by an ERROR event or an unparsable line
+  bool stopped = false;  // by the caller or by watch_status
 
   // Returns false to stop reading.
   auto handle_line = [&](std::string_view line) -> bool {
@@ -289,59 +333,26 @@ Status RestClient::Watch(const std::string& path, const Query& query,
       watch_status = StatusFromResponse(code, object.dump());
       return false;
     }
-    if (!on_event(event)) {
-      stopped_by_caller = true;
-      return false;
-    }
-    return true;
+    return on_event(event);
   };
-
-  httplib::Request request;
-  request.method = "GET";
-  request.path = endpoint_->path_prefix + path;
-  if (!query.empty()) request.path += "?" + EncodeQuery(query);
-  request.headers.emplace("Accept", accept.empty() ? "application/json" : accept);
-  request.headers.emplace("User-Agent", options_.user_agent);
-  if (!token_.empty()) request.headers.emplace("Authorization", "Bearer " + token_);
-  request.response_handler = [&](const httplib::Response& response) {
-    http_status = response.status;
-    return true;
-  };
-  request.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) -> bool {
-    if (!IsSuccess(http_status)) {
-      if (error_body.size() < 65536) error_body.append(data, length);
-      return true;
-    }
-    pending.append(data, length);
+  Status s = Stream(path, query, accept, [&](std::string_view data) {
+    pending.append(data);
     size_t start = 0;
     for (size_t newline = pending.find('\n'); newline != std::string::npos; newline = pending.find('\n', start)) {
       bool go_on = handle_line(std::string_view(pending).substr(start, newline - start));
       start = newline + 1;
-      if (!go_on) return false;
+      if (!go_on) {
+        stopped = true;
+        return false;
+      }
     }
     pending.erase(0, start);
     return true;
-  };
-
-  log::Debug("watch", {{"url", server_ + request.path}});
-  httplib::Response response;
-  httplib::Error error = httplib::Error::Success;
-  bool sent = false;
-  try {
-    sent = (*client)->send(request, response, error);
-  } catch (const std::exception& e) {
-    return Status::Internal("watch " + path + ": " + e.what());
-  }
-  if (stopped_by_caller) return Status::Ok();
+  }, idle_timeout);
   if (!watch_status.ok()) return watch_status;
-  if (http_status != 0 && !IsSuccess(http_status)) return StatusFromResponse(http_status, error_body);
-  if (!sent) {
-    // The server closing a long watch is its normal end; a read error after a 200 is that.
-    if (http_status != 0 && error == httplib::Error::Read) return Status::Ok();
-    return TransportError(error, server_, "GET", path);
-  }
+  if (!s.ok() || stopped) return s;
   // A last event not followed by a newline.
-  if (!pending.empty() && !handle_line(pending) && !stopped_by_caller) return watch_status;
+  if (!pending.empty() && !handle_line(pending)) return watch_status;
   return Status::Ok();
 }
 

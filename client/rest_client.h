@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,6 +76,12 @@ class RestClient {
                          const std::string& body, const std::string& content_type,
                          const std::string& accept) const;
 
+  // Streams the body of a GET to `on_data` as it arrives, until it returns false (then OK), the
+  // server ends it (OK), or an error (a non-2xx answer becomes its Status). The read timeout is
+  // `idle_timeout` between bytes. `pods/log?follow=true` is read this way.
+  Status Stream(const std::string& path, const Query& query, const std::string& accept,
+                const std::function<bool(std::string_view data)>& on_data,
+                std::chrono::milliseconds idle_timeout = std::chrono::hours(24)) const;
   // Streams a watch (the caller puts watch=true, resourceVersion, ... into `query`). Calls
   // `on_event` with each event ({"type": ..., "object": ...}) in order until it returns false
   // (then OK), the server ends the stream (OK), or an error. An ERROR event ends the watch with

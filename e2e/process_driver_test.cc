@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/server_fixture.h"
+#include "e2e/workload_scenario.h"
 
 namespace capstan::e2e {
 namespace {
@@ -115,6 +116,21 @@ TEST_F(ProcessDriverTest, DeploymentRunsScalesRestartsAndLeavesNothingBehind) {
       << "running pods " << RunningPods() << ", processes " << MarkedProcesses(marker_).size() << "\n"
       << server_.log();
 
+  // Logs and exec go through the API to the node agent and its driver.
+  const std::string pod = Pods()[0]["metadata"]["name"];
+  r = server_.Capstan({"logs", pod});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "started\n");
+  r = server_.Capstan({"logs", "pod/" + pod, "-c", "main", "--tail", "1"});
+  EXPECT_EQ(r.out, "started\n") << r.err;
+  r = server_.Capstan({"exec", pod, "--", "/bin/sh", "-c", "echo $CAPSTAN_E2E_MARK; exit 3"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.out, marker_.substr(marker_.find('=') + 1) + "\n");
+  EXPECT_NE(r.err.find("command terminated with exit code 3"), std::string::npos) << r.err;
+  r = server_.Capstan({"logs", pod, "-c", "nope"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("container nope is not valid for pod " + pod), std::string::npos) << r.err;
+
   // Killed from outside the engine: the agent sees the exit and starts it again.
   const pid_t victim = *MarkedProcesses(marker_).begin();
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
@@ -161,6 +177,25 @@ TEST_F(ProcessDriverTest, KilledServerAdoptsItsProcessesWithoutDuplicates) {
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(MarkedProcesses(marker_), before);
   EXPECT_EQ(Pods().size(), 2u);
+}
+
+// The scenario (e2e/workload_scenario.h) on the process driver: httpd processes on
+// allocated ports, probes, restarts, scaling, a rollout across a kill -9, nothing left.
+TEST_F(ProcessDriverTest, WorkloadScenario) {
+  EngineAdapter a;
+  a.name = "process";
+  a.server_flags = {"--driver", "process", "--driver-config", json{{"stateDir", state_}}.dump(), "--node-name",
+                    "e2e-node"};
+  a.www = server_.home() + "/www";
+  a.env = {{"CAPSTAN_E2E_MARK", marker_.substr(marker_.find('=') + 1)}};
+  a.workloads = [this] {
+    std::set<std::string> ids;
+    for (pid_t p : MarkedProcesses(marker_)) ids.insert(std::to_string(p));
+    return ids;
+  };
+  a.kill = [](const std::string& id) { return ::kill(static_cast<pid_t>(std::stol(id)), SIGKILL) == 0; };
+  ASSERT_TRUE(server_.Start(a.server_flags)) << server_.log();
+  RunWorkloadScenario(server_, a);
 }
 
 }  // namespace

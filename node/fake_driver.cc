@@ -1,5 +1,6 @@
 #include "node/fake_driver.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <utility>
@@ -136,6 +137,7 @@ Result<PodHandle> FakeDriver::StartPod(const json& pod) {
   }
   PodHandle handle = run.handle;
   runs_.emplace(run.handle.id, std::move(run));
+  last_started_ = pod;
   ++starts_;
   return handle;
 }
@@ -247,6 +249,72 @@ size_t FakeDriver::PodCount() const {
 uint64_t FakeDriver::Starts() const {
   std::lock_guard<std::mutex> lock(mu_);
   return starts_;
+}
+
+bool FakeDriver::PullsImages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pulls_images_;
+}
+
+Result<std::vector<std::string>> FakeDriver::ImageRefs() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return images_;
+}
+
+Result<std::string> FakeDriver::PullImage(const std::string& image, const std::optional<ImagePullAuth>& auth) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++pull_count_;
+  last_pull_auth_ = auth;
+  if (auto it = failing_pulls_.find(image); it != failing_pulls_.end()) return Status::Unavailable(it->second);
+  images_.push_back(image);
+  return std::string(kName) + "://" + image;
+}
+
+Result<ExecOutput> FakeDriver::Exec(const PodHandle& handle, const std::string& container,
+                                    const std::vector<std::string>& command, std::chrono::milliseconds /*timeout*/) {
+  std::function<ExecOutput(const std::string&, const std::vector<std::string>&)> handler;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = runs_.find(handle.id);
+    if (it == runs_.end()) return Status::NotFound("fake driver: no run " + handle.id);
+    const Run& run = it->second;
+    auto c = std::find_if(run.containers.begin(), run.containers.end(),
+                          [&](const Container& x) { return x.name == container; });
+    if (c == run.containers.end()) return Status::NotFound("fake driver: no container " + container);
+    if (Observe(run, *c, clock_->Now()).phase != ContainerPhase::kRunning) {
+      return Status::Conflict("fake driver: container " + container + " is not running");
+    }
+    handler = exec_handler_;
+  }
+  if (!handler) return Status(Code::kMethodNotAllowed, "fake driver: exec is not enabled");
+  return handler(container, command);
+}
+
+void FakeDriver::SetImages(bool pulls, std::vector<std::string> present, std::map<std::string, std::string> failing) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pulls_images_ = pulls;
+  images_ = std::move(present);
+  failing_pulls_ = std::move(failing);
+}
+
+uint64_t FakeDriver::PullCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pull_count_;
+}
+
+std::optional<ImagePullAuth> FakeDriver::LastPullAuth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_pull_auth_;
+}
+
+void FakeDriver::SetExecHandler(std::function<ExecOutput(const std::string&, const std::vector<std::string>&)> handler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  exec_handler_ = std::move(handler);
+}
+
+json FakeDriver::LastStartedPod() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_started_;
 }
 
 }  // namespace capstan::node

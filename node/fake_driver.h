@@ -29,7 +29,9 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -67,7 +69,25 @@ class FakeDriver final : public RuntimeDriver {
   Status RemovePod(const PodHandle& handle) override;
   Result<std::vector<PodHandle>> ListPods() override;
 
+  // Images and exec, off until a test turns them on (the hollow node of benchmarks takes any
+  // image and runs no command).
+  bool PullsImages() const override;
+  Result<std::vector<std::string>> ImageRefs() override;
+  Result<std::string> PullImage(const std::string& image, const std::optional<ImagePullAuth>& auth) override;
+  Result<ExecOutput> Exec(const PodHandle& handle, const std::string& container,
+                          const std::vector<std::string>& command, std::chrono::milliseconds timeout) override;
+
   // Test hooks.
+  // Images: with `pulls` the agent must pull; `present` are held from the start; pulls of an
+  // image in `failing` fail with its message (kUnavailable); others succeed and add the image.
+  void SetImages(bool pulls, std::vector<std::string> present, std::map<std::string, std::string> failing = {});
+  uint64_t PullCount() const;
+  std::optional<ImagePullAuth> LastPullAuth() const;
+  // Exec answers with `handler(container, command)` (a running container only); without one,
+  // exec is kMethodNotAllowed.
+  void SetExecHandler(std::function<ExecOutput(const std::string&, const std::vector<std::string>&)> handler);
+  // The pod of the last successful StartPod, as the driver received it.
+  nlohmann::json LastStartedPod() const;
   // Makes Fingerprint() report unhealthy with `message` (or healthy again).
   void SetHealthy(bool healthy, std::string message = "");
   // Changes the failure rate for runs started from now on.
@@ -108,6 +128,13 @@ class FakeDriver final : public RuntimeDriver {
   std::string health_message_;
   uint64_t next_id_ = 1;
   uint64_t starts_ = 0;
+  bool pulls_images_ = false;
+  std::vector<std::string> images_;
+  std::map<std::string, std::string> failing_pulls_;
+  uint64_t pull_count_ = 0;
+  std::optional<ImagePullAuth> last_pull_auth_;
+  std::function<ExecOutput(const std::string&, const std::vector<std::string>&)> exec_handler_;
+  nlohmann::json last_started_;
 };
 
 }  // namespace capstan::node

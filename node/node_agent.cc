@@ -69,6 +69,9 @@ NodeAgent::NodeAgent(client::ApiClient* api, NodeAgentOptions options)
                                                      : nullptr),
       informers_(options_.informers != nullptr ? options_.informers : owned_informers_.get()),
       queue_(QueueOptions(options_)),
+      ports_(options_.port_range, options_.port_free ? options_.port_free : HostPortFree),
+      puller_(driver_, ImagePullerOptions{options_.image_pull_backoff_initial, options_.image_pull_backoff_max,
+                                          std::chrono::milliseconds(2000), clock_}),
       hb_wake_(clock_, &hb_mu_) {
   controller::WorkerPoolOptions pool;
   pool.workers = std::max(1, options_.workers);
@@ -97,6 +100,16 @@ Status NodeAgent::Start() {
   posted_message_ = fp.message;
   posted_capacity_ = fp.capacity;
   posted_at_ = clock_->Now();
+
+  if (options_.record_events) events_ = std::make_unique<client::EventRecorder>(api_, "kubelet");
+  ProbeManagerOptions probe_options;
+  probe_options.threads = options_.probe_threads;
+  probe_options.host = options_.address;
+  probe_options.on_change = [this](const std::string& key) { queue_.Add(key); };
+  probe_options.on_failure = [this](const std::string& key, const std::string& message) {
+    if (client::ObjectPtr pod = informer_->Get(key)) RecordEvent(*pod, true, "Unhealthy", message);
+  };
+  probes_ = std::make_unique<ProbeManager>(std::move(probe_options));
 
   informer_ = informers_->ForResource("/api/v1/pods", "", "spec.nodeName=" + node_name_);
   client::ResourceEventHandler handler;
@@ -142,7 +155,9 @@ void NodeAgent::Stop() {
     stopped_ = true;
   }
   if (driver_ != nullptr) driver_->OnPodExit(nullptr);  // no exit handler runs past here
+  if (probes_) probes_->Stop();  // before the workers: no probe result enqueues past here
   if (pool_) pool_->Stop();
+  if (events_) events_->Stop();
   {
     std::lock_guard<std::mutex> lock(hb_mu_);
     hb_stopping_ = true;
@@ -203,6 +218,18 @@ Status NodeAgent::Recover() {
     rec->handle = run;
     rec->grace = GracePeriod(pod);
     rec->terminal = IsTerminalPhase(StringField(Field(pod, "status"), "phase"));
+    rec->ports = PortMappingsFromStatus(pod);
+    rec->ports_assigned = true;  // a run exists: it was started with what the status records
+    std::vector<int> held;
+    for (const PortMapping& m : rec->ports) held.push_back(m.host_port);
+    ports_.Reserve(rec->uid, held);
+    const json& containers = Field(Field(pod, "spec"), "containers");
+    if (containers.is_array()) {
+      for (const json& c : containers) {
+        const json& pre_stop = Field(Field(c, "lifecycle"), "preStop");
+        if (pre_stop.is_object()) rec->pre_stop.emplace_back(StringField(c, "name"), pre_stop);
+      }
+    }
     const json& statuses = Field(Field(pod, "status"), "containerStatuses");
     if (statuses.is_array()) {
       for (const json& cs : statuses) {
@@ -225,7 +252,7 @@ Status NodeAgent::Recover() {
 
 Status NodeAgent::Teardown(PodRecord& rec) {
   if (!rec.handle) return Status::Ok();
-  Status s = driver_->StopPod(*rec.handle, rec.grace);
+  Status s = driver_->StopPod(*rec.handle, RunPreStop(rec, rec.grace));
   if (!s.ok() && !s.IsNotFound()) return s.Annotate("stopping pod run " + rec.handle->id);
   s = driver_->RemovePod(*rec.handle);
   if (!s.ok()) return s.Annotate("removing pod run " + rec.handle->id);
@@ -302,6 +329,7 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
     if (pod != nullptr && MetaString(*pod, "uid") == rec->uid) rec->grace = GracePeriod(*pod);
     Status s = Teardown(*rec);
     if (!s.ok()) return ReconcileResult::Retry(s);
+    ReleasePod(key, rec->uid);
     EraseRecord(key);
     rec = nullptr;
   }
@@ -332,6 +360,7 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
   }
 
   PodRunInfo info;
+  info.ports = &rec->ports;
   auto backoff_info = [&] {
     std::string failed;  // the first container that failed, else the first that ended
     for (const auto& [name, terminated] : info.last_terminated) {
@@ -356,7 +385,9 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
       return ReconcileResult::RequeueAfter(
           std::chrono::ceil<std::chrono::milliseconds>(rec->restart_at - now));
     }
-    auto started = driver_->StartPod(*pod);
+    auto prepared = PrepareStart(key, *pod, *rec);
+    if (auto* done = std::get_if<ReconcileResult>(&prepared)) return *done;
+    auto started = driver_->StartPod(std::get<json>(prepared));
     if (!started.ok()) {
       info.restart_count = rec->restart_count;
       info.last_terminated = rec->last_terminated;
@@ -385,8 +416,19 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
       return ReconcileResult::RequeueAfter(std::chrono::milliseconds(0));
     }
     state = std::move(*inspected);
+    if (!rec->terminal && ApplyProbes(key, *pod, *rec, state)) {
+      // A liveness or startup probe gave up: stop the run (preStop first); what follows is
+      // restartPolicy's, as for a crash.
+      Status s = driver_->StopPod(*rec->handle, RunPreStop(*rec, rec->grace));
+      if (!s.ok() && !s.IsNotFound()) return ReconcileResult::Retry(s);
+      probes_->Remove(key);
+      auto stopped = driver_->InspectPod(*rec->handle);
+      if (!stopped.ok()) return ReconcileResult::Retry(stopped.status());
+      state = std::move(*stopped);
+    }
     if (!rec->terminal) {
       if (auto done = MaybeRestart(*pod, *rec, state)) return *done;
+      if (!rec->handle) probes_->Remove(key);  // restarting: the next run starts unprobed
     }
   }
   info.restart_count = rec->restart_count;

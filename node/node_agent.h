@@ -16,8 +16,15 @@
 // Per pod (key "namespace/name"; handlers only enqueue; a key is never reconciled twice at once):
 //   - gone from the cache, or re-created with another uid: stop (with the pod's grace period) and
 //     remove its run. With deletionTimestamp set: the same, and nothing is started again.
-//   - no run yet: StartPod. A start error is reported as waiting CreateContainerError and retried
-//     with the queue's backoff.
+//   - no run yet: host ports are allocated (port_allocator.h) and recorded in status.portMappings
+//     before anything starts; images are pulled by imagePullPolicy (image_puller.h: ErrImagePull,
+//     ImagePullBackOff); the environment is resolved (pod_launch.h: PORT, CAPSTAN_PORT_*, envFrom,
+//     valueFrom, $(VAR); a failure is CreateContainerConfigError); then StartPod. A start error is
+//     reported as waiting CreateContainerError and retried with the queue's backoff.
+//   - probes (probe_manager.h) set each running container's started and ready; a failed liveness
+//     or startup probe stops the run (preStop first) and restartPolicy decides what follows.
+//   - stopping a run for good (deletion, liveness) runs the containers' preStop handlers within
+//     the grace period first.
 //   - InspectPod, then: a terminated container that restartPolicy restarts (Always; OnFailure
 //     with a non-zero exit) stops and removes the whole run (the driver ABI restarts pods, not
 //     single containers) and starts it again after a back-off (crash_backoff_initial doubling to
@@ -42,6 +49,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +57,8 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -61,8 +71,13 @@
 #include "controller/runtime/reconcile.h"
 #include "controller/runtime/work_queue.h"
 #include "controller/runtime/worker_pool.h"
+#include "client/event_recorder.h"
+#include "node/image_puller.h"
 #include "node/node_registration.h"
+#include "node/pod_launch.h"
 #include "node/pod_status.h"
+#include "node/port_allocator.h"
+#include "node/probe_manager.h"
 #include "node/runtime_driver.h"
 
 namespace capstan::node {
@@ -85,6 +100,12 @@ struct NodeAgentOptions {
   std::chrono::milliseconds crash_backoff_max{300000};      // restart delays double up to this
   std::chrono::milliseconds sync_timeout{30000};            // for the pod informer's first LIST
   int workers = 4;
+  PortRange port_range;                                     // host ports for containerPorts
+  std::function<bool(int)> port_free;                       // null: HostPortFree (tests replace it)
+  std::chrono::milliseconds image_pull_backoff_initial{10000};
+  std::chrono::milliseconds image_pull_backoff_max{300000};
+  int probe_threads = 4;
+  bool record_events = true;                           // Events as the kubelet's (component "kubelet")
   controller::Clock* clock = nullptr;                  // nullptr: Clock::Real()
   client::SharedInformerFactory* informers = nullptr;  // nullptr: the agent owns one
 };
@@ -128,6 +149,11 @@ class NodeAgent {
     std::map<std::string, nlohmann::json> last_terminated;  // container -> lastState.terminated
     bool terminal = false;            // Succeeded/Failed: never started again
     std::chrono::milliseconds grace{30000};
+    bool ports_assigned = false;      // ports below hold this pod's host ports (none needed is fine)
+    std::vector<PortMapping> ports;
+    // container -> lifecycle.preStop, kept from the pod at start: a pod gone from the cache is
+    // still stopped the way its spec asked.
+    std::vector<std::pair<std::string, nlohmann::json>> pre_stop;
   };
   using RecordPtr = std::shared_ptr<PodRecord>;
 
@@ -136,6 +162,20 @@ class NodeAgent {
   std::optional<controller::ReconcileResult> MaybeRestart(const nlohmann::json& pod, PodRecord& rec,
                                                           const PodState& state);
   Status Teardown(PodRecord& rec);
+  // node_agent_start.cc: what precedes StartPod (host ports recorded in the status, images pulled
+  // by policy, the environment resolved) and what precedes StopPod (preStop handlers). Prepare
+  // returns the pod to start, or the reconcile's result when it cannot start yet.
+  std::variant<nlohmann::json, controller::ReconcileResult> PrepareStart(const std::string& key, const nlohmann::json& pod,
+                                                                         PodRecord& rec);
+  // Runs the preStop handlers of the record's containers; returns the grace left for StopPod.
+  std::chrono::milliseconds RunPreStop(const PodRecord& rec, std::chrono::milliseconds grace);
+  // Applies the probes' results to `state` (started, ready); true when a probe asks for a kill.
+  bool ApplyProbes(const std::string& key, const nlohmann::json& pod, PodRecord& rec, PodState& state);
+  void ReleasePod(const std::string& key, const std::string& uid);
+  Result<nlohmann::json> LookupConfig(const nlohmann::json& pod, const std::string& kind, const std::string& name,
+                                      const std::string& key);
+  std::vector<nlohmann::json> PullSecrets(const nlohmann::json& pod);
+  void RecordEvent(const nlohmann::json& pod, bool warning, const std::string& reason, std::string message);
   // Deletes a Pod whose containers this agent has stopped, with grace 0 and its uid as a
   // precondition. A Pod already gone or replaced is fine.
   Status FinishDeletion(const nlohmann::json& pod);
@@ -163,6 +203,10 @@ class NodeAgent {
 
   controller::WorkQueue queue_;
   std::unique_ptr<controller::WorkerPool> pool_;
+  PortAllocator ports_;
+  ImagePuller puller_;
+  std::unique_ptr<ProbeManager> probes_;           // started by Start()
+  std::unique_ptr<client::EventRecorder> events_;  // null unless options.record_events
 
   mutable std::mutex records_mu_;
   std::unordered_map<std::string, RecordPtr> records_;  // guarded by records_mu_; key -> record

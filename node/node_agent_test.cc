@@ -350,5 +350,147 @@ TEST_F(NodeAgentTest, AnUnhealthyDriverMakesTheNodeNotReady) {
   ASSERT_TRUE(WaitUntil([&] { return IsReady(Get("/api/v1/nodes/hollow-1")); }));
 }
 
+// ---- Workloads: ports, images, configuration, probes, preStop ----
+
+std::string EnvValue(const json& container, const std::string& name) {
+  for (const json& e : container["env"]) {
+    if (e["name"] == name) return e["value"];
+  }
+  return "<unset>";
+}
+
+TEST_F(NodeAgentTest, ContainerPortsGetHostPortsRecordedBeforeTheStartAndFreedOnDeletion) {
+  FakeDriver driver;
+  NodeAgentOptions o = Options(&driver);
+  o.port_range = PortRange{41000, 41009};
+  o.port_free = [](int) { return true; };
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+  json pod = Pod("web");
+  pod["spec"]["containers"][0]["ports"] = {{{"name", "http"}, {"containerPort", 8080}}, {{"containerPort", 9090}}};
+  pod["spec"]["containers"][0]["args"] = {"--listen=:$(PORT)"};
+  CreatePod(pod);
+  json running = WaitPod("web", IsReady);
+  const json& mappings = running["status"]["portMappings"];
+  ASSERT_EQ(mappings.size(), 2u) << running["status"].dump();
+  EXPECT_EQ(mappings[0], json({{"container", "app"}, {"name", "http"}, {"containerPort", 8080},
+                               {"hostPort", 41000}, {"protocol", "TCP"}}));
+  EXPECT_EQ(mappings[1]["hostPort"], 41001);
+  const json started = driver.LastStartedPod();
+  const json& c = started["spec"]["containers"][0];
+  EXPECT_EQ(EnvValue(c, "PORT"), "41000");
+  EXPECT_EQ(EnvValue(c, "CAPSTAN_PORT_HTTP"), "41000");
+  EXPECT_EQ(c["args"][0], "--listen=:41000");
+  EXPECT_EQ(c["ports"][1]["hostPort"], 41001);
+
+  ASSERT_TRUE(client_->Delete(std::string(kPods) + "/web").ok());
+  ASSERT_TRUE(WaitUntil([&] { return agent.TrackedPods() == 0; }));
+  CreatePod(Pod("next"));
+  json next = Pod("again");
+  next["spec"]["containers"][0]["ports"] = {{{"containerPort", 80}}};
+  CreatePod(next);
+  json again = WaitPod("again", IsReady);
+  EXPECT_EQ(again["status"]["portMappings"][0]["hostPort"], 41002) << "round robin: freed ports come last";
+}
+
+TEST_F(NodeAgentTest, AFailingPullBacksOffAndTheImageArrivingStartsThePod) {
+  FakeDriver driver;
+  driver.SetImages(true, {}, {{"private/app:1", "pull access denied for private/app"}});
+  NodeAgentOptions o = Options(&driver);
+  o.image_pull_backoff_initial = 200ms;
+  o.image_pull_backoff_max = 400ms;
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+  json pod = Pod("pull");
+  pod["spec"]["containers"][0]["image"] = "private/app:1";
+  CreatePod(pod);
+  auto waiting = [](const std::string& reason) {
+    return [reason](const json& p) {
+      const json& cs = client::Field(p["status"], "containerStatuses");
+      return cs.is_array() && !cs.empty() && client::Field(cs[0]["state"], "waiting").value("reason", "") == reason;
+    };
+  };
+  json failed = WaitPod("pull", waiting("ErrImagePull"));
+  EXPECT_EQ(failed["status"]["containerStatuses"][0]["state"]["waiting"]["message"], "pull access denied for private/app");
+  EXPECT_EQ(failed["status"]["phase"], "Pending");
+  WaitPod("pull", waiting("ImagePullBackOff"));
+  EXPECT_EQ(driver.Starts(), 0u);
+  ASSERT_TRUE(WaitUntil([&] { return driver.PullCount() >= 2; })) << "retried after the back-off";
+  driver.SetImages(true, {}, {});
+  WaitPod("pull", IsReady);
+  EXPECT_EQ(driver.Starts(), 1u);
+}
+
+TEST_F(NodeAgentTest, EnvironmentFromConfigMapsAndSecretsOrAClearError) {
+  FakeDriver driver;
+  NodeAgent agent(client_.get(), Options(&driver));
+  ASSERT_TRUE(agent.Start().ok());
+  json pod = Pod("configured");
+  pod["spec"]["containers"][0]["env"] = json::array(
+      {json{{"name", "LEVEL"}, {"valueFrom", {{"configMapKeyRef", {{"name", "settings"}, {"key", "level"}}}}}},
+       json{{"name", "PASSWORD"}, {"valueFrom", {{"secretKeyRef", {{"name", "db"}, {"key", "password"}}}}}}});
+  CreatePod(pod);
+  json waiting = WaitPod("configured", [](const json& p) {
+    const json& cs = client::Field(p["status"], "containerStatuses");
+    return cs.is_array() && !cs.empty() &&
+           client::Field(cs[0]["state"], "waiting").value("reason", "") == "CreateContainerConfigError";
+  });
+  EXPECT_EQ(waiting["status"]["containerStatuses"][0]["state"]["waiting"]["message"],
+            "container app: env LEVEL: configmap \"settings\" not found");
+  ASSERT_TRUE(client_->Create("/api/v1/namespaces/default/configmaps",
+                              {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "settings"}}},
+                               {"data", {{"level", "debug"}}}}).ok());
+  ASSERT_TRUE(client_->Create("/api/v1/namespaces/default/secrets",
+                              {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "db"}}},
+                               {"stringData", {{"password", "hunter2"}}}}).ok());
+  WaitPod("configured", IsReady, 20s);  // the queue's back-off retries
+  const json started = driver.LastStartedPod();
+  const json& c = started["spec"]["containers"][0];
+  EXPECT_EQ(EnvValue(c, "LEVEL"), "debug");
+  EXPECT_EQ(EnvValue(c, "PASSWORD"), "hunter2");
+}
+
+TEST_F(NodeAgentTest, ProbesGateReadinessAndAFailingLivenessProbeRestarts) {
+  FakeDriver driver;
+  std::atomic<bool> ready{false}, alive{true};
+  std::atomic<int> pre_stops{0};
+  driver.SetExecHandler([&](const std::string&, const std::vector<std::string>& cmd) {
+    if (cmd[0] == "ready") return ExecOutput{ready ? 0 : 1, "", ""};
+    if (cmd[0] == "alive") return ExecOutput{alive ? 0 : 1, "", "dead"};
+    if (cmd[0] == "drain") ++pre_stops;
+    return ExecOutput{0, "", ""};
+  });
+  NodeAgentOptions o = Options(&driver);
+  o.crash_backoff_initial = 10ms;
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+  json pod = Pod("probed");
+  json& c = pod["spec"]["containers"][0];
+  c["readinessProbe"] = {{"exec", {{"command", {"ready"}}}}, {"periodSeconds", 1}};
+  c["livenessProbe"] = {{"exec", {{"command", {"alive"}}}}, {"periodSeconds", 1}, {"failureThreshold", 2}};
+  c["lifecycle"] = {{"preStop", {{"exec", {{"command", {"drain"}}}}}}};
+  CreatePod(pod);
+  json running = WaitPod("probed", [](const json& p) { return p["status"]["phase"] == "Running"; });
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_FALSE(IsReady(GetPod("probed"))) << "the readiness probe fails";
+  EXPECT_EQ(GetPod("probed")["status"]["containerStatuses"][0]["started"], true);
+  ready = true;
+  WaitPod("probed", IsReady);
+
+  alive = false;
+  json restarted = WaitPod("probed", [](const json& p) {
+    return p["status"]["containerStatuses"][0]["restartCount"].get<int>() >= 1;
+  }, 15s);
+  EXPECT_EQ(pre_stops.load(), 1) << "preStop runs before a liveness kill";
+  EXPECT_EQ(driver.Starts(), 2u);
+  alive = true;
+  WaitPod("probed", IsReady, 15s);
+  EXPECT_EQ(GetPod("probed")["status"]["containerStatuses"][0]["restartCount"], 1);
+
+  ASSERT_TRUE(client_->Delete(std::string(kPods) + "/probed").ok());
+  ASSERT_TRUE(WaitUntil([&] { return driver.PodCount() == 0; }));
+  EXPECT_EQ(pre_stops.load(), 2) << "and before a deletion";
+}
+
 }  // namespace
 }  // namespace capstan::node

@@ -235,8 +235,22 @@ Result<std::vector<PodHandle>> PluginDriver::ListPods() {
   return out;
 }
 
-Result<std::string> PluginDriver::PullImage(const std::string& image, const std::optional<sdk::RegistryAuth>& auth) {
-  auto result = instance_->CallDoc<sdk::PullImageResult>(PluginOp::kPullImage, sdk::PullImageRequest{image, auth});
+Result<std::vector<std::string>> PluginDriver::ImageRefs() {
+  auto images = ListImages();
+  if (!images.ok()) return images.status();
+  std::vector<std::string> refs;
+  for (const sdk::Image& i : *images) refs.insert(refs.end(), i.tags.begin(), i.tags.end());
+  return refs;
+}
+
+Result<std::string> PluginDriver::PullImage(const std::string& image, const std::optional<ImagePullAuth>& auth) {
+  std::optional<sdk::RegistryAuth> abi_auth;
+  if (auth) {
+    abi_auth = sdk::RegistryAuth{auth->username,       auth->password,       auth->auth,
+                                 auth->identity_token, auth->registry_token, auth->server_address};
+  }
+  auto result =
+      instance_->CallDoc<sdk::PullImageResult>(PluginOp::kPullImage, sdk::PullImageRequest{image, abi_auth});
   if (!result.ok()) return result.status();
   return result->image_id;
 }
@@ -255,16 +269,18 @@ Result<PodWaitResult> PluginDriver::Wait(const PodHandle& handle, std::chrono::m
 }
 
 Status PluginDriver::Logs(const PodHandle& handle, const std::string& container, const LogOptions& options,
-                          const std::function<bool(int32_t, std::string_view)>& sink) {
+                          const LogSinkFn& sink) {
   sdk::LogsRequest request{ToAbi(handle), container, options.follow, options.tail_lines};
   PluginReply reply = instance_->Logs(sdk::Encode(request), sink);
   return reply.ok() ? Status::Ok() : StatusFromReply(reply, "driver " + name_ + " logs");
 }
 
-Result<sdk::ExecResult> PluginDriver::Exec(const PodHandle& handle, const std::string& container,
-                                           const std::vector<std::string>& command, std::chrono::milliseconds timeout) {
-  return instance_->CallDoc<sdk::ExecResult>(PluginOp::kExec,
-                                             sdk::ExecRequest{ToAbi(handle), container, command, timeout.count()});
+Result<ExecOutput> PluginDriver::Exec(const PodHandle& handle, const std::string& container,
+                                      const std::vector<std::string>& command, std::chrono::milliseconds timeout) {
+  auto result = instance_->CallDoc<sdk::ExecResult>(
+      PluginOp::kExec, sdk::ExecRequest{ToAbi(handle), container, command, timeout.count()});
+  if (!result.ok()) return result.status();
+  return ExecOutput{result->exit_code, std::move(result->out), std::move(result->err)};
 }
 
 Result<std::vector<sdk::Image>> PluginDriver::ListImages() {

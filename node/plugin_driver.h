@@ -61,11 +61,6 @@ struct ContainerExit {
   ContainerState container;
 };
 
-struct LogOptions {
-  bool follow = false;
-  int64_t tail_lines = -1;  // -1: everything
-};
-
 class PluginDriver final : public RuntimeDriver {
  public:
   // Creates an instance of `library` with `config` (Node spec.driver.config) and reads its
@@ -88,20 +83,18 @@ class PluginDriver final : public RuntimeDriver {
   // As the plugin declared them at creation; constant.
   const sdk::Capabilities& Capabilities() const { return capabilities_; }
 
-  // The image's id once pulled. kMethodNotAllowed unless capabilities.image_pull.
-  Result<std::string> PullImage(const std::string& image, const std::optional<sdk::RegistryAuth>& auth = std::nullopt);
+  // RuntimeDriver's optional operations, each kMethodNotAllowed unless the plugin declared it.
+  bool PullsImages() const override { return capabilities_.image_pull; }
+  Result<std::vector<std::string>> ImageRefs() override;
+  Result<std::string> PullImage(const std::string& image, const std::optional<ImagePullAuth>& auth) override;
+  Result<ExecOutput> Exec(const PodHandle& handle, const std::string& container,
+                          const std::vector<std::string>& command, std::chrono::milliseconds timeout) override;
+  Status Logs(const PodHandle& handle, const std::string& container, const LogOptions& options,
+              const LogSinkFn& sink) override;
   // Re-attaches to a run after a restart (of the host or the driver instance). kNotFound: gone.
   Status Recover(const PodHandle& handle);
   // Blocks until every container of the run terminated or `timeout` passed (exited false).
   Result<PodWaitResult> Wait(const PodHandle& handle, std::chrono::milliseconds timeout);
-  // Streams a container's output to `sink` on this thread (stream: CAPSTAN_LOG_STREAM_STDOUT,
-  // _STDERR, or _HEARTBEAT with no data while following); `sink` returns false to stop.
-  Status Logs(const PodHandle& handle, const std::string& container, const LogOptions& options,
-              const std::function<bool(int32_t stream, std::string_view data)>& sink);
-  // Runs `command` in a running container; a failing command is an ExecResult, not an error.
-  Result<sdk::ExecResult> Exec(const PodHandle& handle, const std::string& container,
-                               const std::vector<std::string>& command,
-                               std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   Result<std::vector<sdk::Image>> ListImages();
   // Idempotent; kConflict while a run uses the image.
   Status RemoveImage(const std::string& image);

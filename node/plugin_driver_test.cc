@@ -333,7 +333,7 @@ TEST(PluginDriverTest, StartLatencyShowsAsWaitingWithARecheckHint) {
   EXPECT_EQ(state->containers[0].reason, "ContainerCreating");
   EXPECT_GT(state->recheck_after, 0ms);
   EXPECT_LE(state->recheck_after, 60000ms);
-  auto exec = driver->Exec(*handle, "c0", {"true"});
+  auto exec = driver->Exec(*handle, "c0", {"true"}, 0ms);
   ASSERT_FALSE(exec.ok());
   EXPECT_EQ(exec.status().code(), Code::kConflict) << "not running yet";
 }
@@ -356,16 +356,16 @@ TEST(PluginDriverTest, LogsExecAndImages) {
   EXPECT_EQ(out, "fake: container c0 started\n");
   EXPECT_EQ(driver->Logs(*handle, "nope", {}, collect).code(), Code::kNotFound);
 
-  auto echo = driver->Exec(*handle, "c0", {"echo", "hi", "there"});
+  auto echo = driver->Exec(*handle, "c0", {"echo", "hi", "there"}, 0ms);
   ASSERT_TRUE(echo.ok()) << echo.status().ToString();
   EXPECT_EQ(echo->exit_code, 0);
   EXPECT_EQ(echo->out, "hi there\n");
-  auto missing = driver->Exec(*handle, "c0", {"curl"});
+  auto missing = driver->Exec(*handle, "c0", {"curl"}, 0ms);
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->exit_code, 127);
   EXPECT_EQ(missing->err, "fake: curl: command not found\n");
 
-  auto pulled = driver->PullImage("redis:7", sdk::RegistryAuth{"u", "p", "", "", "", "registry.example"});
+  auto pulled = driver->PullImage("redis:7", ImagePullAuth{"u", "p", "", "", "", "registry.example"});
   ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
   EXPECT_EQ(*pulled, "fake://redis:7");
   auto images = driver->ListImages();

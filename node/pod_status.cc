@@ -111,7 +111,7 @@ json ComputePodStatus(const json& pod, const PodRunInfo& run, const PodStatusCon
                {"image", StringField(c, "image")},
                {"imageID", s != nullptr ? s->image_id : ""},
                {"ready", s != nullptr && s->phase == ContainerPhase::kRunning && s->ready},
-               {"started", s != nullptr && s->phase == ContainerPhase::kRunning},
+               {"started", s != nullptr && s->phase == ContainerPhase::kRunning && s->started.value_or(true)},
                {"restartCount", run.restart_count},
                {"lastState", json::object()}};
     if (s != nullptr && !s->id.empty()) cs["containerID"] = ContainerId(ctx.runtime, s->id);
@@ -199,6 +199,7 @@ json ComputePodStatus(const json& pod, const PodRunInfo& run, const PodStatusCon
                  {"podIPs", json::array({{{"ip", ctx.host_ip}}})},
                  {"startTime", StringField(current, "startTime").empty() ? now : StringField(current, "startTime")},
                  {"containerStatuses", std::move(statuses)}};
+  if (run.ports != nullptr && !run.ports->empty()) status["portMappings"] = PortMappingsJson(*run.ports);
   status["conditions"] = json::array({
       Condition(current, "Initialized", true, "", "", now),
       Condition(current, "Ready", ready, ready_reason, ready_message, now),

@@ -3,7 +3,8 @@
 // agent owns, plus the comparison that keeps the agent from writing a status that did not change.
 //
 // Fields the agent owns (Kubernetes' kubelet-owned fields): phase, hostIP, hostIPs, podIP, podIPs
-// (the node's address: workloads use host networking), startTime, containerStatuses, and the
+// (the node's address: workloads use host networking), startTime, containerStatuses,
+// portMappings (Capstan's: the host port of each containerPort), and the
 // conditions PodScheduled, Initialized, ContainersReady and Ready. Other conditions (readiness
 // gates, DisruptionTarget, ...) and qosClass belong to others and are left alone: the patch is a
 // strategic merge, conditions keyed by type, containerStatuses replaced as a whole.
@@ -26,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node/pod_launch.h"
 #include "node/runtime_driver.h"
 
 namespace capstan::node {
@@ -41,6 +43,8 @@ struct PodRunInfo {
   // (ContainerCreating; CrashLoopBackOff during a restart back-off; CreateContainerError).
   std::string waiting_reason = "ContainerCreating";
   std::string waiting_message;
+  // status.portMappings (pod_launch.h); null or empty: the field is not written.
+  const std::vector<PortMapping>* ports = nullptr;
 };
 
 struct PodStatusContext {

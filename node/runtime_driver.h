@@ -25,6 +25,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -75,7 +76,10 @@ struct ContainerState {
   // Wall-clock times: set once running (started_at) and once terminated (finished_at).
   std::optional<std::chrono::system_clock::time_point> started_at;
   std::optional<std::chrono::system_clock::time_point> finished_at;
-  bool ready = false;  // running and (without probes, which come later) therefore ready
+  bool ready = false;  // the driver's view: running. The agent ANDs its readiness probe in.
+  // Whether the container counts as started (containerStatuses[].started): unset means "when
+  // running"; the agent sets it false while a startup probe has not yet succeeded.
+  std::optional<bool> started;
 };
 
 // The observed state of one run.
@@ -85,6 +89,26 @@ struct PodState {
   // looks again then. Zero: no change expected that the driver knows of.
   std::chrono::milliseconds recheck_after{0};
 };
+
+// Credentials for one registry, from a kubernetes.io/dockerconfigjson Secret.
+struct ImagePullAuth {
+  std::string username, password, auth, identity_token, registry_token, server_address;
+};
+
+// What a command run in a container printed and how it ended.
+struct ExecOutput {
+  int64_t exit_code = 0;
+  std::string out, err;
+};
+
+struct LogOptions {
+  bool follow = false;
+  int64_t tail_lines = -1;  // -1: everything
+};
+
+// Receives a container's output: stream 1 stdout, 2 stderr, 3 a heartbeat with no data while
+// following (capstan/driver.h's CAPSTAN_LOG_STREAM_*). Returns false to stop.
+using LogSinkFn = std::function<bool(int32_t stream, std::string_view data)>;
 
 class RuntimeDriver {
  public:
@@ -125,6 +149,30 @@ class RuntimeDriver {
   // nullptr unregisters; after it returns no call is in flight. Drivers that learn of exits only
   // when inspected keep the default, which does nothing.
   virtual void OnPodExit(std::function<void(const std::string& pod_uid)> /*handler*/) {}
+
+  // ---- Optional operations: images, exec, logs. The defaults answer kMethodNotAllowed. ----
+
+  // True when the driver runs images it must have locally first (docker, containerd): the agent
+  // then pulls per imagePullPolicy before StartPod. False when the image field is taken as is
+  // (process, fake): the agent never pulls.
+  virtual bool PullsImages() const { return false; }
+  // Every reference (repo:tag, repo@digest) of the images the runtime holds, as it names them.
+  virtual Result<std::vector<std::string>> ImageRefs() { return Status(Code::kMethodNotAllowed, Name() + ": images is not supported"); }
+  // Pulls `image`; the image id. Blocks for as long as the pull takes.
+  virtual Result<std::string> PullImage(const std::string& /*image*/, const std::optional<ImagePullAuth>& /*auth*/) {
+    return Status(Code::kMethodNotAllowed, Name() + ": pull is not supported");
+  }
+  // Runs `command` in a running container of the run; a failing command is an ExecOutput, not an
+  // error. timeout 0: none.
+  virtual Result<ExecOutput> Exec(const PodHandle& /*handle*/, const std::string& /*container*/,
+                                  const std::vector<std::string>& /*command*/, std::chrono::milliseconds /*timeout*/) {
+    return Status(Code::kMethodNotAllowed, Name() + ": exec is not supported");
+  }
+  // Streams a container's output to `sink` on this thread until done (or the sink returns false).
+  virtual Status Logs(const PodHandle& /*handle*/, const std::string& /*container*/, const LogOptions& /*options*/,
+                      const LogSinkFn& /*sink*/) {
+    return Status(Code::kMethodNotAllowed, Name() + ": logs is not supported");
+  }
 };
 
 }  // namespace capstan::node

@@ -50,7 +50,14 @@ SchemaPtr PodStatusSchema() {
        F("containerStatuses", AtomicArray(container_status)),
        F("qosClass", String("Guaranteed, Burstable or BestEffort.")),
        F("ephemeralContainerStatuses", AtomicArray(container_status)),
-       F("resize", String()), F("resourceClaimStatuses", Any())},
+       F("resize", String()), F("resourceClaimStatuses", Any()),
+       // Capstan's own: the host port serving each containerPort (workloads use host networking
+       // with ports the node agent allocates); endpoints and the load balancer read it.
+       F("portMappings",
+         AtomicArray(Object("io.capstan.api.core.v1.PortMapping",
+                            {R("container", String()), F("name", String()), R("containerPort", Int32()),
+                             R("hostPort", Int32()), F("protocol", String())},
+                            "The host port a containerPort of the pod is served on.")))},
       "PodStatus represents information about the status of a pod.");
 }
 
@@ -301,6 +308,7 @@ void RegisterPod() {
   k.categories = {"all"};
   k.status_subresource = true;
   k.binding_subresource = true;
+  k.pod_streams = true;
   k.schema = KindSchema("io.k8s.api.core.v1.Pod", {F("spec", PodSpecSchema()), F("status", PodStatusSchema())},
                         "Pod is a collection of containers that can run on a host.");
   k.defaults = Defaults;
