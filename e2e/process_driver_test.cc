@@ -127,6 +127,19 @@ TEST_F(ProcessDriverTest, DeploymentRunsScalesRestartsAndLeavesNothingBehind) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(r.out, marker_.substr(marker_.find('=') + 1) + "\n");
   EXPECT_NE(r.err.find("command terminated with exit code 3"), std::string::npos) << r.err;
+  // kubectl logs, unchanged, reads the same subresource; kubectl exec (an Upgrade) is refused
+  // with a message that says what to use instead.
+  for (const auto& [version, kubectl] : KubectlBinaries()) {
+    if (version != "1.27" && version != "1.33") continue;
+    r = server_.Kubectl(kubectl, {"logs", pod});
+    EXPECT_EQ(r.exit_code, 0) << version << ": " << r.err;
+    EXPECT_EQ(r.out, "started\n") << version;
+    r = server_.Kubectl(kubectl, {"logs", "--tail=1", "-c", "main", pod});
+    EXPECT_EQ(r.out, "started\n") << version << ": " << r.err;
+    r = server_.Kubectl(kubectl, {"exec", pod, "--", "true"});
+    EXPECT_NE(r.exit_code, 0) << version;
+    EXPECT_NE(r.err.find("capstan exec"), std::string::npos) << version << ": " << r.err;
+  }
   r = server_.Capstan({"logs", pod, "-c", "nope"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("container nope is not valid for pod " + pod), std::string::npos) << r.err;
