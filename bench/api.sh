@@ -89,7 +89,7 @@ if [[ "$ONLY" != "etcd" ]]; then
   # Plain HTTP, as etcd is served here: the comparison is of the API servers, not of TLS.
   # --controllers=false: etcd is a store, not a control plane; the comparison is of the API server
   # and its store (the controllers' informers would also cache every benchmark object).
-  "$CAPSTAN" server --data-dir "$TMP/capstan" --listen "127.0.0.1:$CPORT" --log-level warn --tls=false --controllers=false \
+  "$CAPSTAN" server --data-dir "$TMP/capstan" --listen "127.0.0.1:$CPORT" --log-level warn --tls=false --controllers=false --driver none \
     >"$TMP/capstan.log" 2>&1 &
   CPID=$!
   wait_ready capstan "$CPID" bash -c "test -s '$TMP/capstan/admin-token' &&

@@ -41,10 +41,10 @@ void ServerUsage() {
       "  --event-log-max-age SECS    and at most this old (default 3600)\n"
       "  --controllers=false         serve the API only: no ReplicaSet, Deployment or other control\n"
       "                              loops (default: run them)\n"
-      "  --driver NAME               register this host as a Node running Pods through driver NAME\n"
-      "                              (fake: a hollow node that reports Pods Running at once, for tests\n"
-      "                              and benchmarks; docker, containerd, process: with the driver\n"
-      "                              plugins). Without it no local Node is registered.\n"
+      "  --driver NAME               run this host's Pods through driver NAME, registering it as a\n"
+      "                              Node: docker, containerd, process (host processes), fake (a\n"
+      "                              hollow node for tests and benchmarks), or none (no local Node).\n"
+      "                              Default: docker when /var/run/docker.sock answers, else process\n"
       "  --driver-config JSON        the driver's config (fake: {\"startLatencyMs\":0,\"failureRate\":0})\n"
       "  --node-name NAME            the local Node's name (default: the host name)\n"
       "  --port-range FIRST-LAST     host ports the node gives to Pods' containerPorts (default\n"
@@ -223,13 +223,18 @@ int RunServerCommand(int argc, char** argv) {
     (*server)->Stop(std::chrono::milliseconds(10000));
   };
   nlohmann::json config;  // the driver's, from --driver-config
-  if (!driver_name.empty()) {
+  if (driver_name.empty()) {
+    driver_name = node::DefaultDriverName();
+    log::Info("no --driver given: using the default", {{"driver", driver_name}});
+  }
+  if (driver_name != "none") {
     config = nlohmann::json::parse(driver_config, nullptr, false);
     if (config.is_discarded() || !config.is_object()) {
       log::Error("cannot start the node agent", {{"error", "--driver-config: not a JSON object"}});
       stop_all();
       return 1;
     }
+    config = node::CompleteDriverConfig(driver_name, std::move(config), opts.data_dir);
     if (node_name.empty()) node_name = node::DefaultNodeName();
     node::DriverFactoryOptions dopts;
     dopts.plugin_dirs = plugin_dirs.empty() ? node::DefaultPluginDirs() : plugin_dirs;

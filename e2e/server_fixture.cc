@@ -48,6 +48,11 @@ bool ServerProcess::Start(const std::vector<std::string>& extra_flags, std::chro
   unlink(kubeconfig().c_str());
   std::vector<std::string> argv = {CapstanBin(), "server", "--data-dir", data_dir_, "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  // A test that names no driver runs no local Node (the server's default would pick docker or
+  // the process driver and run the test's Pods for real).
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--driver") == extra_flags.end()) {
+    argv.insert(argv.end(), {"--driver", "none"});
+  }
   if (!child_.Start(argv, log_path_, {{"HOME", home_}})) return false;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   static const std::regex server_re(R"re(server:\s*"?(https?://[^"\s]+)"?)re");

@@ -32,6 +32,16 @@ struct DriverFactoryOptions {
 Result<std::unique_ptr<RuntimeDriver>> MakeDriver(const std::string& name, const nlohmann::json& config,
                                                   const DriverFactoryOptions& options);
 
+// The driver a server uses when --driver is not given, as the users expect of a host with
+// Docker: "docker" when the Docker Engine answers GET /_ping on `docker_socket` within a second,
+// else "process".
+std::string DefaultDriverName(const std::string& docker_socket = "/var/run/docker.sock");
+
+// `config` completed with what the server knows and the driver needs: the process driver's
+// stateDir under the server's data directory (not /var/lib, so a server run by a user keeps its
+// runs in its own data dir).
+nlohmann::json CompleteDriverConfig(const std::string& name, nlohmann::json config, const std::string& data_dir);
+
 // Where plugins are looked for when no --plugin-dir is given: <dir of the running binary>/../lib/
 // capstan/plugins (an installed layout), then <dir of the running binary>/../lib (the build tree:
 // build/bin/capstan and build/lib/capstan-driver-*.so).

@@ -1,5 +1,13 @@
 #include "node/driver_factory.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 namespace capstan::node {
@@ -31,6 +39,58 @@ TEST(DriverFactoryTest, DefaultDirectoriesAreBesideTheBinary) {
   ASSERT_EQ(dirs.size(), 2u);
   EXPECT_NE(dirs[0].find("/lib/capstan/plugins"), std::string::npos) << dirs[0];
   EXPECT_EQ(dirs[1].substr(dirs[1].size() - 4), "/lib") << dirs[1];
+}
+
+// A unix socket that answers one connection with `reply`, as a Docker Engine would /_ping.
+class PingServer {
+ public:
+  explicit PingServer(std::string reply) : path_("/tmp/capstan-ping-" + std::to_string(getpid()) + ".sock") {
+    unlink(path_.c_str());
+    fd_ = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(fd_, 1), 0);
+    thread_ = std::thread([this, reply = std::move(reply)] {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[256];
+      (void)!recv(c, buf, sizeof(buf), 0);
+      (void)!send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      close(c);
+    });
+  }
+  ~PingServer() {
+    shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    close(fd_);
+    unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::thread thread_;
+};
+
+TEST(DriverFactoryTest, TheDefaultDriverIsDockerWhenItsSocketAnswers) {
+  {
+    PingServer docker("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK");
+    EXPECT_EQ(DefaultDriverName(docker.path()), "docker");
+  }
+  {
+    PingServer broken("HTTP/1.1 500 Internal Server Error\r\n\r\n");
+    EXPECT_EQ(DefaultDriverName(broken.path()), "process");
+  }
+  EXPECT_EQ(DefaultDriverName("/nonexistent/docker.sock"), "process");
+}
+
+TEST(DriverFactoryTest, TheProcessDriverKeepsItsStateInTheDataDir) {
+  EXPECT_EQ(CompleteDriverConfig("process", nullptr, "/data")["stateDir"], "/data/driver-process");
+  EXPECT_EQ(CompleteDriverConfig("process", {{"stateDir", "/x"}}, "/data")["stateDir"], "/x");
+  EXPECT_EQ(CompleteDriverConfig("docker", nullptr, "/data"), nlohmann::json::object());
 }
 
 }  // namespace
