@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api/api_server.h"
+#include "cli/flags.h"
 #include "client/in_process_api_client.h"
 #include "controller/manager/control_plane.h"
 #include "node/driver_factory.h"
@@ -52,6 +53,15 @@ void ServerUsage() {
       "  --plugin-dir DIR            where driver plugins (capstan-driver-NAME.so) are loaded from;\n"
       "                              repeatable (default: ../lib/capstan/plugins and ../lib beside\n"
       "                              the capstan binary)\n"
+      "  --node-monitor-grace-period DURATION\n"
+      "                              a Node whose agent posted no heartbeat (Lease renewal) for this\n"
+      "                              long becomes Ready=Unknown and is tainted unreachable\n"
+      "                              (default 40s)\n"
+      "  --pod-eviction-timeout DURATION\n"
+      "                              how long Pods stay on a not-ready or unreachable Node before\n"
+      "                              they are deleted and replaced elsewhere, unless they tolerate the\n"
+      "                              taint themselves (default 5m)\n"
+      "  --node-eviction-rate RATE   Nodes per second whose Pods may start being evicted (default 0.1)\n"
       "  --leader-elect=false        run the controllers without holding the Lease\n"
       "                              kube-system/capstan-controller-manager (default: hold it, so two\n"
       "                              servers on one store never both reconcile)\n",
@@ -94,6 +104,7 @@ int RunServerCommand(int argc, char** argv) {
   bool leader_elect = true;
   std::string driver_name, driver_config = "{}", node_name;
   std::vector<std::string> plugin_dirs;
+  controller::nodelifecycle::NodeLifecycleControllerOptions lifecycle;
   node::PortRange port_range;
   opts.data_dir = api::DefaultDataDir();
   for (int i = 0; i < argc; ++i) {
@@ -148,6 +159,29 @@ int RunServerCommand(int argc, char** argv) {
       port_range = *range;
     } else if (TakeValue(argc, argv, &i, "--plugin-dir", &v)) {
       plugin_dirs.push_back(v);
+    } else if (TakeValue(argc, argv, &i, "--node-monitor-grace-period", &v)) {
+      auto d = ParseDuration(v);
+      if (!d.ok() || d->count() <= 0) {
+        std::fprintf(stderr, "error: --node-monitor-grace-period: expected a positive duration (40s, 1m), got \"%s\"\n",
+                     v.c_str());
+        return 1;
+      }
+      lifecycle.node_monitor_grace_period = *d;
+    } else if (TakeValue(argc, argv, &i, "--pod-eviction-timeout", &v)) {
+      auto d = ParseDuration(v);
+      if (!d.ok()) {
+        std::fprintf(stderr, "error: --pod-eviction-timeout: expected a duration (300s, 5m), got \"%s\"\n", v.c_str());
+        return 1;
+      }
+      lifecycle.pod_eviction_timeout = *d;
+    } else if (TakeValue(argc, argv, &i, "--node-eviction-rate", &v)) {
+      char* end = nullptr;
+      const double rate = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(rate > 0)) {
+        std::fprintf(stderr, "error: --node-eviction-rate: expected a positive number, got \"%s\"\n", v.c_str());
+        return 1;
+      }
+      lifecycle.eviction_rate = rate;
     } else if (a == "--leader-elect=false" || a == "--leader-elect=true" || a == "--leader-elect") {
       leader_elect = a != "--leader-elect=false";
     } else if (TakeValue(argc, argv, &i, "--event-log-max-events", &v)) {
@@ -197,6 +231,7 @@ int RunServerCommand(int argc, char** argv) {
     copts.handler = [raw](const api::HttpRequest& req) { return raw->Handle(req); };
     copts.token = (*server)->admin_token();
     copts.leader_election = leader_elect;
+    copts.node_lifecycle = lifecycle;
     // Stable per host and data directory: a server restarted after a crash is still the holder
     // and leads at once instead of waiting out its own lease. (Two servers never share a data
     // directory: the store is locked.)

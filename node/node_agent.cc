@@ -474,8 +474,8 @@ void NodeAgent::Heartbeat() {
   Status s = registration_->RenewLease();
   if (!s.ok()) log::Warn("cannot renew the node lease", {{"node", node_name_}, {"error", s.ToString()}});
   const Clock::TimePoint now = clock_->Now();
-  const bool changed =
-      fp.healthy != posted_healthy_ || fp.message != posted_message_ || fp.capacity != posted_capacity_;
+  const bool changed = fp.healthy != posted_healthy_ || fp.message != posted_message_ ||
+                       fp.capacity != posted_capacity_ || !registration_->ReadyAsPosted(fp.healthy);
   if (!changed && now - posted_at_ < options_.status_update_interval) return;
   s = registration_->PostStatus(fp);
   if (!s.ok()) {

@@ -350,6 +350,24 @@ TEST_F(NodeAgentTest, AnUnhealthyDriverMakesTheNodeNotReady) {
   ASSERT_TRUE(WaitUntil([&] { return IsReady(Get("/api/v1/nodes/hollow-1")); }));
 }
 
+TEST_F(NodeAgentTest, AReadyConditionSomeoneElseChangedIsPostedAgainAtTheNextHeartbeat) {
+  FakeDriver driver;
+  NodeAgentOptions o = Options(&driver);
+  o.status_update_interval = 1h;  // not the periodic post: the heartbeat must notice
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+  ASSERT_TRUE(WaitUntil([&] { return IsReady(Get("/api/v1/nodes/hollow-1")); }));
+  // What the node lifecycle controller writes when heartbeats stopped.
+  json unknown = {{"status",
+                   {{"conditions", json::array({json{{"type", "Ready"},
+                                                     {"status", "Unknown"},
+                                                     {"reason", "NodeStatusUnknown"},
+                                                     {"message", "Kubelet stopped posting node status."}}})}}}};
+  ASSERT_TRUE(client_->Patch("/api/v1/nodes/hollow-1/status", client::PatchType::kStrategic, unknown).ok());
+  EXPECT_EQ(Condition(Get("/api/v1/nodes/hollow-1"), "Ready")["status"], "Unknown");
+  ASSERT_TRUE(WaitUntil([&] { return IsReady(Get("/api/v1/nodes/hollow-1")); }, 2000ms));
+}
+
 // ---- Workloads: ports, images, configuration, probes, preStop ----
 
 std::string EnvValue(const json& container, const std::string& name) {

@@ -202,6 +202,18 @@ Status NodeRegistration::PostStatus(const DriverFingerprint& fp) {
   return s;
 }
 
+bool NodeRegistration::ReadyAsPosted(bool healthy) {
+  auto node = api_->Get(NodePath());
+  if (!node.ok()) return true;
+  node_ = std::move(*node);
+  const json& conditions = Field(Field(node_, "status"), "conditions");
+  if (!conditions.is_array()) return false;
+  for (const json& c : conditions) {
+    if (StringField(c, "type") == "Ready") return StringField(c, "status") == (healthy ? "True" : "False");
+  }
+  return false;
+}
+
 json NodeRegistration::LeaseBody() const {
   json lease = {{"apiVersion", "coordination.k8s.io/v1"},
                 {"kind", "Lease"},

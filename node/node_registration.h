@@ -55,6 +55,11 @@ class NodeRegistration {
   Status Register(const DriverFingerprint& fp);
   Status PostStatus(const DriverFingerprint& fp);
   Status RenewLease();
+  // Reads the Node and says whether its Ready condition still is what an agent with this health
+  // posts (True when healthy, else False). Someone else may have changed it: the node lifecycle
+  // controller sets it Unknown when heartbeats stop, and a returning agent must correct that at
+  // once, not at its next periodic status post. Errors read as "as posted" (nothing to fix).
+  bool ReadyAsPosted(bool healthy);
 
   const NodeIdentity& identity() const { return identity_; }
   // The registered Node's uid ("" before Register succeeded).

@@ -8,7 +8,7 @@ want=(build-essential cmake pkg-config ccache git
       nlohmann-json3-dev libgtest-dev libgmock-dev libssl-dev libjemalloc-dev
       libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
 if [[ "${1:-build}" == test ]]; then
-  want+=(etcd-server etcd-client curl procps docker.io containerd runc busybox-static)
+  want+=(etcd-server etcd-client curl procps docker.io containerd runc busybox-static docker-registry)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "client/api_client.h"
 #include "controller/manager/controller_manager.h"
+#include "controller/nodelifecycle/node_lifecycle_controller.h"
 #include "controller/runtime/leader_election.h"
 
 namespace capstan::controller {
@@ -30,6 +31,9 @@ struct ControlPlaneOptions {
   int replicaset_workers = 16;
   int deployment_workers = 8;
   int scheduler_workers = 4;
+  // The node lifecycle controller (docs/node-lifecycle.md): grace period, eviction timeout and
+  // rate, defaults as Kubernetes' (40 s, 300 s, 0.1 nodes/s). Its clock is the manager's.
+  nodelifecycle::NodeLifecycleControllerOptions node_lifecycle;
 };
 
 class ControlPlane {
