@@ -89,6 +89,12 @@ void ProbeManager::Sync(const std::string& key, const std::string& run_id, const
                         const std::vector<PortMapping>& ports, const PodState& state, ExecFn exec) {
   const json& containers = Field(Field(pod, "spec"), "containers");
   if (!containers.is_array()) return;
+  // Most pods have no probes: they cost nothing here (no entry, no lock).
+  const bool any = std::any_of(containers.begin(), containers.end(), [](const json& c) {
+    return Field(c, "startupProbe").is_object() || Field(c, "livenessProbe").is_object() ||
+           Field(c, "readinessProbe").is_object();
+  });
+  if (!any) return;
   std::lock_guard<std::mutex> lock(mu_);
   auto& entry = pods_[key];
   if (entry == nullptr || entry->run_id != run_id) {
