@@ -61,6 +61,7 @@ json Deployment(const EngineAdapter& a, int replicas, bool v2) {
 
 struct Observed {
   std::vector<json> pods;  // not being deleted
+  size_t all = 0;          // with those being deleted
   int ready = 0;
   int restarts = 0;
 };
@@ -71,6 +72,7 @@ Observed Observe(ServerProcess& server) {
   json list = r.exit_code == 0 ? json::parse(r.out, nullptr, false) : json();
   if (!list.is_object()) return o;
   for (const json& p : list.value("items", json::array())) {
+    ++o.all;
     if (!p["metadata"].value("deletionTimestamp", "").empty()) continue;
     o.pods.push_back(p);
     for (const json& c : p["status"].value("conditions", json::array())) {
@@ -179,7 +181,8 @@ void RunWorkloadScenario(ServerProcess& server, const EngineAdapter& a) {
   // 6. Deleted: nothing of ours left in the engine.
   auto r = server.Capstan({"delete", "deployment", "web"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(WaitFor([&] { return Observe(server).pods.empty() && a.workloads().empty(); }, 90s))
+  // Gone for good: the agent deletes a Pod only once its run is removed from the engine.
+  EXPECT_TRUE(WaitFor([&] { return Observe(server).all == 0 && a.workloads().empty(); }, 90s))
       << Describe(server, a);
 }
 

@@ -99,7 +99,7 @@ struct NodeAgentOptions {
   std::chrono::milliseconds crash_backoff_initial{10000};   // first restart delay
   std::chrono::milliseconds crash_backoff_max{300000};      // restart delays double up to this
   std::chrono::milliseconds sync_timeout{30000};            // for the pod informer's first LIST
-  int workers = 4;
+  int workers = 16;  // pod starts wait on the engine, not the CPU: the kubelet runs one per pod
   PortRange port_range;                                     // host ports for containerPorts
   std::function<bool(int)> port_free;                       // null: HostPortFree (tests replace it)
   std::chrono::milliseconds image_pull_backoff_initial{10000};

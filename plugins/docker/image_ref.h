@@ -1,0 +1,33 @@
+// Image references and registry credentials as the Engine API takes them.
+//
+// A pull of a reference without a tag or digest would make docker pull every tag of the
+// repository, so PullReference adds ":latest" as the docker CLI does. Credentials travel in the
+// X-Registry-Auth header: the JSON of docker's AuthConfig, base64url-encoded (with padding).
+//
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "capstan/driver_sdk.hpp"
+
+namespace capstan::plugins::docker {
+
+// `image` with ":latest" added when it names neither a tag nor a digest ("busybox" ->
+// "busybox:latest"; "localhost:5000/app" -> "localhost:5000/app:latest"; "app@sha256:..." as is).
+std::string PullReference(std::string_view image);
+
+// The X-Registry-Auth header value for `auth`.
+std::string RegistryAuthHeader(const sdk::RegistryAuth& auth);
+
+// The error for a pull that the engine reported failed with `message` (an "error" line of the
+// progress stream, or the message of an error status): PERMISSION_DENIED when the registry refused
+// (unauthorized, denied, authentication required), NOT_FOUND when the image or tag does not exist,
+// UNAVAILABLE when the registry cannot be reached, else INTERNAL. `what` comes first.
+sdk::Error PullError(std::string_view message, const std::string& what);
+
+// RFC 4648 base64 with the URL-safe alphabet and padding (docker's base64.URLEncoding).
+std::string Base64Url(std::string_view data);
+
+}  // namespace capstan::plugins::docker
