@@ -6,9 +6,9 @@
 #include <thread>
 #include <utility>
 
+#include "plugins/common/host_info.h"
+#include "plugins/common/image_ref.h"
 #include "plugins/containerd/cri_log.h"
-#include "plugins/containerd/host_info.h"
-#include "plugins/containerd/image_ref.h"
 #include "plugins/containerd/pod_request.h"
 #include "plugins/containerd/run_status.h"
 

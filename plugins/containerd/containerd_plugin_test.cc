@@ -174,27 +174,23 @@ TEST_F(ContainerdPluginTest, LogsTailFollowAndLongLines) {
                                                 "echo oops >&2; sleep 0.5; for i in 1 2 3 4 5; do echo line$i; done; "
                                                 "head -c 40000 /dev/zero | tr '\\0' x; echo; printf 'no-newline'")}));
   ASSERT_TRUE(Must<sdk::WaitResult>(PluginOp::kWait, sdk::WaitRequest{h, 30000}).exited);
-  std::string err;
   const std::string long_line = std::string(40000, 'x') + "\n";
-  const std::string all = Logs(h, "c0", -1, &err);
+  const LogOutput all = Logs(h, "c0");
   // (Compared as booleans: a failure must not print 40 kB.)
-  EXPECT_TRUE(all == "line1\nline2\nline3\nline4\nline5\n" + long_line + "no-newline")
-      << all.size() << " bytes: " << all.substr(0, 40) << "..."
-      << all.substr(all.size() - std::min<size_t>(40, all.size()));
-  EXPECT_EQ(err, "oops\n");
-  EXPECT_EQ(Logs(h, "c0", 1), "no-newline") << "a last line without a newline is a line";
-  std::string tail_err;
-  const std::string tail = Logs(h, "c0", 2, &tail_err);
-  EXPECT_TRUE(tail == long_line + "no-newline") << "the long line is one line: " << tail.size() << " bytes";
-  EXPECT_EQ(tail_err, "");
-  EXPECT_TRUE(Logs(h, "c0", 3) == "line5\n" + long_line + "no-newline");
-  EXPECT_EQ(Logs(h, "c0", 8, &tail_err).substr(0, 6), "line1\n");
-  EXPECT_EQ(tail_err, "oops\n");
-  EXPECT_EQ(Logs(h, "c0", 0), "");
-  std::string followed;
-  ASSERT_TRUE(AwaitLog(
-      h, "c0", [](const std::string& l) { return l.find("no-newline") != std::string::npos; }, &followed))
-      << "a follow of an exited container drains the log and ends";
+  EXPECT_TRUE(all.out == "line1\nline2\nline3\nline4\nline5\n" + long_line + "no-newline")
+      << all.out.size() << " bytes: " << all.out.substr(0, 40) << "..."
+      << all.out.substr(all.out.size() - std::min<size_t>(40, all.out.size()));
+  EXPECT_EQ(all.err, "oops\n");
+  EXPECT_EQ(Logs(h, "c0", 1).out, "no-newline") << "a last line without a newline is a line";
+  const LogOutput tail = Logs(h, "c0", 2);
+  EXPECT_TRUE(tail.out == long_line + "no-newline") << "the long line is one line: " << tail.out.size() << " bytes";
+  EXPECT_EQ(tail.err, "");
+  EXPECT_TRUE(Logs(h, "c0", 3).out == "line5\n" + long_line + "no-newline");
+  const LogOutput eight = Logs(h, "c0", 8);
+  EXPECT_EQ(eight.out.substr(0, 6), "line1\n");
+  EXPECT_EQ(eight.err, "oops\n");
+  EXPECT_EQ(Logs(h, "c0", 0).out, "");
+  ASSERT_TRUE(AwaitLog(h, "c0", "no-newline")) << "a follow of an exited container drains the log and ends";
 
   // A follow of a running container gets each line as it comes and ends when it exits.
   const sdk::PodRunHandle ticker =
@@ -246,8 +242,8 @@ TEST_F(ContainerdPluginTest, StopWaitsTheGracePeriodThenKills) {
                         "trap 'echo got-term; exit 0' TERM; echo ready; "
                         "while true; do sleep 0.1; done"),
                   Shell("stubborn", "trap '' TERM; echo ready; while true; do sleep 0.1; done")}));
-  ASSERT_TRUE(AwaitLogText(h, "polite", "ready"));
-  ASSERT_TRUE(AwaitLogText(h, "stubborn", "ready"));
+  ASSERT_TRUE(AwaitLog(h, "polite", "ready"));
+  ASSERT_TRUE(AwaitLog(h, "stubborn", "ready"));
   const auto begin = Clock::now();
   ASSERT_EQ(Call(PluginOp::kStop, sdk::StopRequest{h, 2000}).code, CAPSTAN_OK);
   const auto took = Clock::now() - begin;
@@ -259,13 +255,13 @@ TEST_F(ContainerdPluginTest, StopWaitsTheGracePeriodThenKills) {
   EXPECT_EQ(polite.reason, "Completed");
   EXPECT_EQ(stubborn.state, ContainerState::kTerminated);
   EXPECT_EQ(stubborn.exit_code, 137);
-  EXPECT_NE(Logs(h, "polite").find("got-term"), std::string::npos);
+  EXPECT_NE(Logs(h, "polite").out.find("got-term"), std::string::npos);
   EXPECT_EQ(Call(PluginOp::kStop, sdk::StopRequest{h, 0}).code, CAPSTAN_OK) << "stopping a stopped run";
 }
 
 TEST_F(ContainerdPluginTest, RemoveIsIdempotentAndLeavesNothing) {
   const sdk::PodRunHandle h = Start(Spec({Shell("c0", "echo hi; exec sleep 300")}));
-  ASSERT_TRUE(AwaitLogText(h, "c0", "hi"));
+  ASSERT_TRUE(AwaitLog(h, "c0", "hi"));
   sdk::Result<cri::PodSandboxStatusResponse> sandbox = cri().PodSandboxStatus(h.id);
   ASSERT_TRUE(sandbox.ok());
   const std::string log_dir = sandbox.value().status().annotations().at(kLogDirAnnotation);
@@ -443,12 +439,7 @@ TEST_F(ContainerdPluginTest, BadConfigurationsNameTheField) {
       {{{"timeouts", {{"callMs", -1}}}}, "timeouts.callMs"},
       {{{"bogus", true}}, "bogus"},
   };
-  for (const auto& [config, field] : bad) {
-    auto inst = node::PluginInstance::Create(library_, config);
-    ASSERT_FALSE(inst.ok()) << config.dump();
-    EXPECT_EQ(node::DriverCodeOf(inst.status()), CAPSTAN_ERR_INVALID_CONFIG) << inst.status().ToString();
-    EXPECT_NE(inst.status().message().find(field), std::string::npos) << inst.status().ToString();
-  }
+  for (const auto& [config, field] : bad) ExpectConfigRejected(config, field);
 }
 
 }  // namespace

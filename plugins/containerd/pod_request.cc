@@ -1,6 +1,6 @@
 #include "plugins/containerd/pod_request.h"
 
-#include "plugins/containerd/quantity.h"
+#include "plugins/common/quantity.h"
 
 namespace capstan::plugins::containerd {
 namespace {

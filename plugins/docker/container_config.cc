@@ -4,7 +4,7 @@
 #include <cctype>
 #include <random>
 
-#include "plugins/docker/quantity.h"
+#include "plugins/common/quantity.h"
 
 namespace capstan::plugins::docker {
 namespace {
@@ -49,10 +49,12 @@ sdk::Result<std::optional<int64_t>> Resource(const sdk::ContainerSpec& c, const 
   if (!g.is_object()) return sdk::InvalidArgument(field + ": must be an object of quantities");
   if (!g.contains(name)) return std::optional<int64_t>();
   const json& v = g[name];
-  std::optional<int64_t> q;
-  if (v.is_string()) q = cpu ? QuantityMilli(v.get<std::string>()) : QuantityBytes(v.get<std::string>());
-  if (!q) return sdk::InvalidArgument(field + "." + name + ": " + v.dump() + " is not a quantity");
-  return q;
+  const sdk::Error not_a_quantity =
+      sdk::InvalidArgument(field + "." + name + ": " + v.dump() + " is not a quantity");
+  if (!v.is_string()) return not_a_quantity;
+  sdk::Result<int64_t> q = cpu ? QuantityMillis(v.get<std::string>()) : QuantityValue(v.get<std::string>());
+  if (!q.ok()) return not_a_quantity;
+  return std::optional<int64_t>(q.value());
 }
 
 std::string PortKey(const sdk::PortSpec& p) {

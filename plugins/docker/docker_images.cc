@@ -1,6 +1,7 @@
 // DockerDriver's image operations: pull (with credentials), list, remove.
 #include "plugins/docker/docker_driver.h"
-#include "plugins/docker/image_ref.h"
+#include "plugins/common/image_ref.h"
+#include "plugins/docker/image_pull.h"
 #include "plugins/docker/json_fields.h"
 
 namespace capstan::plugins::docker {
@@ -11,7 +12,7 @@ using json = nlohmann::json;
 }  // namespace
 
 sdk::Result<sdk::PullImageResult> DockerDriver::PullImage(const sdk::PullImageRequest& request) {
-  const std::string ref = PullReference(request.image);
+  const std::string ref = WithDefaultTag(request.image);
   const std::string what = "pull " + request.image;
   HttpRequest pull{"POST", "/images/create?fromImage=" + UrlEncode(ref), "", {}};
   if (request.auth.has_value()) pull.headers.emplace_back("X-Registry-Auth", RegistryAuthHeader(*request.auth));

@@ -20,10 +20,10 @@ TEST_F(DockerPluginTest, LogsWithTailAndStreamsApart) {
   const sdk::PodRunHandle h =
       Start(Spec({Shell("c0", "echo line1; echo line2; echo oops >&2; sleep 0.2; echo line3; echo done; sleep 300")}));
   ASSERT_TRUE(AwaitLog(h, "c0", "done"));
-  const Output all = Logs(h, "c0");
+  const LogOutput all = Logs(h, "c0");
   EXPECT_EQ(all.out, "line1\nline2\nline3\ndone\n");
   EXPECT_EQ(all.err, "oops\n");
-  const Output tail = Logs(h, "c0", 2);
+  const LogOutput tail = Logs(h, "c0", 2);
   EXPECT_EQ(tail.out, "line3\ndone\n");
   EXPECT_EQ(tail.err, "");
   EXPECT_EQ(Logs(h, "c0", 0).out, "");
@@ -39,7 +39,7 @@ TEST_F(DockerPluginTest, FollowDeliversAsItComesAndEndsWithTheContainer) {
       Start(Spec({Shell("c0", "for i in 1 2 3 4 5; do echo tick$i; sleep 0.3; done; sleep 1.5; echo last")}));
   const auto begin = Clock::now();
   std::vector<std::pair<std::string, Clock::duration>> arrivals;
-  const Output followed = Logs(h, "c0", -1, true, [&](const Output& o) {
+  const LogOutput followed = Logs(h, "c0", -1, true, [&](const LogOutput& o) {
     if (arrivals.empty() || arrivals.back().first != o.out) arrivals.emplace_back(o.out, Clock::now() - begin);
     return false;
   });
@@ -52,7 +52,7 @@ TEST_F(DockerPluginTest, FollowDeliversAsItComesAndEndsWithTheContainer) {
   // A follow of a running, quiet container heartbeats until the sink says stop.
   const sdk::PodRunHandle quiet = Start(Spec({Container("q", {"sleep", "300"})}));
   const auto cut_begin = Clock::now();
-  const Output cut = Logs(quiet, "q", -1, true, [](const Output& o) { return o.heartbeats >= 2; });
+  const LogOutput cut = Logs(quiet, "q", -1, true, [](const LogOutput& o) { return o.heartbeats >= 2; });
   EXPECT_EQ(cut.heartbeats, 2);
   EXPECT_LT(Clock::now() - cut_begin, std::chrono::milliseconds(2 * CAPSTAN_LOG_HEARTBEAT_MS + 500));
 }
@@ -166,10 +166,7 @@ TEST_F(DockerPluginTest, ConfigurationErrorsNameTheField) {
            {json{{"apiVersion", "1.2"}}, "apiVersion"},
            {json{{"nope", 1}}, "nope"},
            {json{{"endpoint", "tcp://127.0.0.1:2376"}, {"tls", {{"ca", "/no/such/ca.pem"}}}}, "tls.ca"}}) {
-    auto inst = node::PluginInstance::Create(library_, config);
-    ASSERT_FALSE(inst.ok()) << config.dump();
-    EXPECT_EQ(node::DriverCodeOf(inst.status()), CAPSTAN_ERR_INVALID_CONFIG) << inst.status().ToString();
-    EXPECT_NE(inst.status().ToString().find(field), std::string::npos) << inst.status().ToString();
+    ExpectConfigRejected(config, field);
   }
 }
 

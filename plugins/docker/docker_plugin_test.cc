@@ -75,7 +75,7 @@ TEST_F(DockerPluginTest, SpecReachesTheContainer) {
   c.resources = json::parse(R"({"limits": {"memory": "64Mi", "cpu": "250m"}, "requests": {"cpu": "100m"}})");
   const sdk::PodRunHandle h = Start(Spec({c}));
   ASSERT_TRUE(AwaitLog(h, "app", "hello from the host"));
-  const Output log = Logs(h, "app");
+  const LogOutput log = Logs(h, "app");
   EXPECT_NE(log.out.find("env=hi there\n"), std::string::npos) << log.out;
   EXPECT_NE(log.out.find("cwd=/tmp\n"), std::string::npos) << log.out;
   const json d = DockerInspect(h.containers[0].id);

@@ -1,5 +1,6 @@
-// What the process driver reads of the kernel about processes and the host: /proc/<pid>/stat,
-// the boot id, the host's size; and the two process-wide guards of pid handling:
+// What the process driver reads of the kernel about processes: /proc/<pid>/stat and the boot id
+// (the host's size is plugins/common/host_info.h); and the two process-wide guards of pid
+// handling:
 //
 //   - ProbeProcess, the only place that reaps (waitpid) a container, and only the exact pid
 //     asked for, never waitpid(-1): the host has other children. The exit statuses it reaped are
@@ -65,19 +66,5 @@ struct ExitInfo {
   std::string reason, message;
 };
 ExitInfo DescribeWaitStatus(int wait_status);
-
-struct HostInfo {
-  std::string os;          // "linux"
-  std::string arch;        // GOARCH style: "amd64", "arm64", ...
-  std::string kernel;      // uname release
-  int64_t cpus = 0;        // online processors
-  int64_t memory_kib = 0;  // MemTotal
-};
-// Reads the host's description (uname, sysconf, /proc/meminfo): cheap, no caching needed.
-HostInfo ReadHostInfo();
-// MemTotal in KiB from the text of /proc/meminfo.
-std::optional<int64_t> ParseMemTotalKib(std::string_view meminfo);
-// uname's machine as a GOARCH ("x86_64" -> "amd64"); unknown names pass through.
-std::string GoArch(std::string_view machine);
 
 }  // namespace capstan::plugins::process

@@ -52,18 +52,6 @@ TEST(ProcessProcStat, ReadsItself) {
   EXPECT_FALSE(ReadBootId().empty());
 }
 
-TEST(ProcessHostInfo, ParsesAndDescribes) {
-  EXPECT_EQ(ParseMemTotalKib("MemFree:  10 kB\nMemTotal:       16318172 kB\n"), 16318172);
-  EXPECT_FALSE(ParseMemTotalKib("MemFree: 10 kB\n").has_value());
-  EXPECT_EQ(GoArch("x86_64"), "amd64");
-  EXPECT_EQ(GoArch("aarch64"), "arm64");
-  EXPECT_EQ(GoArch("weird"), "weird");
-  const HostInfo h = ReadHostInfo();
-  EXPECT_EQ(h.os, "linux");
-  EXPECT_EQ(h.cpus, ::sysconf(_SC_NPROCESSORS_ONLN));
-  EXPECT_GT(h.memory_kib, 0);
-}
-
 TEST(ProcessExitStatus, Described) {
   ExitInfo ok = DescribeWaitStatus(0);
   EXPECT_EQ(ok.exit_code, 0);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "plugins/common/host_info.h"
 #include "plugins/process/container_start.h"
 #include "plugins/process/exec_runner.h"
 #include "plugins/process/log_file.h"

@@ -88,7 +88,7 @@ TEST_F(ProcessPluginTest, RunsContainersAsHostProcesses) {
     EXPECT_FALSE(s.ready);
   }
   EXPECT_EQ(Call(PluginOp::kExec, sdk::ExecRequest{h, "c0", {"true"}, 0}).code, CAPSTAN_ERR_CONFLICT);
-  EXPECT_EQ(Logs(h, "c0", 1), "cwd=" + work + "\n") << "tailLines 1";
+  EXPECT_EQ(Logs(h, "c0", 1).all, "cwd=" + work + "\n") << "tailLines 1";
   EXPECT_EQ(Call(PluginOp::kStop, sdk::StopRequest{h, 0}).code, CAPSTAN_OK) << "stopping a stopped run";
 
   // remove, twice: the record and the logs go.
@@ -120,7 +120,7 @@ TEST_F(ProcessPluginTest, StopWaitsTheGracePeriodThenKills) {
   EXPECT_EQ(c0.reason, "Completed");
   EXPECT_EQ(c1.state, ContainerState::kTerminated);
   EXPECT_EQ(c1.exit_code, 137) << "128 + SIGKILL";
-  EXPECT_NE(Logs(h, "c0").find("got-term"), std::string::npos);
+  EXPECT_NE(Logs(h, "c0").all.find("got-term"), std::string::npos);
 }
 
 TEST_F(ProcessPluginTest, TheWholeProcessGroupIsKilled) {
@@ -168,7 +168,7 @@ TEST_F(ProcessPluginTest, FailedStartsAreTerminatedContainers) {
     EXPECT_TRUE(s.finished_at_unix_nano.has_value());
   }
   EXPECT_EQ(AwaitEvents(h.id, 4).size(), 4u) << "one ContainerExited per start error";
-  EXPECT_EQ(Logs(h, "missing"), "") << "a container that never ran has an empty log";
+  EXPECT_EQ(Logs(h, "missing").all, "") << "a container that never ran has an empty log";
 }
 
 TEST_F(ProcessPluginTest, SpecsTheDriverCannotRun) {
@@ -191,9 +191,9 @@ TEST_F(ProcessPluginTest, ImageDirectoryIsTheDefaultWorkingDirectory) {
   const sdk::PodRunHandle h = Start(Spec({in_image, relative, Container("plain", {"pwd"})}));
   auto waited = Must<sdk::WaitResult>(PluginOp::kWait, sdk::WaitRequest{h, 20000});
   ASSERT_TRUE(waited.exited);
-  EXPECT_EQ(Logs(h, "app"), app + "\n");
-  EXPECT_EQ(Logs(h, "rel"), app + "/data\n");
-  EXPECT_EQ(Logs(h, "plain"), "/\n");
+  EXPECT_EQ(Logs(h, "app").all, app + "\n");
+  EXPECT_EQ(Logs(h, "rel").all, app + "/data\n");
+  EXPECT_EQ(Logs(h, "plain").all, "/\n");
   EXPECT_EQ(StatusOf(h, "app").image_id, app);
   EXPECT_EQ(StatusOf(h, "plain").image_id, "");
   EXPECT_EQ(StatusOf(h, "app").exit_code, 0);
@@ -230,9 +230,9 @@ TEST_F(ProcessPluginTest, WaitAndExitEvents) {
 TEST_F(ProcessPluginTest, LogsTailAndFollow) {
   const sdk::PodRunHandle done = Start(Spec({Shell("c0", "for i in 1 2 3 4 5; do echo line$i; done")}));
   ASSERT_TRUE(Must<sdk::WaitResult>(PluginOp::kWait, sdk::WaitRequest{done, 20000}).exited);
-  EXPECT_EQ(Logs(done, "c0", 2), "line4\nline5\n");
-  EXPECT_EQ(Logs(done, "c0", 0), "");
-  EXPECT_EQ(Logs(done, "c0"), "line1\nline2\nline3\nline4\nline5\n");
+  EXPECT_EQ(Logs(done, "c0", 2).all, "line4\nline5\n");
+  EXPECT_EQ(Logs(done, "c0", 0).all, "");
+  EXPECT_EQ(Logs(done, "c0").all, "line1\nline2\nline3\nline4\nline5\n");
   std::string followed;
   ASSERT_TRUE(AwaitLog(done, "c0", "line5\n", &followed)) << "a follow of an exited container drains the log";
 
@@ -312,12 +312,7 @@ TEST_F(ProcessPluginTest, BadConfigurationsNameTheField) {
       {{{"stateDir", dir_ / "s"}, {"pods", -1}}, "pods"},
       {{{"stateDir", dir_ / "s"}, {"bogus", true}}, "bogus"},
   };
-  for (const auto& [config, field] : bad) {
-    auto inst = node::PluginInstance::Create(library_, config);
-    ASSERT_FALSE(inst.ok()) << config.dump();
-    EXPECT_EQ(node::DriverCodeOf(inst.status()), CAPSTAN_ERR_INVALID_CONFIG) << inst.status().ToString();
-    EXPECT_NE(inst.status().message().find(field), std::string::npos) << inst.status().ToString();
-  }
+  for (const auto& [config, field] : bad) ExpectConfigRejected(config, field);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "plugins/docker/image_ref.h"
+#include "plugins/docker/image_pull.h"
 
 #include <gtest/gtest.h>
 
@@ -6,16 +6,6 @@
 
 namespace capstan::plugins::docker {
 namespace {
-
-TEST(DockerPullReference, AddsLatestOnlyWithoutTagOrDigest) {
-  EXPECT_EQ(PullReference("busybox"), "busybox:latest");
-  EXPECT_EQ(PullReference("busybox:1.36"), "busybox:1.36");
-  EXPECT_EQ(PullReference("library/busybox"), "library/busybox:latest");
-  EXPECT_EQ(PullReference("localhost:5000/app"), "localhost:5000/app:latest");
-  EXPECT_EQ(PullReference("127.0.0.1:5000/team/app:v2"), "127.0.0.1:5000/team/app:v2");
-  EXPECT_EQ(PullReference("app@sha256:0123"), "app@sha256:0123");
-  EXPECT_EQ(PullReference("localhost:5000/app@sha256:0123"), "localhost:5000/app@sha256:0123");
-}
 
 TEST(DockerBase64Url, Rfc4648Vectors) {
   EXPECT_EQ(Base64Url(""), "");

@@ -1,4 +1,4 @@
-#include "plugins/containerd/host_info.h"
+#include "plugins/common/host_info.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <utility>
 
-namespace capstan::plugins::containerd {
+namespace capstan::plugins {
 
 std::optional<int64_t> ParseMemTotalKib(std::string_view meminfo) {
   size_t at = 0;
@@ -62,4 +62,4 @@ HostInfo ReadHostInfo() {
   return h;
 }
 
-}  // namespace capstan::plugins::containerd
+}  // namespace capstan::plugins

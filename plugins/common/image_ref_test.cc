@@ -1,11 +1,22 @@
-#include "plugins/containerd/image_ref.h"
+#include "plugins/common/image_ref.h"
 
 #include <gtest/gtest.h>
 
-namespace capstan::plugins::containerd {
+namespace capstan::plugins {
 namespace {
 
-TEST(ContainerdImageRef, NormalisesAsContainerdDoes) {
+TEST(PluginImageRef, DefaultTagOnlyWithoutTagOrDigest) {
+  EXPECT_EQ(WithDefaultTag("busybox"), "busybox:latest");
+  EXPECT_EQ(WithDefaultTag("busybox:1.36"), "busybox:1.36");
+  EXPECT_EQ(WithDefaultTag("library/busybox"), "library/busybox:latest");
+  EXPECT_EQ(WithDefaultTag("localhost:5000/app"), "localhost:5000/app:latest");
+  EXPECT_EQ(WithDefaultTag("127.0.0.1:5000/team/app:v2"), "127.0.0.1:5000/team/app:v2");
+  EXPECT_EQ(WithDefaultTag("app@sha256:0123"), "app@sha256:0123");
+  EXPECT_EQ(WithDefaultTag("localhost:5000/app@sha256:0123"), "localhost:5000/app@sha256:0123");
+  EXPECT_EQ(WithDefaultTag("sha256:0123"), "sha256:0123") << "an image id";
+}
+
+TEST(PluginImageRef, NormalisesAsContainerdDoes) {
   EXPECT_EQ(NormalizeImageRef("busybox"), "docker.io/library/busybox:latest");
   EXPECT_EQ(NormalizeImageRef("busybox:1.36"), "docker.io/library/busybox:1.36");
   EXPECT_EQ(NormalizeImageRef("capstan-test/pause:1"), "docker.io/capstan-test/pause:1");
@@ -20,4 +31,4 @@ TEST(ContainerdImageRef, NormalisesAsContainerdDoes) {
 }
 
 }  // namespace
-}  // namespace capstan::plugins::containerd
+}  // namespace capstan::plugins

@@ -1,8 +1,8 @@
-// Image references and registry credentials as the Engine API takes them.
-//
-// A pull of a reference without a tag or digest would make docker pull every tag of the
-// repository, so PullReference adds ":latest" as the docker CLI does. Credentials travel in the
-// X-Registry-Auth header: the JSON of docker's AuthConfig, base64url-encoded (with padding).
+// The Engine API's side of an image pull: registry credentials travel in the X-Registry-Auth
+// header as the JSON of docker's AuthConfig, base64url-encoded (with padding), and a failed pull
+// is only a message, which PullError classifies. The reference itself goes through
+// plugins/common/image_ref.h's WithDefaultTag: without a tag or digest docker would pull every tag
+// of the repository.
 //
 // Thread-safety: stateless functions.
 #pragma once
@@ -13,10 +13,6 @@
 #include "capstan/driver_sdk.hpp"
 
 namespace capstan::plugins::docker {
-
-// `image` with ":latest" added when it names neither a tag nor a digest ("busybox" ->
-// "busybox:latest"; "localhost:5000/app" -> "localhost:5000/app:latest"; "app@sha256:..." as is).
-std::string PullReference(std::string_view image);
 
 // The X-Registry-Auth header value for `auth`.
 std::string RegistryAuthHeader(const sdk::RegistryAuth& auth);

@@ -1,6 +1,6 @@
-// The host a containerd driver runs on, as its fingerprint reports it: os and arch (GOARCH names,
-// as containerd and Kubernetes spell them), kernel, online processors and total memory. Read
-// afresh at every call (uname, sysconf, /proc/meminfo): cheap enough for each heartbeat.
+// The host a driver runs on, as a fingerprint reports it: os and arch (GOARCH names, as
+// containerd and Kubernetes spell them), kernel, online processors and total memory. Read afresh
+// at every call (uname, sysconf, /proc/meminfo): cheap enough for each heartbeat.
 //
 // Thread-safety: stateless functions.
 #pragma once
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace capstan::plugins::containerd {
+namespace capstan::plugins {
 
 struct HostInfo {
   std::string os;          // "linux"
@@ -26,4 +26,4 @@ std::optional<int64_t> ParseMemTotalKib(std::string_view meminfo);
 // uname's machine as a GOARCH ("x86_64" -> "amd64"); unknown names pass through.
 std::string GoArch(std::string_view machine);
 
-}  // namespace capstan::plugins::containerd
+}  // namespace capstan::plugins

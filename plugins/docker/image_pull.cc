@@ -1,4 +1,4 @@
-#include "plugins/docker/image_ref.h"
+#include "plugins/docker/image_pull.h"
 
 #include <cctype>
 #include <cstdint>
@@ -6,15 +6,6 @@
 #include <nlohmann/json.hpp>
 
 namespace capstan::plugins::docker {
-
-std::string PullReference(std::string_view image) {
-  if (image.find('@') != std::string_view::npos) return std::string(image);  // a digest
-  // A ':' after the last '/' is a tag; one before it belongs to a registry's host:port.
-  const size_t slash = image.rfind('/');
-  const std::string_view last = slash == std::string_view::npos ? image : image.substr(slash + 1);
-  if (last.find(':') != std::string_view::npos) return std::string(image);
-  return std::string(image) + ":latest";
-}
 
 sdk::Error PullError(std::string_view message, const std::string& what) {
   std::string lower(message);
