@@ -100,6 +100,7 @@ Status NodeAgent::Start() {
   posted_message_ = fp.message;
   posted_capacity_ = fp.capacity;
   posted_at_ = clock_->Now();
+  swept_at_ = posted_at_;  // Recover() below is the first sweep
 
   if (options_.record_events) events_ = std::make_unique<client::EventRecorder>(api_, "kubelet");
   ProbeManagerOptions probe_options;
@@ -469,7 +470,37 @@ void NodeAgent::HeartbeatLoop() noexcept {
   }
 }
 
+void NodeAgent::SweepOrphans() {
+  // The driver first, then the cache and the records: a run in the listing was started before
+  // it, and the agent records a pod before it starts its run and erases the record only after
+  // removing it, so a run that is somebody's shows up below (and removing twice is harmless).
+  auto runs = driver_->ListPods();
+  if (!runs.ok()) return;
+  std::unordered_map<std::string, bool> live;  // uids in the cache or in a record
+  for (const auto& p : informer_->List()) live[MetaString(*p, "uid")] = true;
+  {
+    std::lock_guard<std::mutex> lock(records_mu_);
+    for (const auto& [key, rec] : records_) live[rec->uid] = true;
+  }
+  for (const PodHandle& run : *runs) {
+    if (live.count(run.pod_uid) != 0) continue;
+    Status s = driver_->StopPod(run, std::chrono::milliseconds(0));
+    if (s.ok() || s.IsNotFound()) s = driver_->RemovePod(run);
+    if (!s.ok()) {
+      log::Warn("cannot remove an orphaned pod run", {{"run", run.id}, {"error", s.ToString()}});
+      continue;
+    }
+    orphans_removed_.fetch_add(1, std::memory_order_relaxed);
+    log::Info("removed an orphaned pod run", {{"run", run.id}, {"pod", run.pod_namespace + "/" + run.pod_name}});
+  }
+}
+
 void NodeAgent::Heartbeat() {
+  if (options_.orphan_sweep_interval > std::chrono::milliseconds(0) &&
+      clock_->Now() - swept_at_ >= options_.orphan_sweep_interval) {
+    swept_at_ = clock_->Now();
+    SweepOrphans();
+  }
   const DriverFingerprint fp = driver_->Fingerprint();
   Status s = registration_->RenewLease();
   if (!s.ok()) log::Warn("cannot renew the node lease", {{"node", node_name_}, {"error", s.ToString()}});

@@ -11,7 +11,10 @@
 //      stopped and removed.
 //   4. Start the workers and the heartbeat thread.
 // Heartbeat thread, every heartbeat_interval: renew the Lease; patch the Node's Ready condition
-// (and capacity) when the driver's health or capacity changed or status_update_interval passed.
+// (and capacity) when the driver's health or capacity changed, when someone else changed it, or
+// when status_update_interval passed. Every orphan_sweep_interval it also removes runs the
+// driver holds for pods that are gone and that no record tracks (the kubelet's container GC: a
+// start whose answer was lost, a run left by a crash between the driver's work and the record).
 //
 // Per pod (key "namespace/name"; handlers only enqueue; a key is never reconciled twice at once):
 //   - gone from the cache, or re-created with another uid: stop (with the pod's grace period) and
@@ -99,6 +102,7 @@ struct NodeAgentOptions {
   std::chrono::milliseconds crash_backoff_initial{10000};   // first restart delay
   std::chrono::milliseconds crash_backoff_max{300000};      // restart delays double up to this
   std::chrono::milliseconds sync_timeout{30000};            // for the pod informer's first LIST
+  std::chrono::milliseconds orphan_sweep_interval{60000};   // 0: orphans are removed at Start only
   int workers = 16;  // pod starts wait on the engine, not the CPU: the kubelet runs one per pod
   PortRange port_range;                                     // host ports for containerPorts
   std::function<bool(int)> port_free;                       // null: HostPortFree (tests replace it)
@@ -131,6 +135,8 @@ class NodeAgent {
   size_t TrackedPods() const;
   // Pod status patches written since construction.
   uint64_t StatusWrites() const { return status_writes_.load(std::memory_order_relaxed); }
+  // Orphaned runs removed by the periodic sweep since construction.
+  uint64_t OrphansRemoved() const { return orphans_removed_.load(std::memory_order_relaxed); }
   controller::WorkQueueStats QueueStats() { return queue_.Stats(); }
 
  private:
@@ -181,6 +187,8 @@ class NodeAgent {
   Status FinishDeletion(const nlohmann::json& pod);
   Status WriteStatus(const nlohmann::json& pod, const PodRunInfo& info);
   Status Recover();
+  // Stops and removes runs whose pod is neither in the cache nor recorded. Heartbeat thread.
+  void SweepOrphans();
   RecordPtr FindRecord(const std::string& key) const;
   void EraseRecord(const std::string& key);
   std::vector<std::string> ListKeys() const;
@@ -221,12 +229,14 @@ class NodeAgent {
   std::string posted_message_;
   nlohmann::json posted_capacity_;
   controller::Clock::TimePoint posted_at_{};
+  controller::Clock::TimePoint swept_at_{};
 
   std::mutex lifecycle_mu_;
   bool started_ = false;  // guarded by lifecycle_mu_
   bool stopped_ = false;  // guarded by lifecycle_mu_
 
   std::atomic<uint64_t> status_writes_{0};
+  std::atomic<uint64_t> orphans_removed_{0};
 };
 
 }  // namespace capstan::node

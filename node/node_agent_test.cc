@@ -334,6 +334,25 @@ TEST_F(NodeAgentTest, ASecondAgentAdoptsRunningPodsWithoutRestartingThem) {
   EXPECT_TRUE(IsReady(GetPod("keep")));
 }
 
+TEST_F(NodeAgentTest, ARunWhosePodIsGoneIsRemovedByTheSweepWhileTheAgentRuns) {
+  FakeDriver driver;
+  NodeAgentOptions o = Options(&driver);
+  o.orphan_sweep_interval = 100ms;
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+  CreatePod(Pod("kept"));
+  WaitPod("kept", IsReady);
+  // A run the agent never recorded, for a pod that does not exist (a start whose answer was lost).
+  json ghost = Pod("ghost");
+  ghost["metadata"]["uid"] = "ghost-uid";
+  ghost["metadata"]["namespace"] = "default";
+  ASSERT_TRUE(driver.StartPod(ghost).ok());
+  ASSERT_EQ(driver.PodCount(), 2u);
+  ASSERT_TRUE(WaitUntil([&] { return driver.PodCount() == 1; }, 3000ms));
+  EXPECT_EQ(agent.OrphansRemoved(), 1u);
+  EXPECT_TRUE(IsReady(GetPod("kept"))) << "the tracked pod is untouched";
+}
+
 TEST_F(NodeAgentTest, AnUnhealthyDriverMakesTheNodeNotReady) {
   FakeDriver driver;
   NodeAgent agent(client_.get(), Options(&driver));
