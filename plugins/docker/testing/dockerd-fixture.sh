@@ -38,7 +38,7 @@ self=$(readlink -f "$0")
 log() { echo "dockerd-fixture: $*" >&2; }
 
 # A TCP port on 127.0.0.1 that nothing listens on now (the race with another taker is retried
-# by the callers: dockerd and the registry fail fast when the port is taken).
+# by the callers, start_dockerd and start_registry: both fail fast when the port is taken).
 free_port() {
   local p
   for _ in $(seq 1 200); do
@@ -80,25 +80,49 @@ make_tls() {  # a CA, a server certificate for 127.0.0.1 and a client certificat
 }
 
 start_dockerd() {
-  local args=(--iptables=false --ip6tables=false --bridge=none --data-root "$dir/root" --exec-root "$dir/exec"
-    --pidfile "$dir/dockerd.pid" --config-file "$dir/daemon.json" --shutdown-timeout 2
-    -H "unix://$dir/docker.sock")
-  if [[ $tls == 1 ]]; then
-    tls_port=$(free_port) || return 1
-    args+=(-H "tcp://127.0.0.1:$tls_port" --tlsverify --tlscacert "$dir/tls/ca.pem"
-      --tlscert "$dir/tls/server.pem" --tlskey "$dir/tls/server-key.pem")
-  fi
+  local attempt
   echo '{}' >"$dir/daemon.json"
-  printf '%s\n' "${args[@]}" >"$dir/dockerd.args"
-  launch_dockerd
+  # The TLS port was free when picked; another test may take it before dockerd binds it. dockerd
+  # then exits at once ("address already in use"): pick another port and start again.
+  for attempt in 1 2 3; do
+    local args=(--iptables=false --ip6tables=false --bridge=none --data-root "$dir/root" --exec-root "$dir/exec"
+      --pidfile "$dir/dockerd.pid" --config-file "$dir/daemon.json" --shutdown-timeout 2
+      -H "unix://$dir/docker.sock")
+    if [[ $tls == 1 ]]; then
+      tls_port=$(free_port) || return 1
+      args+=(-H "tcp://127.0.0.1:$tls_port" --tlsverify --tlscacert "$dir/tls/ca.pem"
+        --tlscert "$dir/tls/server.pem" --tlskey "$dir/tls/server-key.pem")
+    fi
+    printf '%s\n' "${args[@]}" >"$dir/dockerd.args"
+    launch_dockerd && return 0
+    grep -q 'address already in use' "$dir/dockerd.log" || return 1
+    log "attempt $attempt: the port was taken meanwhile; trying another"
+    : >"$dir/dockerd.log"
+  done
+  return 1
+}
+
+dockerd_up() {  # dockerd answers, or its launcher has exited (false either way but the first)
+  dk version >/dev/null 2>&1 && return 0
+  kill -0 "$(cat "$dir/dockerd.launcher.pid")" 2>/dev/null || return 2
+  return 1
 }
 
 launch_dockerd() {  # with the arguments in $dir/dockerd.args
-  local args=()
+  local args=() deadline=$((SECONDS + 60)) rc
   mapfile -t args <"$dir/dockerd.args"
   setsid dockerd "${args[@]}" >>"$dir/dockerd.log" 2>&1 </dev/null &
   echo $! >"$dir/dockerd.launcher.pid"
-  wait_for 60 dk version || { log "dockerd did not come up:"; tail -20 "$dir/dockerd.log" >&2; return 1; }
+  while true; do
+    dockerd_up && return 0
+    rc=$?
+    if ((rc == 2 || SECONDS >= deadline)); then
+      log "dockerd did not come up:"
+      tail -20 "$dir/dockerd.log" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
 }
 
 # Stops dockerd (its containers die, as at a reboot) and starts it again on the same directory.
