@@ -84,7 +84,7 @@ TEST_F(ContainerdDriverTest, WorkloadScenario) {
                          {"sandboxImage", env_["CONTAINERD_PAUSE_IMAGE"]},
                          {"logDir", dir_ + "/logs"}}
                         .dump(),
-                    "--node-name", "e2e-containerd"};
+                    "--node-name", "e2e-containerd", "--port-range", "23000-23999"};  // its own, as docker's
   a.image_v1 = image;
   a.image_v2 = image_v2;
   a.www = server_.home() + "/www";

@@ -59,7 +59,8 @@ TEST_F(DockerDriverTest, WorkloadScenario) {
   EngineAdapter a;
   a.name = "docker";
   a.server_flags = {"--driver", "docker", "--driver-config",
-                    json{{"endpoint", env_["CAPSTAN_DOCKER_ENDPOINT"]}}.dump(), "--node-name", "e2e-docker"};
+                    json{{"endpoint", env_["CAPSTAN_DOCKER_ENDPOINT"]}}.dump(), "--node-name", "e2e-docker",
+                    "--port-range", "22000-22999"};  // its own: the engines' scenarios run at once
   a.image_v1 = image;
   a.image_v2 = image_v2;
   a.www = server_.home() + "/www";

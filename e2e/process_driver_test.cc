@@ -197,8 +197,10 @@ TEST_F(ProcessDriverTest, KilledServerAdoptsItsProcessesWithoutDuplicates) {
 TEST_F(ProcessDriverTest, WorkloadScenario) {
   EngineAdapter a;
   a.name = "process";
+  // Each engine's scenario has its own port range: ctest runs them at once, and two servers on one
+  // host handing out the same port would make one workload's bind fail.
   a.server_flags = {"--driver", "process", "--driver-config", json{{"stateDir", state_}}.dump(), "--node-name",
-                    "e2e-node"};
+                    "e2e-node", "--port-range", "21000-21999"};
   a.www = server_.home() + "/www";
   a.env = {{"CAPSTAN_E2E_MARK", marker_.substr(marker_.find('=') + 1)}};
   a.workloads = [this] {
