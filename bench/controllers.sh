@@ -28,29 +28,17 @@ for b in "$BENCH" "$CAPSTAN"; do
 done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/capstan-controllers-bench.XXXXXX")
-CPID=""
+# shellcheck source=bench/capstan_server.sh
+source "$ROOT/bench/capstan_server.sh"
 stop() {
-  if [[ -n "$CPID" ]]; then
-    kill -TERM "$CPID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$CPID" 2>/dev/null || true
-    wait "$CPID" 2>/dev/null || true
-  fi
+  capstan_stop
   rm -rf "$TMP"
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Plain HTTP: the benchmark measures the control loops, not TLS handshakes of its own client.
-HOME="$TMP/home" "$CAPSTAN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --log-level warn \
-  --driver fake --tls=false >"$TMP/capstan.log" 2>&1 &
-CPID=$!
-for _ in $(seq 300); do
-  [[ -s "$TMP/data/kubeconfig.yaml" ]] && break
-  kill -0 "$CPID" 2>/dev/null || { echo "controllers.sh: capstan exited; its log:" >&2; cat "$TMP/capstan.log" >&2; exit 1; }
-  sleep 0.1
-done
+capstan_start "$TMP" controllers.sh --driver fake --tls=false
 rc=0
 timeout --signal=INT 1800 "$BENCH" --kubeconfig "$TMP/data/kubeconfig.yaml" --pid "$CPID" "${EXTRA[@]}" || rc=$?
 if ! kill -0 "$CPID" 2>/dev/null; then echo "controllers.sh: capstan died during the benchmark" >&2; rc=1; fi

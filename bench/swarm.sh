@@ -38,15 +38,11 @@ FIXTURE="$ROOT/plugins/docker/testing/dockerd-fixture.sh"
 DOCKER=/usr/bin/docker
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/capstan-swarm-bench.XXXXXX")
+# shellcheck source=bench/capstan_server.sh
+source "$ROOT/bench/capstan_server.sh"
 DDIR=""
-CPID=""
 stop() {
-  if [[ -n "$CPID" ]]; then
-    kill -TERM "$CPID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$CPID" 2>/dev/null || true
-    wait "$CPID" 2>/dev/null || true
-  fi
+  capstan_stop
   [[ -n "$DDIR" ]] && "$FIXTURE" stop "$DDIR" >/dev/null 2>&1
   rm -rf "$TMP"
 }
@@ -62,15 +58,7 @@ IMAGE2="${IMAGE%:*}:bench2"
 D tag "$IMAGE" "$IMAGE2"
 D swarm init --advertise-addr 127.0.0.1 >/dev/null
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-HOME="$TMP/home" "$CAPSTAN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --log-level warn \
-  --driver docker --driver-config "{\"endpoint\": \"$CAPSTAN_DOCKER_ENDPOINT\"}" >"$TMP/capstan.log" 2>&1 &
-CPID=$!
-for _ in $(seq 300); do
-  [[ -s "$TMP/data/kubeconfig.yaml" ]] && break
-  kill -0 "$CPID" 2>/dev/null || { echo "swarm.sh: capstan exited; its log:" >&2; cat "$TMP/capstan.log" >&2; exit 1; }
-  sleep 0.1
-done
+capstan_start "$TMP" swarm.sh --driver docker --driver-config "{\"endpoint\": \"$CAPSTAN_DOCKER_ENDPOINT\"}"
 C() { "$CAPSTAN" --kubeconfig "$TMP/data/kubeconfig.yaml" "$@"; }
 for _ in $(seq 100); do C get nodes 2>/dev/null | grep -q " Ready" && break; sleep 0.1; done
 
