@@ -7,10 +7,14 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <iostream>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 namespace capstan::e2e {
 namespace {
@@ -162,6 +166,16 @@ std::string MakeTempDir(const std::string& prefix) {
   buf.push_back('\0');
   char* d = mkdtemp(buf.data());
   return d ? std::string(d) : std::string();
+}
+
+ScopedTempDir::~ScopedTempDir() {
+  if (path_.empty()) return;
+  if (std::getenv("CAPSTAN_KEEP_TEST_DIRS") || ::testing::Test::HasFailure()) {
+    std::cerr << "kept test directory " << path_ << "\n";
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace capstan::e2e

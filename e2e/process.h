@@ -50,4 +50,19 @@ std::string ReadFile(const std::string& path);
 // A fresh directory under $TMPDIR (or /tmp), removed by the caller if wanted.
 std::string MakeTempDir(const std::string& prefix);
 
+// A fresh directory that is removed with everything in it when this goes out of scope, unless the
+// running test has failed (kept for the post-mortem; the path is printed) or the environment sets
+// CAPSTAN_KEEP_TEST_DIRS. Without it every server a suite starts leaves its data dir behind.
+class ScopedTempDir {
+ public:
+  explicit ScopedTempDir(const std::string& prefix) : path_(MakeTempDir(prefix)) {}
+  ~ScopedTempDir();
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 }  // namespace capstan::e2e

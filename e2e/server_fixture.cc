@@ -32,8 +32,9 @@ std::vector<std::pair<std::string, std::string>> KubectlBinaries() {
   return out;
 }
 
-ServerProcess::ServerProcess(std::string data_dir) : data_dir_(std::move(data_dir)) {
-  std::string root = MakeTempDir("capstan-e2e-");
+ServerProcess::ServerProcess(std::string data_dir)
+    : root_("capstan-e2e-"), data_dir_(std::move(data_dir)) {
+  const std::string& root = root_.path();
   if (data_dir_.empty()) data_dir_ = root + "/data";
   home_ = root + "/home";
   log_path_ = root + "/server.log";

@@ -48,6 +48,7 @@ class ServerProcess {
   RunResult Curl(const std::vector<std::string>& args) const;
 
  private:
+  ScopedTempDir root_;  // home, log and (unless given) the data dir; declared first, removed last
   std::string data_dir_;
   std::string home_;
   std::string log_path_;

@@ -82,7 +82,8 @@ TEST(ServerLifecycleTest, OnlineBackupServesTheSameObjects) {
                             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b" + std::to_string(i) + "}\n");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
-  const std::string restored = MakeTempDir("capstan-restore-");
+  const ScopedTempDir restored_dir("capstan-restore-");
+  const std::string& restored = restored_dir.path();
   auto b = e2e::Run({CapstanBin(), "admin", "backup", "--data-dir", server.data_dir(), restored + "/store"}, "",
                {{"HOME", server.home()}});
   ASSERT_EQ(b.exit_code, 0) << b.out << b.err << server.log();
