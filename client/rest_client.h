@@ -6,8 +6,13 @@
 // Status.message, so callers print what the server said. A refused connection is kUnavailable
 // with a hint to start `capstan server`; a timeout is kTimeout.
 //
-// Thread-safety: a RestClient is immutable after Create; every call opens its own connection, so
-// calls from several threads at once are safe.
+// Connections: requests reuse idle keep-alive connections (a few, kept per RestClient); a
+// connection serves one request at a time. Without reuse every request paid a TCP connect, a TLS
+// handshake and OpenSSL 3's context set-up, about 20 ms of client CPU: `capstan apply` of 1,000
+// objects took over a minute. Streams (watch, logs -f) always get a connection of their own.
+//
+// Thread-safety: a RestClient is immutable after Create but for its idle-connection list, which a
+// mutex guards; calls from several threads at once are safe.
 #pragma once
 
 #include <chrono>
