@@ -124,6 +124,7 @@ Status HaproxyController::Start() {
   spec.argv = {options_.haproxy_bin, "-W", "-S", applier_->master_socket() + ",mode,600", "-f", applier_->config_path()};
   spec.log_path = dir_ + "/haproxy.log";
   spec.stop_signal = SIGUSR1;  // soft stop: workers finish their sessions (hard-stop-after bounds it)
+  spec.stop_timeout = std::chrono::seconds(5);
   spec.on_start = [this](pid_t pid, int restarts) {
     {
       std::lock_guard<std::mutex> lock(stats_mu_);

@@ -187,9 +187,21 @@ Result<std::string> HaproxyRuntimeClient::Worker(const std::string& command) con
 }
 
 Result<ProcInfo> HaproxyRuntimeClient::ShowProc() const {
-  auto text = Master("show proc");
-  if (!text.ok()) return text.status();
-  return ParseShowProc(*text);
+  // A master that just started (or is re-executing for a reload) may accept the connection and
+  // close it without an answer: try a few times before calling it an error.
+  Status last;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto text = Master("show proc");
+    if (!text.ok()) {
+      last = text.status();
+      continue;
+    }
+    auto info = ParseShowProc(*text);
+    if (info.ok()) return info;
+    last = info.status();
+  }
+  return last;
 }
 
 Result<std::vector<ServerStat>> HaproxyRuntimeClient::ShowStat() const {

@@ -57,6 +57,7 @@ class HaproxyRuntimeClient {
   // One command to the current worker ("@1 " + command).
   Result<std::string> Worker(const std::string& command) const;
 
+  // Retries for about half a second while the master answers nothing (starting, re-executing).
   Result<ProcInfo> ShowProc() const;
   Result<std::vector<ServerStat>> ShowStat() const;
 
