@@ -154,7 +154,8 @@ void RenderBackend(Writer& w, const Backend& b) {
 }
 
 void RenderIngress(Writer& w, const IngressModel& in, const RenderOptions& o) {
-  if (o.ingress_http_port <= 0) return;
+  // No Ingress, no frontend: a server without Ingresses binds no HTTP/HTTPS port.
+  if (o.ingress_http_port <= 0 || (in.routes.empty() && in.default_backend.empty())) return;
   const bool tls = o.ingress_https_port > 0 && !in.certificates.empty();
   w.Line("", "");
   w.Line("", "frontend ingress");
@@ -239,7 +240,8 @@ RenderedConfig RenderHaproxyConfig(const HaproxyModel& m, const RenderOptions& o
   RenderedConfig out = w.Take();
   for (const Listener& l : m.listeners) out.proxy_sources[l.name] = l.source;
   for (const Backend& b : m.backends) out.proxy_sources[b.name] = b.source;
-  if (o.ingress_http_port > 0 && o.ingress_https_port > 0 && !m.ingress.certificates.empty()) {
+  if (o.ingress_http_port > 0 && o.ingress_https_port > 0 && !m.ingress.certificates.empty() &&
+      !(m.ingress.routes.empty() && m.ingress.default_backend.empty())) {
     std::string list;
     for (const Certificate& c : m.ingress.certificates) {
       const std::string path = o.cert_dir + "/" + c.file;

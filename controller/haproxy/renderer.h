@@ -18,7 +18,8 @@
 //              An IP literal needs no resolution, so `init-addr none` would add nothing. Every
 //              server is checked (default-server check).
 //   listeners  one frontend per Service port and address.
-//   ingress    one frontend "ingress" with the HTTP bind and, when certificates exist, the HTTPS
+//   ingress    when any Ingress route or default backend exists: one frontend "ingress" with
+//              the HTTP bind and, when certificates exist, the HTTPS
 //              bind (crt-list with SNI filters); redirects, routes, canaries, default backend.
 //
 // `line_sources[i]` names the object that produced line i+1 ("" for Capstan's own lines), so an
