@@ -223,6 +223,12 @@ int RunServerCommand(int argc, char** argv) {
     }
   }
 
+  // Admission (clusterIP, listener conflicts) and the HAProxy serve the same addresses and ports.
+  opts.services.service_address = lb_options.service_address;
+  opts.services.public_address = lb_options.public_address;
+  opts.services.ingress_http_port = lb_options.http_port;
+  opts.services.ingress_https_port = lb_options.https_port;
+
   // glibc gives busy threads their own malloc arenas (up to 8 per core), and each keeps what its
   // thread freed; with 64 handler threads that is most of the server's RSS after a burst of
   // large LIST responses. Four arenas keep allocation concurrent enough on small hosts.

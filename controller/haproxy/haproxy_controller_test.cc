@@ -148,7 +148,7 @@ TEST(HaproxyControllerTest, ServesReplicasScalesWithoutReloadAndSurvivesAKill) {
   }
   const int service_port = FreePort();
   CollectionsApi api;
-  const json fast = {{"haproxy.capstan.io/health-check-interval", "100ms"}, {"haproxy.capstan.io/health-check-rise", "1"}};
+  const json fast = {{"haproxy.capstan.io/check-interval", "100ms"}, {"haproxy.capstan.io/check-rise", "1"}};
   api.Put(kServices, Service("web", service_port, fast));
   for (int i = 0; i < 3; ++i) api.Put(kSlices, Slice("web", ports[i]));
 

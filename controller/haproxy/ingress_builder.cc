@@ -63,10 +63,12 @@ std::string BackendOf(const ModelInputs& in, const std::set<std::string>& backen
   return b;
 }
 
-bool IsCanary(const json& ing) {
-  auto a = HaproxyAnnotations(ing);
-  return a.count("canary") && a["canary"] == "true";
+api::kinds::HaproxySettings IngressSettings(const json& ing) {
+  auto parsed = ParseObjectSettings(ing, api::kinds::HaproxySettingsScope::kIngress);
+  return parsed.ok() ? *parsed : api::kinds::HaproxySettings{};
 }
+
+bool IsCanary(const json& ing) { return IngressSettings(ing).canary.value_or(false); }
 
 // Host precedence: exact hosts, then wildcards, then none.
 int HostRank(const std::string& h) { return h.empty() ? 2 : (h.rfind("*.", 0) == 0 ? 1 : 0); }
@@ -105,7 +107,7 @@ IngressRefs IngressReferencedPorts(const ModelInputs& in) {
   return refs;
 }
 
-IngressModel BuildIngressModel(const ModelInputs& in, const std::set<std::string>& backends,
+IngressModel BuildIngressModel(const ModelInputs& in, const std::set<std::string>& backends, bool ssl_redirect_default,
                                std::vector<Problem>* problems) {
   IngressModel out;
   ObjectList ingresses;
@@ -126,18 +128,14 @@ IngressModel BuildIngressModel(const ModelInputs& in, const std::set<std::string
     const std::string ns = Meta(ing, "namespace");
     const std::string source = SourceName(ing);
     const bool canary = IsCanary(ing);
-    auto ann = HaproxyAnnotations(ing);
-    int weight = 0;
-    if (canary && ann.count("canary-weight")) {
-      const std::string& w = ann["canary-weight"];
-      if (w.empty() || w.size() > 3 || w.find_first_not_of("0123456789") != std::string::npos || std::stoi(w) > 100) {
-        problems->push_back({ing_ptr, std::string("metadata.annotations[") + kAnnotationPrefix +
-                                          "canary-weight]: invalid value \"" + w + "\": must be 0..100"});
-        continue;
-      }
-      weight = std::stoi(w);
+    auto parsed = ParseObjectSettings(ing, api::kinds::HaproxySettingsScope::kIngress);
+    if (!parsed.ok()) {
+      problems->push_back({ing_ptr, parsed.status().message()});
+      continue;
     }
-    const std::string header = canary && ann.count("canary-by-header") ? ann["canary-by-header"] : "";
+    const int weight = static_cast<int>(parsed->canary_weight.value_or(0));
+    const std::string header = canary ? parsed->canary_by_header.value_or("") : "";
+    const bool redirect_tls = parsed->ssl_redirect.value_or(ssl_redirect_default);
     const json spec = ing.value("spec", json::object());
     std::vector<std::string> faults;
     if (spec.contains("defaultBackend") && !canary) {
@@ -222,7 +220,7 @@ IngressModel BuildIngressModel(const ModelInputs& in, const std::set<std::string
       for (const json& h : tls[i].value("hosts", json::array())) {
         if (!h.is_string()) continue;
         c.hosts.push_back(h.get<std::string>());
-        if (!(ann.count("ssl-redirect") && ann["ssl-redirect"] == "false")) redirect.insert(h.get<std::string>());
+        if (redirect_tls) redirect.insert(h.get<std::string>());
       }
     }
     for (std::string& f : faults) problems->push_back({ing_ptr, std::move(f)});

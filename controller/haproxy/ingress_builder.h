@@ -16,7 +16,8 @@ IngressRefs IngressReferencedPorts(const ModelInputs& in);
 
 // Routes, default backend, certificates and redirects of our Ingresses, to the backends in
 // `backends` (the Services that made it into the model). Problems are appended.
-IngressModel BuildIngressModel(const ModelInputs& in, const std::set<std::string>& backends,
+// `ssl_redirect_default`: the defaults ConfigMap's ssl-redirect (true when unset).
+IngressModel BuildIngressModel(const ModelInputs& in, const std::set<std::string>& backends, bool ssl_redirect_default,
                                std::vector<Problem>* problems);
 
 // Whether Capstan's HAProxy serves this Ingress (its class).

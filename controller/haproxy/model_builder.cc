@@ -175,12 +175,12 @@ ModelResult BuildHaproxyModel(const ModelInputs& in) {
     BackendSettings settings = defaults.backend;
     auto probe = in.probe_checks.find(ns + "/" + name);
     if (probe != in.probe_checks.end()) settings.check = probe->second;
-    Status st = ApplyBackendSettings(HaproxyAnnotations(svc), std::string("metadata.annotations[") + kAnnotationPrefix,
-                                     "]", &settings);
-    if (!st.ok()) {
-      result.problems.push_back({svc_ptr, st.message()});
+    auto parsed = ParseObjectSettings(svc, api::kinds::HaproxySettingsScope::kService);
+    if (!parsed.ok()) {
+      result.problems.push_back({svc_ptr, parsed.status().message()});
       continue;
     }
+    ApplyBackendSettings(*parsed, &settings);
     if (spec.value("sessionAffinity", "None") == "ClientIP") {
       int timeout = 10800;
       if (spec.contains("sessionAffinityConfig") && spec["sessionAffinityConfig"].contains("clientIP")) {
@@ -225,8 +225,8 @@ ModelResult BuildHaproxyModel(const ModelInputs& in) {
       listen(in.service_address, port, "service", field + ".port");
       if (type == "NodePort" || type == "LoadBalancer") {
         const int node_port = p.value("nodePort", 0);
-        if (node_port > 0) listen(in.public_address, node_port, "public", field + ".nodePort");
-        else if (type == "LoadBalancer") listen(in.public_address, port, "public", field + ".port");
+        if (node_port > 0) listen(in.public_address, node_port, "nodeport", field + ".nodePort");
+        if (type == "LoadBalancer") listen(in.public_address, port, "public", field + ".port");
       }
       svc_backends.push_back(std::move(b));
     }
@@ -240,7 +240,7 @@ ModelResult BuildHaproxyModel(const ModelInputs& in) {
   }
   std::set<std::string> backend_names;
   for (const Backend& b : backends) backend_names.insert(b.name);
-  m.ingress = BuildIngressModel(in, backend_names, &result.problems);
+  m.ingress = BuildIngressModel(in, backend_names, defaults.ssl_redirect, &result.problems);
   std::sort(backends.begin(), backends.end(), [](const Backend& a, const Backend& b) { return a.name < b.name; });
   std::sort(listeners.begin(), listeners.end(), [](const Listener& a, const Listener& b) { return a.name < b.name; });
   m.backends = std::move(backends);

@@ -8,8 +8,8 @@
 //
 // Services: ClusterIP, NodePort and LoadBalancer with TCP ports (headless and ExternalName
 // Services are not load-balanced). Each port is a backend "<ns>_<name>_<port>" and a listener on
-// the service address at `port`; NodePort also listens on the public address at `nodePort`,
-// LoadBalancer at `nodePort` when set, else at `port`. A port is HTTP (mode http) when its
+// the service address at `port`; NodePort and LoadBalancer also listen on the public address at
+// `nodePort` (when allocated), LoadBalancer also at `port` (api::ServiceListeners' rule). A port is HTTP (mode http) when its
 // appProtocol is "http", its name is "http" or starts with "http-", or an Ingress routes to it;
 // else TCP. Endpoints come from the EndpointSlices labelled kubernetes.io/service-name, matched
 // by port name; ready endpoints serve, serving+terminating ones drain, others are left out.
@@ -25,7 +25,9 @@
 // first by namespace/name wins, the other is reported. Canary Ingresses
 // (haproxy.capstan.io/canary "true", canary-weight 0..100, canary-by-header NAME) attach to the
 // main route of the same host+path. TLS hosts get their Secret's certificate (SNI) and plain
-// HTTP is redirected unless haproxy.capstan.io/ssl-redirect is "false".
+// HTTP is redirected unless haproxy.capstan.io/ssl-redirect (or the defaults' ssl-redirect) is
+// "false". An Ingress's backend settings annotations apply to the backends of its Services only
+// through the Services' own annotations (one backend serves both).
 #pragma once
 
 #include <map>
@@ -41,7 +43,7 @@ namespace capstan::controller::haproxy {
 
 using ObjectList = std::vector<std::shared_ptr<const nlohmann::json>>;
 
-inline constexpr char kIngressController[] = "capstan.io/haproxy";
+inline constexpr char kIngressController[] = "haproxy.capstan.io/ingress-controller";
 inline constexpr char kIngressClassName[] = "haproxy";
 
 struct ModelInputs {

@@ -78,7 +78,7 @@ TEST(ModelBuilderTest, ServicesBecomeBackendsAndListenersWithSlots) {
   EXPECT_EQ(web.servers[2], (ServerSlot{3, "127.0.0.1", 20003, ServerState::kDrain}));
   ASSERT_EQ(r.model.listeners.size(), 3u);
   EXPECT_EQ(r.model.listeners[0].name, "default_db_5432_service");
-  EXPECT_EQ(r.model.listeners[1].name, "default_web_8080_public");
+  EXPECT_EQ(r.model.listeners[1].name, "default_web_8080_nodeport");
   EXPECT_EQ(r.model.listeners[1].address, "0.0.0.0");
   EXPECT_EQ(r.model.listeners[1].port, 30080);
   EXPECT_EQ(r.model.listeners[2].address, "127.0.0.1");
@@ -128,8 +128,8 @@ TEST(ModelBuilderTest, InvalidObjectsAreLeftOutAndReportedTheRestApplies) {
   std::map<std::string, std::string> problems;
   for (const Problem& p : r.problems) problems[SourceName(*p.object)] += p.message;
   EXPECT_EQ(problems["Service default/bad"],
-            "metadata.annotations[haproxy.capstan.io/balance]: invalid value \"fastest\": supported values: first, "
-            "leastconn, random, roundrobin, source");
+            "metadata.annotations[haproxy.capstan.io/balance]: Invalid value: \"fastest\": must be one of roundrobin, "
+            "leastconn, source, first, uri, random or hdr(HEADER-NAME)");
   EXPECT_EQ(problems["Service default/web"],
             "spec.ports[0].port: port 8080 on 127.0.0.1 is already served for Service default/clash");
   EXPECT_NE(problems["Service default/udp"].find("spec.ports[0].protocol"), std::string::npos);
@@ -155,8 +155,8 @@ TEST(ModelBuilderTest, AnnotationsAndReadinessProbeSetTheHealthCheck) {
   in.probe_checks["default/web"] = from_probe;
   in.probe_checks["default/db"] = from_probe;
   json db = *in.services[1];
-  db["metadata"]["annotations"] = {{"haproxy.capstan.io/health-check-path", "/healthz"},
-                                   {"haproxy.capstan.io/health-check-interval", "3s"},
+  db["metadata"]["annotations"] = {{"haproxy.capstan.io/check-path", "/healthz"},
+                                   {"haproxy.capstan.io/check-interval", "3s"},
                                    {"haproxy.capstan.io/maxconn", "50"},
                                    {"haproxy.capstan.io/timeout-server", "90s"}};
   in.services[1] = Obj(db);

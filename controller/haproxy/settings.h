@@ -1,16 +1,15 @@
 // HAProxy settings of Services and Ingresses: the `haproxy.capstan.io/` annotations, the
 // cluster-wide defaults ConfigMap, and the built-in defaults, merged in that order of precedence
-// (annotation over ConfigMap over built-in).
+// (annotation over ConfigMap over built-in). Parsing is api/kinds/haproxy_annotations.h's, the
+// same table admission validates with; this file maps its typed form onto the model.
 //
 // The defaults ConfigMap is kube-system/capstan-haproxy-defaults. Its keys are the annotation
-// names without the prefix (balance, timeout-connect, ...), which set the default of every
-// backend, plus global keys: hard-stop-after, global-maxconn, retries, timeout-client,
-// timeout-http-request, timeout-http-keep-alive, global-snippet and defaults-snippet (raw lines
-// for the global and defaults sections: not validated here; `haproxy -c` judges them, and a
-// rejected snippet is blamed on the ConfigMap while the last good config keeps serving).
-//
-// Admission validates the annotations already (api/kinds); parsing here is the controller's own
-// guard, so an object that slipped through is left out and reported rather than rendered.
+// names without the prefix (balance, timeout-connect, check-path, ...), which set the default of
+// every backend, plus global keys Capstan's HAProxy adds: hard-stop-after, global-maxconn,
+// retries, timeout-http-request, timeout-http-keep-alive, global-snippet and defaults-snippet
+// (raw lines for the global and defaults sections: not validated here; `haproxy -c` judges them,
+// and a rejected snippet is blamed on the ConfigMap while the last good config keeps serving).
+// timeout-connect, timeout-client and timeout-server there set the defaults section.
 #pragma once
 
 #include <map>
@@ -19,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/kinds/haproxy_annotations.h"
 #include "base/status.h"
 #include "controller/haproxy/haproxy_model.h"
 
@@ -28,23 +28,18 @@ inline constexpr char kAnnotationPrefix[] = "haproxy.capstan.io/";
 inline constexpr char kDefaultsNamespace[] = "kube-system";
 inline constexpr char kDefaultsName[] = "capstan-haproxy-defaults";
 
-// An HAProxy time: digits with an optional unit us|ms|s|m|h|d (none: ms), as milliseconds.
-// kInvalid for anything else, zero, or more than 24 days (HAProxy's limit is 2^31 ms).
-Result<int64_t> ParseHaproxyDuration(const std::string& text);
+// `parsed` over `settings`: every field given replaces the one in `settings`.
+void ApplyBackendSettings(const api::kinds::HaproxySettings& parsed, BackendSettings* settings);
 
-// Backend settings from `values` (key without prefix -> value) over `base`. Unknown keys are
-// ignored (the caller picked the keys). kInvalid naming the key and the value for a bad one.
-// `field_prefix` prefixes the key in messages ("metadata.annotations[haproxy.capstan.io/" or
-// "data[").
-Status ApplyBackendSettings(const std::map<std::string, std::string>& values, const std::string& field_prefix,
-                            const std::string& field_suffix, BackendSettings* settings);
-
-// The `haproxy.capstan.io/` annotations of an object, prefix removed.
-std::map<std::string, std::string> HaproxyAnnotations(const nlohmann::json& object);
+// The annotations of a Service or an Ingress, parsed; kInvalid naming the first bad annotation
+// (admission refuses them, so this only guards objects stored before a rule existed).
+Result<api::kinds::HaproxySettings> ParseObjectSettings(const nlohmann::json& object,
+                                                        api::kinds::HaproxySettingsScope scope);
 
 struct Defaults {
   GlobalSettings global;
   BackendSettings backend;
+  bool ssl_redirect = true;
 };
 // The defaults ConfigMap's data over the built-in defaults. Each bad key is one message in
 // `problems` ("data[balance]: ..."); the rest applies.
