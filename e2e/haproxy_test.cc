@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controller/haproxy/haproxy_test_util.h"
 #include "controller/haproxy/runtime_client.h"
 #include "e2e/server_fixture.h"
 
@@ -28,25 +29,10 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(200ms);
-  }
-  return true;
-}
+using controller::haproxy::testing::FreePort;
 
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  return controller::haproxy::testing::WaitUntil(done, timeout);
 }
 
 // Distinct bodies seen in up to `tries` GETs of 127.0.0.1:port (stops early at `want`).
@@ -62,7 +48,7 @@ std::set<std::string> Reach(int port, size_t want, int tries = 60) {
   return seen;
 }
 
-class HaproxyE2eTest : public testing::Test {
+class HaproxyE2eTest : public ::testing::Test {
  protected:
   void TearDown() override {
     server_.Capstan({"delete", "deployment", "web"});

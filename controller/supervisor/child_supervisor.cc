@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "base/log.h"
+#include "controller/supervisor/child_setup.h"
 
 extern char** environ;
 
@@ -130,16 +131,7 @@ Status ChildSupervisor::Spawn() {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the server died before the prctl
     ::setsid();
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
-    }
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
+    internal::PrepareChild(log_fd);
     int err = 0;
     if (dir != nullptr && ::chdir(dir) != 0) {
       err = errno;

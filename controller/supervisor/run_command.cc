@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "controller/supervisor/child_setup.h"
+
 namespace capstan::supervisor {
 
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
@@ -29,16 +31,7 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, std::chro
     return Status::Internal(std::string("fork: ") + ::strerror(err));
   }
   if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
-    }
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    ::dup2(out[1], 1);
-    ::dup2(out[1], 2);
+    internal::PrepareChild(out[1]);
     ::execvp(args[0], args.data());
     const int err = errno;
     ssize_t ignored = ::write(report[1], &err, sizeof(err));
