@@ -93,9 +93,7 @@ std::string UseBackend(const std::string& backend, const Route& r, const std::st
   std::string suffix = extra.empty() ? "" : " " + extra;
   std::string cond;
   if (path.empty()) {
-    cond = prefix + suffix;
-    while (!cond.empty() && cond.back() == ' ') cond.pop_back();
-    while (!cond.empty() && cond.front() == ' ') cond.erase(cond.begin());
+    cond = host.empty() ? extra : (extra.empty() ? host : host + " " + extra);
   } else {
     const size_t bar = path.find(" || ");
     if (bar == std::string::npos) {
@@ -166,7 +164,12 @@ void RenderIngress(Writer& w, const IngressModel& in, const RenderOptions& o) {
   if (tls && !in.redirect_hosts.empty()) {
     std::string hosts;
     for (const std::string& h : in.redirect_hosts) hosts += " " + Word(h);
-    w.Line("", "  http-request redirect scheme https code 308 if !{ ssl_fc } { req.hdr(host),field(1,:),lower -m str" +
+    // Off port 443 the redirect must name the HTTPS port: the scheme alone would send clients to 443.
+    const std::string to = o.ingress_https_port == 443
+                               ? std::string("scheme https")
+                               : "location \"https://%[req.hdr(host),field(1,:)]:" + std::to_string(o.ingress_https_port) +
+                                     "%[capture.req.uri]\"";
+    w.Line("", "  http-request redirect " + to + " code 308 if !{ ssl_fc } { req.hdr(host),field(1,:),lower -m str" +
                    hosts + " }");
   }
   for (const Route& r : in.routes) {

@@ -133,6 +133,7 @@ TEST(RendererTest, IngressRoutesCanariesAndDefaultBackend) {
   EXPECT_NE(t.find("  use_backend default_web_80 if { req.hdr(host),field(1,:),lower -m reg ^[^.]+\\\\.example\\\\.com$ }\n"),
             std::string::npos) << t;
   EXPECT_NE(t.find("  default_backend ingress_not_found\n"), std::string::npos);
+  EXPECT_EQ(t.find("}  {"), std::string::npos);  // one space between conditions
   EXPECT_NE(t.find("backend ingress_not_found\n"), std::string::npos);
   EXPECT_EQ(t.find("ssl crt-list"), std::string::npos);  // no certificates: no HTTPS bind
 }
@@ -190,7 +191,9 @@ TEST(RendererTest, HaproxyAcceptsTheRenderedConfig) {
   EXPECT_TRUE(check->valid) << check->output << "\n" << c.text;
   if (tls) {
     EXPECT_NE(c.text.find("  bind 127.0.0.1:18443 ssl crt-list " + dir + "/crt-list.txt\n"), std::string::npos);
-    EXPECT_NE(c.text.find("http-request redirect scheme https code 308 if !{ ssl_fc }"), std::string::npos);
+    EXPECT_NE(c.text.find("http-request redirect location \"https://%[req.hdr(host),field(1,:)]:18443%[capture.req.uri]\" "
+                          "code 308 if !{ ssl_fc }"),
+              std::string::npos) << c.text;
     EXPECT_EQ(c.files.at(dir + "/crt-list.txt"), dir + "/certs/default_shop-tls.pem shop.example.com\n");
   }
   // And rejects a broken snippet, which blame pins on the ConfigMap.
