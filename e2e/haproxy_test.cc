@@ -132,5 +132,46 @@ TEST_F(HaproxyE2eTest, ReplicasBehindAServiceScaleWithoutReloadAndSurviveAKill) 
   EXPECT_TRUE(WaitFor([&] { return Reach(port, 5).size() == 5; }, 30s)) << server_.log();
 }
 
+// A defaults ConfigMap whose snippet `haproxy -c` refuses: the last good config keeps serving,
+// the ConfigMap gets an Event naming HAProxy's complaint, and other Services still update (the
+// ConfigMap is left out, not the whole config).
+TEST_F(HaproxyE2eTest, ARefusedDefaultsConfigMapIsReportedAndOthersStillUpdate) {
+  if (::access("/usr/sbin/haproxy", X_OK) != 0) GTEST_SKIP() << "haproxy is not installed";
+  ASSERT_TRUE(server_.Start({"--driver", "none", "--lb", "haproxy", "--lb-http-port", "0", "--lb-https-port", "0"}))
+      << server_.log();
+  if (auto services = server_.Capstan({"get", "services"}); services.exit_code != 0) {
+    GTEST_SKIP() << "the API serves no Services yet: " << services.err;
+  }
+  const std::string config = server_.data_dir() + "/haproxy/haproxy.cfg";
+  ASSERT_EQ(server_.Capstan({"apply", "-f", "-"}, Service(FreePort())).exit_code, 0);
+  auto condition = [&](const std::string& name) {
+    auto r = server_.Capstan({"get", "service", name, "-o", "json"});
+    json svc = json::parse(r.out, nullptr, false);
+    if (!svc.is_object() || !svc.contains("status")) return std::string();
+    for (const json& c : svc["status"].value("conditions", json::array())) {
+      if (c.value("type", "") == "capstan.io/HAProxyConfigured") return c.value("status", "");
+    }
+    return std::string();
+  };
+  ASSERT_TRUE(WaitFor([&] { return condition("web") == "True"; }, 20s)) << server_.log();
+  json cm = {{"apiVersion", "v1"},
+             {"kind", "ConfigMap"},
+             {"metadata", {{"name", "capstan-haproxy-defaults"}, {"namespace", "kube-system"}}},
+             {"data", {{"defaults-snippet", "no-such-keyword 1"}}}};
+  ASSERT_EQ(server_.Capstan({"apply", "-f", "-"}, cm.dump()).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = server_.Capstan({"get", "events", "-n", "kube-system", "-o", "json"});
+    return r.out.find("HAProxyConfigRejected") != std::string::npos && r.out.find("no-such-keyword") != std::string::npos;
+  }, 20s)) << server_.log();
+  EXPECT_EQ(ReadFile(config).find("no-such-keyword"), std::string::npos);
+  json other = json::parse(Service(FreePort()));
+  other["metadata"]["name"] = "other";
+  ASSERT_EQ(server_.Capstan({"apply", "-f", "-"}, other.dump()).exit_code, 0);
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(config).find("backend default_other_") != std::string::npos; }, 20s))
+      << ReadFile(config);
+  EXPECT_TRUE(WaitFor([&] { return condition("other") == "True"; }, 20s));
+  EXPECT_EQ(ReadFile(config).find("no-such-keyword"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace capstan::e2e

@@ -90,7 +90,8 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
   RenderedConfig rendered;
   result.status = RenderAndCheck(desired, &rendered, &result.blamed);
   if (!result.status.ok()) {
-    reload_wanted_since_.reset();
+    // The wish to reload stands (reload_wanted_since_ kept): the caller's next candidate, without
+    // the blamed objects, goes through at once instead of waiting out the debounce again.
     return result;
   }
   if (::rename((config_path_ + ".new").c_str(), config_path_.c_str()) != 0) {
