@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "controller/haproxy/haproxy_test_util.h"
 #include "controller/haproxy/runtime_plan.h"
@@ -183,6 +185,44 @@ TEST_F(ApplierTest, StructuralChangesReloadOnceAndARefusedConfigKeepsTheLastGood
   EXPECT_EQ(Worker(), reloaded);
   EXPECT_EQ(Get(second), "a\n");
   EXPECT_EQ(applier_->applied(), m);
+}
+
+// The "new Service under keep-alive load": one reload, and a keep-alive client that keeps
+// sending through it sees no failed request. (cpp-httplib checks an idle connection before reusing
+// it, so this passes without option idle-close-on-response too; the option is for clients that
+// do not, which this test does not stand in for.)
+TEST_F(ApplierTest, AReloadUnderKeepAliveLoadFailsNoRequest) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread load([&] {
+    httplib::Client c("127.0.0.1", listen_);
+    c.set_keep_alive(true);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(2);
+    const auto end = std::chrono::steady_clock::now() + 10s;  // bounded however the test goes
+    while (!stop && std::chrono::steady_clock::now() < end) {
+      auto r = c.Get("/");
+      (r && r->status == 200 ? ok : failed)++;
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  WaitUntil([&] { return ok.load() >= 20; }, 5s);
+  const pid_t worker = Worker();
+  HaproxyModel m = Model({"a"});
+  m.listeners.push_back({"default_web_80_other", "Service default/web", "127.0.0.1", FreePort(), true,
+                         "default_web_80", {}});
+  ApplyResult r = applier_->Apply(m, Clock::now());
+  std::this_thread::sleep_for(110ms);
+  r = applier_->Apply(m, Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.reloaded);
+  const int at_reload = ok.load();
+  WaitUntil([&] { return ok.load() >= at_reload + 50; }, 5s);
+  stop = true;
+  load.join();
+  EXPECT_NE(Worker(), worker);
+  EXPECT_GE(ok.load(), at_reload + 50);
+  EXPECT_EQ(failed.load(), 0) << ok.load() << " succeeded";
 }
 
 }  // namespace
