@@ -113,14 +113,28 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     }
   }
   if (reload) {
-    reload_wanted_since_.reset();
+    std::error_code ec;
+    const auto log_before = options_.log_path.empty() ? 0 : std::filesystem::file_size(options_.log_path, ec);
     auto pid = client_->Reload();
     if (!pid.ok()) {
-      // Keep what serves: the file goes back to the config the running worker has.
+      // Keep what serves: the file goes back to the config the running worker has. What the
+      // master logged for this attempt (a port another process holds: "Binding [file:line] ...
+      // cannot bind socket") names the objects at fault, as `haproxy -c` output does. The
+      // pending reload keeps its debounce, so a retry without them goes through at once.
       (void)WriteAtomically(config_path_, applied_text_);
       result.status = pid.status();
+      result.reload_failed = true;
+      if (!options_.log_path.empty()) {
+        std::ifstream in(options_.log_path, std::ios::binary);
+        in.seekg(static_cast<std::streamoff>(ec ? 0 : log_before));
+        const std::string logged((std::istreambuf_iterator<char>(in)), {});
+        result.blamed = BlameSources(logged, rendered);
+        const std::string alerts = AlertSummary(logged);
+        if (!alerts.empty()) result.status = Status::Invalid(pid.status().message() + ": " + alerts);
+      }
       return result;
     }
+    reload_wanted_since_.reset();
     result.reloaded = true;
     draining_.clear();  // the old worker finishes its sessions; the new one has the file's states
     log::Info("haproxy reloaded", {{"reason", result.reload_reason}, {"worker", std::to_string(*pid)}});

@@ -15,7 +15,8 @@
 //      (Apply returns deferred with the wait), so a burst of changes costs one reload. A runtime
 //      command that fails falls back to a reload (the file already holds the desired state).
 //   4. A failed reload (HAProxy kept the old worker) restores the last good config file and is
-//      reported like a refused check.
+//      reported like a refused check, blaming the objects the master's log lines point at (a
+//      listener whose port another process holds).
 //
 // Thread-safety: not thread-safe; one reconcile thread calls it (the controller's single key).
 #pragma once
@@ -39,6 +40,7 @@ struct ApplierOptions {
   std::string haproxy_bin = "/usr/sbin/haproxy";
   std::string dir;                  // <data-dir>/haproxy: haproxy.cfg, certs/, crt-list.txt, sockets
   RenderOptions render;             // socket and certificate paths are filled in from `dir`
+  std::string log_path;             // HAProxy's output (blame for a failed reload); empty: none
   std::chrono::milliseconds drain_timeout{30000};   // a leaving server's sessions get this long
   std::chrono::milliseconds reload_debounce{200};   // structural changes wait this long to coalesce
 };
@@ -47,6 +49,7 @@ struct ApplyResult {
   Status status;                     // not ok: refused config, failed reload, I/O
   std::set<std::string> blamed;      // sources at fault (for a refused config or reload)
   bool reloaded = false;
+  bool reload_failed = false;        // HAProxy refused the reload (the check had passed)
   int runtime_updates = 0;           // server ops applied through the runtime API
   std::chrono::milliseconds retry_after{0};  // > 0: deferred (debounce) or drains to finish
   std::string reload_reason;

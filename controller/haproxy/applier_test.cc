@@ -62,6 +62,7 @@ class ApplierTest : public ::testing::Test {
     o.dir = dir_;
     o.drain_timeout = 2s;
     o.reload_debounce = 100ms;
+    o.log_path = dir_ + "/haproxy.log";
     applier_ = std::make_unique<HaproxyApplier>(o, client_.get());
     ASSERT_TRUE(applier_->WriteInitial(Model({"a"})).ok());
     supervisor::ChildSpec spec;
@@ -185,6 +186,32 @@ TEST_F(ApplierTest, StructuralChangesReloadOnceAndARefusedConfigKeepsTheLastGood
   EXPECT_EQ(Worker(), reloaded);
   EXPECT_EQ(Get(second), "a\n");
   EXPECT_EQ(applier_->applied(), m);
+}
+
+// A reload HAProxy refuses because another process holds a port: the old config keeps serving,
+// the listener's object is blamed (from the master's log), and the same change without it goes
+// through at once.
+TEST_F(ApplierTest, AFailedReloadBlamesTheListenerWhosePortIsTaken) {
+  const pid_t worker = Worker();
+  HaproxyModel m = Model({"a"});
+  m.listeners.push_back({"default_taken_80_service", "Service default/taken", "127.0.0.1", ports_["b"], true,
+                         "default_web_80", {}});
+  ApplyResult r = applier_->Apply(m, Clock::now());
+  std::this_thread::sleep_for(110ms);
+  r = applier_->Apply(m, Clock::now());
+  EXPECT_EQ(r.status.code(), Code::kInvalid) << r.status.ToString();
+  EXPECT_NE(r.status.message().find("cannot bind socket"), std::string::npos) << r.status.message();
+  EXPECT_EQ(r.blamed, std::set<std::string>{"Service default/taken"});
+  EXPECT_TRUE(r.reload_failed);
+  EXPECT_EQ(Worker(), worker);
+  EXPECT_EQ(ReadFile(applier_->config_path()).find("default_taken"), std::string::npos);
+  EXPECT_EQ(Get(listen_), "a\n");
+  // Without the blamed listener (another new one instead) the reload is not debounced again.
+  m.listeners.back() = {"default_other_80_service", "Service default/other", "127.0.0.1", FreePort(), true,
+                        "default_web_80", {}};
+  r = applier_->Apply(m, Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.reloaded);
 }
 
 // The "new Service under keep-alive load": one reload, and a keep-alive client that keeps

@@ -111,6 +111,7 @@ Status HaproxyController::Start() {
   ao.render.ingress_https_port = options_.https_port;
   ao.drain_timeout = options_.drain_timeout;
   ao.reload_debounce = options_.reload_debounce;
+  ao.log_path = dir_ + "/haproxy.log";
   applier_ = std::make_unique<HaproxyApplier>(ao, client_.get());
   // The first config: from the caches when it passes the check, else an empty one (the first
   // reconcile then sorts out who is at fault).
@@ -171,8 +172,8 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
       stats_.runtime_updates += static_cast<uint64_t>(r.runtime_updates);
       if (r.reloaded) ++stats_.reloads_ok;
-      if (!r.status.ok() && r.blamed.empty() && r.status.code() != Code::kInvalid) ++stats_.reloads_failed;
-      if (!r.status.ok() && !r.blamed.empty()) ++stats_.configs_rejected;
+      if (r.reload_failed) ++stats_.reloads_failed;
+      else if (!r.status.ok() && !r.blamed.empty()) ++stats_.configs_rejected;
     }
     if (r.status.ok() || r.blamed.empty()) break;
     std::vector<Problem> rejected;
