@@ -145,6 +145,15 @@ TEST_F(ServicesProcessTest, EndpointsAndEnvironmentFollowThePods) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const std::string& endpoint : host_ports()) EXPECT_NE(r.out.find(endpoint), std::string::npos) << r.out;
 
+  r = server_.Capstan({"apply", "-f", "-"}, R"({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+      "metadata": {"name": "web"}, "spec": {"rules": [{"host": "web.example.com", "http": {"paths": [
+      {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"name": "http"}}}}]}}]}})");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = server_.Capstan({"get", "ingress"});
+  for (const std::string col : {"NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE", "web.example.com"}) {
+    EXPECT_NE(r.out.find(col), std::string::npos) << col << "\n" << r.out << r.err;
+  }
+
   // Scaled to one: the endpoints follow.
   r = server_.Capstan({"scale", "deployment", "web", "--replicas", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
