@@ -92,7 +92,15 @@ class ServiceAdmission : public AdmissionPlugin {
 
   void AssignNodePorts(json& obj, const json* old, ObjectReader& reader, FieldErrors* errors) const {
     json& spec = obj["spec"];
-    if (!UsesNodePorts(spec) || !spec.contains("ports") || !spec["ports"].is_array()) return;
+    if (!spec.contains("ports") || !spec["ports"].is_array()) return;
+    if (GetString(spec, "type") == "ClusterIP") {
+      // Left over from the type it had (the kind's validation allowed only those): dropped.
+      for (json& p : spec["ports"]) {
+        if (p.is_object()) p.erase("nodePort");
+      }
+      return;
+    }
+    if (!UsesNodePorts(spec)) return;
     // What the port had before (an update keeps allocations), and which nodePorts are new.
     std::map<std::pair<int64_t, std::string>, int64_t> before;
     std::set<int64_t> before_any;

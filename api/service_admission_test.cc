@@ -84,6 +84,18 @@ TEST_F(ServiceAdmissionTest, NodePortsAllocatedKeptAndRangeChecked) {
   EXPECT_EQ((*updated)["spec"]["ports"][0]["nodePort"], a);
   EXPECT_EQ((*updated)["spec"]["ports"][1]["nodePort"], b);
 
+  // Back to ClusterIP with the allocated nodePorts still in the body (kubectl apply patches the
+  // type only): they are dropped, as Kubernetes does.
+  json back = *updated;
+  back["spec"]["type"] = "ClusterIP";
+  back["spec"].erase("externalTrafficPolicy");
+  auto cluster = service_->Update(Services(), "default", "np", "", back, WriteOptions{});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  EXPECT_FALSE((*cluster)["spec"]["ports"][0].contains("nodePort"));
+  json sneaky = *cluster;
+  sneaky["spec"]["ports"][0]["nodePort"] = 30005;  // a new one on a ClusterIP Service: refused
+  EXPECT_EQ(service_->Update(Services(), "default", "np", "", sneaky, WriteOptions{}).status().code(), Code::kInvalid);
+
   json outside = Service("outside", "NodePort", {80});
   outside["spec"]["ports"][0]["nodePort"] = 31000;
   auto refused = Create(outside);
@@ -92,8 +104,9 @@ TEST_F(ServiceAdmissionTest, NodePortsAllocatedKeptAndRangeChecked) {
   EXPECT_NE(text.find("spec.ports[0].nodePort"), std::string::npos) << text;
   EXPECT_NE(text.find("30000-30009"), std::string::npos) << text;
 
-  // The range holds 10; 2 are used: 8 more fit, the 9th is refused.
-  for (int i = 0; i < 8; ++i) {
+  // The range holds 10 and none is in use any more (np is a ClusterIP Service now): 10 fit, the
+  // 11th is refused.
+  for (int i = 0; i < 10; ++i) {
     json s = Service("fill" + std::to_string(i), "NodePort", {1000 + i});
     ASSERT_TRUE(Create(s).ok()) << i;
   }

@@ -128,7 +128,10 @@ void DefaultService(json& obj) {
 
 // ---- Validation -----------------------------------------------------------------------------------
 
-void ValidatePorts(const json& spec, const std::string& type, FieldErrors* errors) {
+// `old_node_ports`: the nodePorts the stored Service has; a switch to ClusterIP may keep them in
+// the body (kubectl apply patches only the type), and admission drops them, as Kubernetes does.
+void ValidatePorts(const json& spec, const std::string& type, const std::set<int64_t>& old_node_ports,
+                   FieldErrors* errors) {
   const json& ports = GetArray(spec, "ports");
   const bool headless = GetString(spec, "clusterIP") == "None";
   if (ports.empty() && !headless) AddRequired(errors, "spec.ports");
@@ -163,6 +166,7 @@ void ValidatePorts(const json& spec, const std::string& type, FieldErrors* error
     if (const json* np = Get(p, "nodePort"); np != nullptr && np->is_number() && np->get<int64_t>() != 0) {
       const int64_t node_port = np->get<int64_t>();
       if (type == "ClusterIP") {
+        if (old_node_ports.count(node_port) != 0) continue;
         AddForbidden(errors, Child(path, "nodePort"), "may not be used when `type` is 'ClusterIP'");
       } else {
         AddInvalidEach(errors, Child(path, "nodePort"), node_port, CheckPortNumber(node_port));
@@ -191,7 +195,13 @@ void ValidateService(const json& obj, const json* old, FieldErrors* errors) {
   if (type != "ClusterIP" && type != "NodePort" && type != "LoadBalancer") {
     AddNotSupported(errors, "spec.type", type, {"ClusterIP", "NodePort", "LoadBalancer"});
   }
-  ValidatePorts(spec, type, errors);
+  std::set<int64_t> old_node_ports;
+  if (old != nullptr) {
+    if (const json* old_spec = Get(*old, "spec")) {
+      for (const json& p : GetArray(*old_spec, "ports")) old_node_ports.insert(GetInt(p, "nodePort"));
+    }
+  }
+  ValidatePorts(spec, type, old_node_ports, errors);
   if (const json* selector = Get(spec, "selector")) ValidateLabels(*selector, "spec.selector", errors);
   const std::string affinity = GetString(spec, "sessionAffinity");
   if (affinity != "None" && affinity != "ClientIP") {

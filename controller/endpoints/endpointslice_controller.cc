@@ -1,6 +1,7 @@
 #include "controller/endpoints/endpointslice_controller.h"
 
 #include "base/log.h"
+#include "client/json_fields.h"
 #include "controller/endpoints/endpointslice_sync.h"
 
 namespace capstan::controller::endpoints {
@@ -10,12 +11,7 @@ constexpr char kServiceIndex[] = "endpointslice-service";
 constexpr auto kWaitForCache = std::chrono::milliseconds(20);
 constexpr auto kMaxWaitForCache = std::chrono::seconds(5);
 
-std::string Meta(const json& obj, const char* key) {
-  auto m = obj.find("metadata");
-  if (m == obj.end() || !m->is_object()) return "";
-  auto v = m->find(key);
-  return v != m->end() && v->is_string() ? v->get<std::string>() : "";
-}
+std::string Meta(const json& obj, const char* key) { return client::MetaString(obj, key); }
 
 const json& Labels(const json& obj) {
   static const json kEmpty = json::object();

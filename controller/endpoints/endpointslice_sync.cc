@@ -4,27 +4,22 @@
 #include <set>
 #include <tuple>
 
+#include "client/json_fields.h"
+
 namespace capstan::controller::endpoints {
 namespace {
 
-const json& Field(const json& obj, const char* key) {
-  static const json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
+using client::Field;
+using client::MetaString;
+using client::StringField;
 
-std::string Str(const json& obj, const char* key) {
-  const json& v = Field(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
-std::string Meta(const json& obj, const char* key) { return Str(Field(obj, "metadata"), key); }
+std::string Str(const json& obj, const char* key) { return StringField(obj, key); }
+std::string Meta(const json& obj, const char* key) { return MetaString(obj, key); }
 
 bool Selected(const json& selector, const json& pod) {
   const json& labels = Field(Field(pod, "metadata"), "labels");
   for (auto it = selector.begin(); it != selector.end(); ++it) {
-    const json& v = Field(labels, it.key().c_str());
+    const json& v = Field(labels, it.key());
     if (!v.is_string() || *it != v) return false;
   }
   return true;
