@@ -137,7 +137,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
   server->service_ = std::make_unique<ResourceService>(server->store_.get());
+  CAPSTAN_RETURN_IF_ERROR(CheckServiceNetworkOptions(options.services));
+  server->service_->AddAdmissionPlugin(NewServiceAdmission(options.services));
   CAPSTAN_RETURN_IF_ERROR(EnsureBuiltinNamespaces(server->service_.get()));
+  CAPSTAN_RETURN_IF_ERROR(EnsureDefaultIngressClass(server->service_.get()));
 
   HttpServerOptions http;
   if (options.tls) {

@@ -16,6 +16,7 @@
 
 #include "api/http/http_types.h"
 #include "api/pod_streams.h"
+#include "api/service_admission.h"
 #include "base/status.h"
 #include "store/rocks_store.h"
 
@@ -33,6 +34,9 @@ struct ApiServerOptions {
   int handler_threads = 64;
   int io_threads = 2;
   store::RocksStoreOptions store;
+  // Service listener addresses, the node port range and the Ingress listener ports
+  // (service_admission.h).
+  ServiceNetworkOptions services;
 };
 
 // $XDG_DATA_HOME/capstan, else ~/.local/share/capstan, else /var/lib/capstan.

@@ -18,6 +18,7 @@ struct ResourceService::PendingCreate {
   const KindInfo* kind = nullptr;
   std::string ns;
   json object;                 // admitted, without resourceVersion
+  std::vector<store::Op> claims;  // ClaimOps; their values name the holder at commit time
   bool generated = false;      // the name came from generateName
   std::string generate_name;
 };
@@ -85,6 +86,9 @@ Result<std::shared_ptr<ResourceService::PendingCreate>> ResourceService::Prepare
   if (pending->generated) obj["metadata"]["name"] = pending->generate_name + RandomNameSuffix();
   CAPSTAN_RETURN_IF_ERROR(Admit(kind, obj, nullptr));
   if (kind.namespaced) CAPSTAN_RETURN_IF_ERROR(CheckNamespaceActive(ns));
+  auto claims = ClaimOps(kind, obj, StoreKey(kind, ns, MetaString(obj, "name")));
+  if (!claims.ok()) return claims.status();
+  pending->claims = std::move(*claims);
   pending->object = std::move(obj);
   return pending;
 }
@@ -97,7 +101,12 @@ void ResourceService::CommitCreate(std::shared_ptr<PendingCreate> pending, int a
   ops[0].kind = store::Op::Kind::kCreate;
   ops[0].key = StoreKey(kind, pending->ns, name);
   ops[0].value = encoded;
-  store_->TxnAsync(std::move(ops), [this, pending, attempt, name, encoded = std::move(encoded),
+  for (const store::Op& claim : pending->claims) {
+    ops.push_back(claim);
+    ops.back().value = ClaimValue(ops[0].key, MetaString(pending->object, "uid"));
+  }
+  const bool claimed = !pending->claims.empty();
+  store_->TxnAsync(std::move(ops), [this, pending, attempt, name, claimed, encoded = std::move(encoded),
                                     done = std::move(done)](Result<std::vector<store::WriteResult>> wr) mutable {
     const KindInfo& kind = *pending->kind;
     if (wr.ok()) {
@@ -106,6 +115,12 @@ void ResourceService::CommitCreate(std::shared_ptr<PendingCreate> pending, int a
       std::string text = EncodedWithResourceVersion(encoded, revision);
       if (text.empty()) text = pending->object.dump();
       return done(CreatedObject{std::move(pending->object), std::move(text)});
+    }
+    // The object's op comes first, so a failure that names a claim's key means the object was
+    // free but a claim was taken between the check and the commit.
+    if (claimed && wr.status().message().find(kClaimPrefix) != std::string::npos) {
+      return done(Status::Conflict("Operation cannot be fulfilled on " + kind.resource_name() + " \"" + name +
+                                   "\": a port or address it claims was taken concurrently; try again"));
     }
     if (wr.status().IsAlreadyExists()) {
       if (pending->generated && attempt + 1 < kMaxGenerateNameTries) {

@@ -125,6 +125,12 @@ Status ResourceService::Admit(const KindInfo& kind, json& obj, const json* old) 
   // Each kind's validate() checks metadata too (kinds differ in their name rules).
   if (kind.validate) kind.validate(obj, old, &errors);
   if (!errors.empty()) return Invalid(kind, MetaString(obj, "name"), errors);
+  for (const auto& plugin : admission_) {
+    if (!plugin->Handles(kind)) continue;
+    StoreObjectReader reader(this);
+    plugin->Admit(kind, obj, old, reader, &errors);
+    if (!errors.empty()) return Invalid(kind, MetaString(obj, "name"), errors);
+  }
   return Status::Ok();
 }
 
@@ -272,6 +278,25 @@ Result<json> ResourceService::CommitUpdate(const KindInfo& kind, const std::stri
     auto wr = store_->Delete(key, store::Precondition{old_revision});
     if (!wr.ok()) return wr.status();
     next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
+    return next;
+  }
+  auto claims = ClaimOps(kind, next, key);
+  if (!claims.ok()) return claims.status();
+  if (!claims->empty()) {
+    // The object and its claims in one transaction; a claim taken meanwhile is a conflict, which
+    // the callers' retry loops answer by admitting again (and then naming the winner).
+    std::vector<store::Op> ops(1);
+    ops[0].kind = store::Op::Kind::kUpdate;
+    ops[0].key = key;
+    ops[0].value = EncodeForStore(next);
+    ops[0].pre = store::Precondition{old_revision};
+    for (auto& op : *claims) ops.push_back(std::move(op));
+    auto tr = store_->Txn(ops);
+    if (!tr.ok()) {
+      if (tr.status().IsAlreadyExists()) return ConflictError(kind, name);
+      return tr.status();
+    }
+    next["metadata"]["resourceVersion"] = std::to_string(tr->front().revision);
     return next;
   }
   auto wr = store_->Update(key, EncodeForStore(next), store::Precondition{old_revision});

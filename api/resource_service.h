@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "api/admission.h"
 #include "api/kind.h"
 #include "api/selector/selector.h"
 #include "store/store.h"
@@ -102,9 +103,14 @@ class ResourceService {
   Status Bind(const KindInfo& kind, const std::string& ns, const std::string& name, const json& binding,
               const WriteOptions& opts);
 
-  // Strict checks, defaults and validation of a would-be object, without storing anything.
-  // Used by create/update and by callers that dry-run many objects (apply, GitOps).
+  // Strict checks, defaults, validation and admission plugins of a would-be object, without
+  // storing anything. Used by create/update and by callers that dry-run many objects (apply,
+  // GitOps).
   Status Admit(const KindInfo& kind, json& obj, const json* old);
+
+  // Adds an admission plugin (admission.h), run in the order added after every kind's validate.
+  // Call before serving; not thread-safe against concurrent writes.
+  void AddAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin) { admission_.push_back(std::move(plugin)); }
 
   store::Store* store() { return store_; }
 
@@ -120,8 +126,13 @@ class ResourceService {
                                                        const WriteOptions& opts);
   void CommitCreate(std::shared_ptr<PendingCreate> pending, int attempt, CreateCallback done);
   Status DeleteNamespaceContents(const std::string& ns);
+  // resource_claims.cc: the store ops that write the claims of `obj` (stored at `key`) in the
+  // object's own transaction, each conditioned on the claim's current state; 422 naming the
+  // field when a live object holds one.
+  Result<std::vector<store::Op>> ClaimOps(const KindInfo& kind, const json& obj, const std::string& key);
 
   store::Store* store_;  // not owned; outlives this
+  std::vector<std::shared_ptr<AdmissionPlugin>> admission_;  // fixed once serving
 };
 
 }  // namespace capstan::api

@@ -3,7 +3,9 @@
 
 #include <string>
 
+#include "api/admission.h"
 #include "api/kind.h"
+#include "api/resource_service.h"
 #include "api/schema.h"
 #include "base/status.h"
 
@@ -20,5 +22,23 @@ Status CheckTypeMeta(const KindInfo& kind, json& obj);
 // ApplyJsonPatch with Kubernetes' status codes: 422 when the patch cannot be applied (a failed
 // "test" included), 413 beyond 10,000 operations.
 Result<json> ApplyJsonPatchAsKubernetes(const json& document, const json& patch);
+
+// Where claims live in the store (admission.h): outside /registry/, so no kind's prefix, watch or
+// list ever sees them.
+inline constexpr char kClaimPrefix[] = "/capstan/claims/";
+
+// A claim's stored value: who holds it.
+std::string ClaimValue(const std::string& holder_key, const std::string& holder_uid);
+
+// An ObjectReader over a ResourceService (admission plugins' view of the store).
+class StoreObjectReader : public ObjectReader {
+ public:
+  explicit StoreObjectReader(ResourceService* service) : service_(service) {}
+  Result<json> Get(const KindInfo& kind, const std::string& ns, const std::string& name) override;
+  Result<std::vector<json>> List(const KindInfo& kind, const std::string& ns) override;
+
+ private:
+  ResourceService* service_;
+};
 
 }  // namespace capstan::api

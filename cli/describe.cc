@@ -49,6 +49,26 @@ std::vector<json> EventsFor(Session& session, const ResourceInfo& resource, cons
   return out;
 }
 
+// A Service's endpoints, from its EndpointSlices (none when the server has no such kind).
+std::vector<DescribeTable> KindTables(Session& session, const ResourceInfo& resource, const json& object) {
+  if (resource.kind != "Service" || !resource.group.empty()) return {};
+  client::ResourceInfo slices;
+  slices.group = "discovery.k8s.io";
+  slices.version = "v1";
+  slices.plural = "endpointslices";
+  slices.kind = "EndpointSlice";
+  slices.namespaced = true;
+  client::ListOptions options;
+  options.label_selector = "kubernetes.io/service-name=" + MetaString(object, "name");
+  Result<json> list =
+      client::ListAll(*session.client, slices, client::CollectionPath(slices, MetaString(object, "namespace")), options);
+  std::vector<json> items;
+  if (list.ok()) {
+    for (const json& item : client::Field(*list, "items")) items.push_back(item);
+  }
+  return {ServiceEndpointsTable(items)};
+}
+
 }  // namespace
 
 int RunDescribe(const GlobalOptions& global, const Args& args) {
@@ -106,7 +126,8 @@ int RunDescribe(const GlobalOptions& global, const Args& args) {
     }
     for (const json& object : objects) {
       if (described++ > 0) std::printf("\n\n");
-      std::string text = DescribeObject(object, EventsFor(session, target.resource, object), now);
+      std::string text = DescribeObject(object, EventsFor(session, target.resource, object), now,
+                                        KindTables(session, target.resource, object));
       std::fwrite(text.data(), 1, text.size(), stdout);
     }
   }

@@ -246,7 +246,32 @@ std::string TitleCase(const std::string& key) {
   return out;
 }
 
-std::string DescribeObject(const json& object, const std::vector<json>& events, std::time_t now) {
+DescribeTable ServiceEndpointsTable(const std::vector<json>& slices) {
+  DescribeTable t{"Endpoints", {"Address", "Port", "Ready", "Serving", "Terminating", "Node", "Pod"}, {}};
+  auto flag = [](const json& conditions, const char* key) {
+    const json& v = Field(conditions, key);
+    return v.is_boolean() ? (v.get<bool>() ? "true" : "false") : "<unset>";
+  };
+  for (const json& slice : slices) {
+    for (const json& e : Field(slice, "endpoints")) {
+      const json& c = Field(e, "conditions");
+      for (const json& address : Field(e, "addresses")) {
+        for (const json& p : Field(slice, "ports")) {
+          std::string host = address.is_string() ? address.get<std::string>() : "";
+          if (host.find(':') != std::string::npos) host = "[" + host + "]";
+          std::string name = StringField(p, "name");
+          t.rows.push_back({host + ":" + std::to_string(IntField(p, "port")), name.empty() ? "<unset>" : name,
+                            flag(c, "ready"), flag(c, "serving"), flag(c, "terminating"),
+                            StringField(e, "nodeName"), StringField(Field(e, "targetRef"), "name")});
+        }
+      }
+    }
+  }
+  return t;
+}
+
+std::string DescribeObject(const json& object, const std::vector<json>& events, std::time_t now,
+                           const std::vector<DescribeTable>& tables) {
   DescribeWriter w;
   const json& metadata = Field(object, "metadata");
   std::string kind = StringField(object, "kind");
@@ -302,6 +327,15 @@ std::string DescribeObject(const json& object, const std::vector<json>& events, 
       }
       WriteTable(w, {"Type", "Status", "Reason", "Message"}, rows);
     }
+  }
+
+  for (const DescribeTable& t : tables) {
+    if (t.rows.empty()) {
+      w.Value(0, t.title, "<none>");
+      continue;
+    }
+    w.Section(0, t.title);
+    WriteTable(w, t.header, t.rows);
   }
 
   if (events.empty()) {

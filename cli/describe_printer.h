@@ -13,8 +13,20 @@
 
 namespace capstan::cli {
 
+// A table a verb adds for a kind (a Service's endpoints), printed after the status, before Events.
+struct DescribeTable {
+  std::string title;
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;  // none: "<title>: <none>"
+};
+
 // `events` are core/v1 Events about the object (any order); `now` makes ages testable.
-std::string DescribeObject(const nlohmann::json& object, const std::vector<nlohmann::json>& events, std::time_t now);
+std::string DescribeObject(const nlohmann::json& object, const std::vector<nlohmann::json>& events, std::time_t now,
+                           const std::vector<DescribeTable>& tables = {});
+
+// The endpoints of a Service's EndpointSlices: one row per endpoint address and slice port
+// (ADDRESS:PORT, the Service port's name, READY, SERVING, TERMINATING, NODE, POD), in slice order.
+DescribeTable ServiceEndpointsTable(const std::vector<nlohmann::json>& slices);
 
 // "minReadySeconds" → "Min Ready Seconds".
 std::string TitleCase(const std::string& key);

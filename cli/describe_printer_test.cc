@@ -76,6 +76,24 @@ TEST(DescribePrinterTest, SecretValuesAreNotShown) {
   EXPECT_NE(text.find("password:  8 bytes"), std::string::npos) << text;
 }
 
+TEST(DescribePrinterTest, ServiceEndpointsFromItsSlices) {
+  json slice = json::parse(R"({"kind":"EndpointSlice","addressType":"IPv4",
+    "endpoints":[{"addresses":["127.0.0.1"],"conditions":{"ready":true,"serving":true,"terminating":false},
+                  "nodeName":"node-1","targetRef":{"kind":"Pod","name":"web-1"}}],
+    "ports":[{"name":"http","port":41001,"protocol":"TCP"}]})");
+  json terminating = slice;
+  terminating["endpoints"][0]["conditions"] = {{"ready", false}, {"serving", true}, {"terminating", true}};
+  terminating["endpoints"][0]["targetRef"]["name"] = "web-2";
+  terminating["ports"][0]["port"] = 41002;
+  json svc = json::parse(R"({"kind":"Service","metadata":{"name":"web"},"spec":{"type":"ClusterIP"}})");
+  std::string text = DescribeObject(svc, {}, 0, {ServiceEndpointsTable({slice, terminating})});
+  EXPECT_NE(text.find("127.0.0.1:41001   http   true    true      false         node-1   web-1"), std::string::npos) << text;
+  EXPECT_NE(text.find("127.0.0.1:41002   http   false   true      true          node-1   web-2"), std::string::npos) << text;
+  EXPECT_LT(text.find("Endpoints:"), text.find("Events:"));
+  text = DescribeObject(svc, {}, 0, {ServiceEndpointsTable({})});
+  EXPECT_NE(text.find("Endpoints:          <none>"), std::string::npos) << text;
+}
+
 TEST(DescribePrinterTest, TitleCase) {
   EXPECT_EQ(TitleCase("minReadySeconds"), "Min Ready Seconds");
   EXPECT_EQ(TitleCase("podIP"), "Pod IP");

@@ -13,6 +13,8 @@
 #include "cli/flags.h"
 #include "client/in_process_api_client.h"
 #include "controller/manager/control_plane.h"
+#include "controller/haproxy/haproxy_controller.h"
+#include "controller/manager/controller_manager.h"
 #include "node/driver_factory.h"
 #include "node/node_agent.h"
 #include "node/node_pod_streams.h"
@@ -64,7 +66,14 @@ void ServerUsage() {
       "  --node-eviction-rate RATE   Nodes per second whose Pods may start being evicted (default 0.1)\n"
       "  --leader-elect=false        run the controllers without holding the Lease\n"
       "                              kube-system/capstan-controller-manager (default: hold it, so two\n"
-      "                              servers on one store never both reconcile)\n",
+      "                              servers on one store never both reconcile)\n"
+      "  --lb haproxy|none            serve Services and Ingresses through a supervised HAProxy\n"
+      "                              (default: haproxy when the haproxy binary is installed)\n"
+      "  --lb-service-address ADDR   where Service ports listen (default 127.0.0.1)\n"
+      "  --lb-public-address ADDR    where NodePort/LoadBalancer ports and Ingresses listen\n"
+      "                              (default 0.0.0.0)\n"
+      "  --lb-http-port N            the Ingress HTTP port (default 80)\n"
+      "  --lb-https-port N           the Ingress HTTPS port (default 443)\n",
       stdout);
 }
 
@@ -106,6 +115,8 @@ int RunServerCommand(int argc, char** argv) {
   std::vector<std::string> plugin_dirs;
   controller::nodelifecycle::NodeLifecycleControllerOptions lifecycle;
   node::PortRange port_range;
+  std::string lb_mode;  // haproxy | none; empty: haproxy when installed
+  controller::haproxy::HaproxyControllerOptions lb_options;
   opts.data_dir = api::DefaultDataDir();
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i], v;
@@ -184,6 +195,24 @@ int RunServerCommand(int argc, char** argv) {
       lifecycle.eviction_rate = rate;
     } else if (a == "--leader-elect=false" || a == "--leader-elect=true" || a == "--leader-elect") {
       leader_elect = a != "--leader-elect=false";
+    } else if (TakeValue(argc, argv, &i, "--lb", &v)) {
+      if (v != "haproxy" && v != "none") {
+        std::fprintf(stderr, "error: --lb: expected haproxy|none, got \"%s\"\n", v.c_str());
+        return 1;
+      }
+      lb_mode = v;
+    } else if (TakeValue(argc, argv, &i, "--lb-service-address", &v)) {
+      lb_options.service_address = v;
+    } else if (TakeValue(argc, argv, &i, "--lb-public-address", &v)) {
+      lb_options.public_address = v;
+    } else if (TakeValue(argc, argv, &i, "--lb-http-port", &v) || TakeValue(argc, argv, &i, "--lb-https-port", &v)) {
+      char* end = nullptr;
+      const long port = std::strtol(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || port < 0 || port > 65535) {
+        std::fprintf(stderr, "error: %s: expected a port 0..65535 (0: none), got \"%s\"\n", a.c_str(), v.c_str());
+        return 1;
+      }
+      (a.rfind("--lb-http-port", 0) == 0 ? lb_options.http_port : lb_options.https_port) = static_cast<int>(port);
     } else if (TakeValue(argc, argv, &i, "--event-log-max-events", &v)) {
       opts.store.log_max_events = std::atoll(v.c_str());
     } else if (TakeValue(argc, argv, &i, "--event-log-max-age", &v)) {
@@ -193,6 +222,12 @@ int RunServerCommand(int argc, char** argv) {
       return 1;
     }
   }
+
+  // Admission (clusterIP, listener conflicts) and the HAProxy serve the same addresses and ports.
+  opts.services.service_address = lb_options.service_address;
+  opts.services.public_address = lb_options.public_address;
+  opts.services.ingress_http_port = lb_options.http_port;
+  opts.services.ingress_https_port = lb_options.https_port;
 
   // glibc gives busy threads their own malloc arenas (up to 8 per core), and each keeps what its
   // thread freed; with 64 handler threads that is most of the server's RSS after a burst of
@@ -302,6 +337,29 @@ int RunServerCommand(int argc, char** argv) {
     streams = std::make_shared<node::NodePodStreams>(agent->node_name(), driver.get());
     (*server)->SetPodStreams(streams);
   }
+  // The load balancer: on every server, leader or not, like the node agent (docs/haproxy.md).
+  std::unique_ptr<client::ApiClient> lb_api;
+  std::unique_ptr<controller::ControllerManager> lb;
+  if (lb_mode.empty()) {
+    lb_mode = ::access(lb_options.haproxy_bin.c_str(), X_OK) == 0 ? "haproxy" : "none";
+    if (lb_mode == "none") log::Info("no haproxy installed: no load balancer", {{"haproxy", lb_options.haproxy_bin}});
+  }
+  if (lb_mode == "haproxy") {
+    api::ApiServer* raw = server->get();
+    lb_api = std::make_unique<client::InProcessApiClient>(
+        [raw](const api::HttpRequest& req) { return raw->Handle(req); }, (*server)->admin_token(), "capstan-haproxy");
+    if (!lb_api->List("/api/v1/services", {{"limit", "1"}}).ok()) {
+      log::Warn("this API serves no Services: no load balancer");
+    } else {
+      lb_options.data_dir = opts.data_dir;
+      lb = std::make_unique<controller::ControllerManager>(lb_api.get());
+      lb->Add(std::make_unique<controller::haproxy::HaproxyController>(lb_options));
+      if (Status st = lb->Start(); !st.ok()) {
+        log::Error("cannot start the load balancer", {{"error", st.ToString()}});
+        lb.reset();
+      }
+    }
+  }
   log::Info("ready", {{"url", url}, {"kubeconfig", own}});
 
   int sig = 0;
@@ -309,6 +367,7 @@ int RunServerCommand(int argc, char** argv) {
   log::Info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   // The node agent and the controllers first: their last writes go through the API, which must
   // still be up.
+  if (lb) lb->Stop();
   if (agent) agent->Stop();
   if (plane) plane->Stop();
   (*server)->Stop(std::chrono::milliseconds(10000));

@@ -158,11 +158,7 @@ TEST_P(KubectlTest, ConfigMapCreateEditDelete) {
 }
 
 std::string VersionName(const ::testing::TestParamInfo<std::pair<std::string, std::string>>& info) {
-  std::string n = "kubectl_" + info.param.first;
-  for (auto& c : n) {
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return n;
+  return KubectlTestName(info.param.first);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVersions, KubectlTest, ::testing::ValuesIn(KubectlBinaries()), VersionName);

@@ -5,7 +5,9 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,14 @@ class Child {
 };
 
 std::string ReadFile(const std::string& path);
+
+// Polls `done` every `poll` until it is true (true) or `timeout` has passed (false).
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds poll = std::chrono::milliseconds(100));
+
+// Pids of live (not zombie) processes whose environment holds the entry `marker` (NAME=VALUE):
+// how tests find the processes their Pods started, and kill what is left.
+std::set<pid_t> MarkedProcesses(const std::string& marker);
 // A fresh directory under $TMPDIR (or /tmp), removed by the caller if wanted.
 std::string MakeTempDir(const std::string& prefix);
 

@@ -24,36 +24,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// Pids of live processes whose environment holds `marker` (NAME=VALUE).
-std::set<pid_t> MarkedProcesses(const std::string& marker) {
-  std::set<pid_t> out;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream env(entry.path() / "environ", std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
-    std::ifstream stat(entry.path() / "stat");
-    std::string st;
-    std::getline(stat, st);
-    const auto close = st.rfind(')');
-    if (close != std::string::npos && close + 2 < st.size() && st[close + 2] == 'Z') continue;  // a zombie
-    if (all.find(marker + '\0') != std::string::npos || all.find(marker) + marker.size() == all.size()) {
-      out.insert(static_cast<pid_t>(std::stol(name)));
-    }
-  }
-  return out;
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-  return true;
-}
-
 class ProcessDriverTest : public testing::Test {
  protected:
   void SetUp() override {

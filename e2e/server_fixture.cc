@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <regex>
 #include <thread>
@@ -13,6 +14,14 @@ namespace capstan::e2e {
 std::string CapstanBin() {
   const char* b = std::getenv("CAPSTAN_BIN");
   return b && *b ? b : "build/bin/capstan";
+}
+
+std::string KubectlTestName(const std::string& version) {
+  std::string n = "kubectl_" + version;
+  for (auto& c : n) {
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return n;
 }
 
 std::vector<std::pair<std::string, std::string>> KubectlBinaries() {

@@ -15,6 +15,8 @@ namespace capstan::e2e {
 std::string CapstanBin();
 // Installed kubectl binaries, oldest first: {"1.27", "/usr/.../kubectl.1.27"}, ... (may be empty).
 std::vector<std::pair<std::string, std::string>> KubectlBinaries();
+// A test name for a kubectl version: "1.27" -> "kubectl_1_27".
+std::string KubectlTestName(const std::string& version);
 
 class ServerProcess {
  public:

@@ -18,15 +18,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(200ms);
-  }
-  return true;
-}
-
 json Deployment(const EngineAdapter& a, int replicas, bool v2) {
   json env = json::array({json{{"name", "POD_NAME"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}},
                           json{{"name", "VERSION"}, {"value", v2 ? "2" : "1"}}});

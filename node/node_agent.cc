@@ -120,6 +120,7 @@ Status NodeAgent::Start() {
   };
   handler.on_delete = [this](const client::ObjectPtr& p) { queue_.Add(client::ObjectKey(*p)); };
   CAPSTAN_RETURN_IF_ERROR(informer_->AddEventHandler(std::move(handler)));
+  services_ = informers_->ForResource("/api/v1/services");
   // A container that exits is looked at now, not at the next resync (the kubelet's PLEG role).
   driver_->OnPodExit([this](const std::string& uid) {
     std::string key;
@@ -137,6 +138,9 @@ Status NodeAgent::Start() {
   informers_->StartAll();
   if (!informer_->WaitForSync(options_.sync_timeout)) {
     return Status::Unavailable("node agent: the pod cache of node " + node_name_ + " did not sync");
+  }
+  if (!services_->WaitForSync(options_.sync_timeout)) {
+    return Status::Unavailable("node agent: the service cache of node " + node_name_ + " did not sync");
   }
   CAPSTAN_RETURN_IF_ERROR(Recover());
   CAPSTAN_RETURN_IF_ERROR(pool_->Start());

@@ -207,6 +207,7 @@ class NodeAgent {
 
   // Set by Start() before any worker or heartbeat thread exists.
   client::Informer* informer_ = nullptr;
+  client::Informer* services_ = nullptr;  // every Service: the service env vars of starting Pods
   std::unique_ptr<NodeRegistration> registration_;  // then used by the heartbeat thread only
 
   controller::WorkQueue queue_;

@@ -74,8 +74,12 @@ std::variant<json, ReconcileResult> NodeAgent::PrepareStart(const std::string& k
     return ReconcileResult::RequeueAfter(pulled.retry_after);
   }
 
-  LaunchContext ctx{options_.address, [this, &pod](const std::string& kind, const std::string& name,
-                                                   const std::string& k) { return LookupConfig(pod, kind, name, k); }};
+  LaunchContext ctx;
+  ctx.host_ip = options_.address;
+  ctx.lookup = [this, &pod](const std::string& kind, const std::string& name, const std::string& k) {
+    return LookupConfig(pod, kind, name, k);
+  };
+  ctx.services = services_->ListNamespace(MetaString(pod, "namespace"));
   auto launched = LaunchPod(pod, rec.ports, ctx);
   if (!launched.ok()) {
     RecordEvent(pod, true, "Failed", "Error: " + launched.status().message());

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "client/json_fields.h"
+#include "node/service_env.h"
 
 namespace capstan::node {
 
@@ -205,6 +206,9 @@ std::string ValueText(const json& v) { return v.is_string() ? v.get<std::string>
 Status ResolveContainerEnv(const json& pod, const json& container, const std::vector<PortMapping>& ports,
                            const LaunchContext& ctx, Env& env) {
   const std::string cname = StringField(container, "name");
+  if (Field(Field(pod, "spec"), "enableServiceLinks") != false) {
+    for (auto& [name, value] : ServiceEnvVars(ctx.services)) env.Set(name, std::move(value));
+  }
   bool first = true;
   for (const PortMapping& m : ports) {
     if (m.container == cname && first) {

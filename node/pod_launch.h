@@ -11,7 +11,8 @@
 // read it and where a restarted agent takes its ports back from.
 //
 // Environment of each container, in this order (later entries win, and may refer to earlier ones
-// as $(NAME)): PORT and CAPSTAN_PORT_*, then envFrom (ConfigMaps and Secrets, with prefix), then
+// as $(NAME)): the service variables (service_env.h; unless spec.enableServiceLinks is false),
+// PORT and CAPSTAN_PORT_*, then envFrom (ConfigMaps and Secrets, with prefix), then
 // env (value, or valueFrom fieldRef / configMapKeyRef / secretKeyRef). command and args expand
 // $(NAME) from the whole environment; $$ is a literal $; an unknown $(NAME) is left as written.
 //
@@ -19,6 +20,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +62,8 @@ using ConfigLookup =
 struct LaunchContext {
   std::string host_ip;      // status.hostIP and status.podIP
   ConfigLookup lookup;      // null: configMap/secret references fail
+  // The Services of the Pod's namespace as the Pod starts (their service env vars); empty: none.
+  std::vector<std::shared_ptr<const nlohmann::json>> services;
 };
 
 // A copy of `pod` ready for RuntimeDriver::StartPod (see above). kInvalid or kNotFound name the

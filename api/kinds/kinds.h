@@ -12,5 +12,8 @@ void RegisterPod();                 // pod.cc:              v1 Pod
 void RegisterApps();                // apps.cc:             apps/v1 Deployment, ReplicaSet
 void RegisterNode();                // node.cc:             v1 Node
 void RegisterLease();               // lease.cc:            coordination.k8s.io/v1 Lease
+void RegisterService();             // service.cc:          v1 Service
+void RegisterEndpointSlice();       // endpointslice.cc:    discovery.k8s.io/v1 EndpointSlice
+void RegisterIngress();             // ingress.cc:          networking.k8s.io/v1 Ingress, IngressClass
 
 }  // namespace capstan::api::kinds

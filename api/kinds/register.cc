@@ -18,6 +18,9 @@ void RegisterBuiltinKinds() {
     kinds::RegisterApps();
     kinds::RegisterNode();
     kinds::RegisterLease();
+    kinds::RegisterService();
+    kinds::RegisterEndpointSlice();
+    kinds::RegisterIngress();
   });
 }
 

@@ -8,6 +8,7 @@
 // It is one table, one idea, and runs past 600 lines only because every message reachable from
 // the built-in kinds needs its entry here.
 #include "api/protobuf/field_numbers.h"
+#include "api/protobuf/field_numbers_internal.h"
 
 #include <unordered_map>
 
@@ -593,13 +594,20 @@ const ProtoField* ProtoMessage::FindByNumber(uint64_t number) const {
 const ProtoMessage* FindProtoMessage(std::string_view ref_name) {
   static const std::unordered_map<std::string_view, const ProtoMessage*> kIndex = [] {
     std::unordered_map<std::string_view, const ProtoMessage*> index;
-    for (const auto& m : Table()) index.emplace(m.ref_name, &m);
+    for (const auto& m : AllProtoMessages()) index.emplace(m.ref_name, &m);
     return index;
   }();
   auto it = kIndex.find(ref_name);
   return it == kIndex.end() ? nullptr : it->second;
 }
 
-const std::vector<ProtoMessage>& AllProtoMessages() { return Table(); }
+const std::vector<ProtoMessage>& AllProtoMessages() {
+  static const std::vector<ProtoMessage> kAll = [] {
+    std::vector<ProtoMessage> all = Table();
+    for (const auto& m : NetworkingProtoMessages()) all.push_back(m);
+    return all;
+  }();
+  return kAll;
+}
 
 }  // namespace capstan::api::protobuf

@@ -216,10 +216,18 @@ TEST_F(ProtobufCodecTest, SchemalessFieldsAskForJson) {
   EXPECT_NE(st.message().find("send JSON"), std::string::npos);
 }
 
-TEST_F(ProtobufCodecTest, UnknownKindAsksForJson) {
-  Status st = DecodeError(Body("v1", "Service", Enc().Msg(1, Meta("s", "default"))));
-  EXPECT_EQ(st.code(), Code::kUnsupportedMediaType);
-  EXPECT_NE(st.message().find("send JSON"), std::string::npos);
+TEST_F(ProtobufCodecTest, ServiceAsKubectlCreateServiceSendsIt) {
+  // `kubectl create service clusterip web --tcp=80:8080`: Go writes every non-pointer field.
+  Enc port;
+  port.Bytes(1, "80-8080").Bytes(2, "TCP").Varint(3, 80).Msg(4, IntVal(8080)).Varint(5, 0);
+  Enc spec;
+  spec.Msg(1, port).Entry(2, "app", "web").Bytes(3, "").Bytes(4, "ClusterIP").Bytes(7, "").Varint(12, 0).Varint(13, 0);
+  json got = MustDecode(Body("v1", "Service", Enc().Msg(1, Meta("web", "default")).Msg(2, spec).Msg(3, Enc())));
+  EXPECT_EQ(got, json::parse(R"({"apiVersion": "v1", "kind": "Service",
+      "metadata": {"name": "web", "namespace": "default", "creationTimestamp": null},
+      "spec": {"ports": [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080}],
+               "selector": {"app": "web"}, "type": "ClusterIP"},
+      "status": {}})"));
 }
 
 TEST_F(ProtobufCodecTest, MalformedInput) {

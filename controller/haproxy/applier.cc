@@ -1,0 +1,193 @@
+#include "controller/haproxy/applier.h"
+
+#include <stdio.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/log.h"
+#include "controller/haproxy/config_check.h"
+
+namespace capstan::controller::haproxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+ApplierOptions Complete(ApplierOptions o) {
+  o.render.stats_socket = o.dir + "/stats.sock";
+  o.render.cert_dir = o.dir + "/certs";
+  o.render.crt_list = o.dir + "/crt-list.txt";
+  return o;
+}
+
+// Writes `content` to `path` through a temporary file and a rename.
+Status WriteAtomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) return Status::Internal("cannot write " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::Internal("cannot rename " + tmp + " to " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+HaproxyApplier::HaproxyApplier(ApplierOptions options, HaproxyRuntimeClient* client)
+    : options_(Complete(std::move(options))), client_(client), config_path_(options_.dir + "/haproxy.cfg") {}
+
+Status HaproxyApplier::RenderAndCheck(const HaproxyModel& model, RenderedConfig* rendered,
+                                      std::set<std::string>* blamed) {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.render.cert_dir, ec);
+  if (ec) return Status::Internal("cannot create " + options_.render.cert_dir + ": " + ec.message());
+  *rendered = RenderHaproxyConfig(model, options_.render);
+  for (const auto& [path, content] : rendered->files) CAPSTAN_RETURN_IF_ERROR(WriteAtomically(path, content));
+  const std::string next = config_path_ + ".new";
+  CAPSTAN_RETURN_IF_ERROR(WriteAtomically(next, rendered->text));
+  auto check = CheckHaproxyConfig(options_.haproxy_bin, next);
+  if (!check.ok()) return check.status();
+  if (!check->valid) {
+    *blamed = BlameSources(check->output, *rendered);
+    return Status::Invalid("haproxy -c refused the configuration: " + AlertSummary(check->output));
+  }
+  return Status::Ok();
+}
+
+Status HaproxyApplier::WriteInitial(const HaproxyModel& model) {
+  RenderedConfig rendered;
+  std::set<std::string> blamed;
+  CAPSTAN_RETURN_IF_ERROR(RenderAndCheck(model, &rendered, &blamed));
+  if (::rename((config_path_ + ".new").c_str(), config_path_.c_str()) != 0) {
+    return Status::Internal("cannot rename the new config over " + config_path_);
+  }
+  applied_ = model;
+  applied_text_ = rendered.text;
+  return Status::Ok();
+}
+
+void HaproxyApplier::OnRestart() { draining_.clear(); }
+
+ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point now) {
+  ApplyResult result;
+  const RuntimePlan plan = PlanRuntime(applied_, desired);
+  if (!plan.reload && plan.ops.empty()) {
+    reload_wanted_since_.reset();
+    result.retry_after = Tick(now);
+    return result;
+  }
+  if (plan.reload) {
+    if (!reload_wanted_since_) reload_wanted_since_ = now;
+    const auto waited = now - *reload_wanted_since_;
+    if (waited < options_.reload_debounce) {
+      result.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(options_.reload_debounce - waited) +
+                           std::chrono::milliseconds(1);
+      return result;
+    }
+  }
+  RenderedConfig rendered;
+  result.status = RenderAndCheck(desired, &rendered, &result.blamed);
+  if (!result.status.ok()) {
+    // The wish to reload stands (reload_wanted_since_ kept): the caller's next candidate, without
+    // the blamed objects, goes through at once instead of waiting out the debounce again.
+    return result;
+  }
+  if (::rename((config_path_ + ".new").c_str(), config_path_.c_str()) != 0) {
+    result.status = Status::Internal("cannot rename the new config over " + config_path_);
+    return result;
+  }
+  bool reload = plan.reload;
+  result.reload_reason = plan.reason;
+  if (!reload) {
+    for (const ServerOp& op : plan.ops) {
+      Status st = RunOp(op, now);
+      if (!st.ok()) {
+        log::Warn("haproxy runtime update failed; reloading instead", {{"error", st.ToString()}});
+        reload = true;
+        result.reload_reason = "runtime update failed: " + st.message();
+        break;
+      }
+      ++result.runtime_updates;
+    }
+  }
+  if (reload) {
+    std::error_code ec;
+    const auto log_before = options_.log_path.empty() ? 0 : std::filesystem::file_size(options_.log_path, ec);
+    auto pid = client_->Reload();
+    if (!pid.ok()) {
+      // Keep what serves: the file goes back to the config the running worker has. What the
+      // master logged for this attempt (a port another process holds: "Binding [file:line] ...
+      // cannot bind socket") names the objects at fault, as `haproxy -c` output does. The
+      // pending reload keeps its debounce, so a retry without them goes through at once.
+      (void)WriteAtomically(config_path_, applied_text_);
+      result.status = pid.status();
+      result.reload_failed = true;
+      if (!options_.log_path.empty()) {
+        std::ifstream in(options_.log_path, std::ios::binary);
+        in.seekg(static_cast<std::streamoff>(ec ? 0 : log_before));
+        const std::string logged((std::istreambuf_iterator<char>(in)), {});
+        result.blamed = BlameSources(logged, rendered);
+        const std::string alerts = AlertSummary(logged);
+        if (!alerts.empty()) result.status = Status::Invalid(pid.status().message() + ": " + alerts);
+      }
+      return result;
+    }
+    reload_wanted_since_.reset();
+    result.reloaded = true;
+    draining_.clear();  // the old worker finishes its sessions; the new one has the file's states
+    log::Info("haproxy reloaded", {{"reason", result.reload_reason}, {"worker", std::to_string(*pid)}});
+  }
+  applied_ = desired;
+  applied_text_ = rendered.text;
+  result.retry_after = Tick(now);
+  return result;
+}
+
+Status HaproxyApplier::RunOp(const ServerOp& op, Clock::time_point now) {
+  const std::string srv = ServerName(op.slot);
+  switch (op.kind) {
+    case ServerOp::kEnter: {
+      // A slot still draining an earlier endpoint is taken over now.
+      std::erase_if(draining_, [&](const Pending& p) { return p.backend == op.backend && p.slot == op.slot; });
+      CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kMaint));
+      CAPSTAN_RETURN_IF_ERROR(client_->SetServerAddr(op.backend, srv, op.address, op.port));
+      CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kDrain));
+      CAPSTAN_RETURN_IF_ERROR(client_->SetServerHealth(op.backend, srv, Health::kDown));
+      return client_->SetServerState(op.backend, srv, AdminState::kReady);
+    }
+    case ServerOp::kDrain:
+      return client_->SetServerState(op.backend, srv, AdminState::kDrain);
+    case ServerOp::kReady:
+      return client_->SetServerState(op.backend, srv, AdminState::kReady);
+    case ServerOp::kLeave:
+      CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kDrain));
+      draining_.push_back({op.backend, op.slot, now + options_.drain_timeout});
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {
+  if (draining_.empty()) return std::chrono::milliseconds(0);
+  auto stats = client_->ShowStat();
+  std::map<std::pair<std::string, std::string>, int64_t> sessions;
+  if (stats.ok()) {
+    for (const ServerStat& s : *stats) sessions[{s.backend, s.server}] = s.current_sessions;
+  }
+  std::vector<Pending> still;
+  for (const Pending& p : draining_) {
+    auto it = sessions.find({p.backend, ServerName(p.slot)});
+    const bool idle = stats.ok() && (it == sessions.end() || it->second == 0);
+    if (idle || now >= p.deadline) {
+      Status st = client_->SetServerState(p.backend, ServerName(p.slot), AdminState::kMaint);
+      if (st.ok() || now >= p.deadline) continue;
+    }
+    still.push_back(p);
+  }
+  draining_ = std::move(still);
+  return draining_.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(200);
+}
+
+}  // namespace capstan::controller::haproxy

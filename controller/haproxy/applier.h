@@ -1,0 +1,95 @@
+// HaproxyApplier: brings a running HAProxy to a desired model, keeping the last good config when
+// a new one is refused.
+//
+// Apply(desired):
+//   1. Render; write certificates and crt-list; write the config to haproxy.cfg.new; `haproxy -c`.
+//      Refused: nothing is renamed or reloaded, the last good config keeps serving, and the
+//      result names the objects the errors point at (BlameSources) with HAProxy's message.
+//   2. Rename haproxy.cfg.new over haproxy.cfg (atomic). The file always holds the current
+//      endpoints, also when only the runtime API moved them: a later reload (or a restart of
+//      HAProxy) starts from them, since a reload does not carry runtime address changes over.
+//   3. PlanRuntime(applied, desired): server-only changes go through the runtime API (see
+//      runtime_plan.h); a leaving server is drained and put in maint later by Tick() once its
+//      sessions ended or drain_timeout passed. Structural changes reload through the master CLI,
+//      at most once per `reload_debounce`: a structural change first waits that long
+//      (Apply returns deferred with the wait), so a burst of changes costs one reload. A runtime
+//      command that fails falls back to a reload (the file already holds the desired state).
+//   4. A failed reload (HAProxy kept the old worker) restores the last good config file and is
+//      reported like a refused check, blaming the objects the master's log lines point at (a
+//      listener whose port another process holds).
+//
+// Thread-safety: not thread-safe; one reconcile thread calls it (the controller's single key).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "controller/haproxy/haproxy_model.h"
+#include "controller/haproxy/renderer.h"
+#include "controller/haproxy/runtime_client.h"
+#include "controller/haproxy/runtime_plan.h"
+
+namespace capstan::controller::haproxy {
+
+struct ApplierOptions {
+  std::string haproxy_bin = "/usr/sbin/haproxy";
+  std::string dir;                  // <data-dir>/haproxy: haproxy.cfg, certs/, crt-list.txt, sockets
+  RenderOptions render;             // socket and certificate paths are filled in from `dir`
+  std::string log_path;             // HAProxy's output (blame for a failed reload); empty: none
+  std::chrono::milliseconds drain_timeout{30000};   // a leaving server's sessions get this long
+  std::chrono::milliseconds reload_debounce{200};   // structural changes wait this long to coalesce
+};
+
+struct ApplyResult {
+  Status status;                     // not ok: refused config, failed reload, I/O
+  std::set<std::string> blamed;      // sources at fault (for a refused config or reload)
+  bool reloaded = false;
+  bool reload_failed = false;        // HAProxy refused the reload (the check had passed)
+  int runtime_updates = 0;           // server ops applied through the runtime API
+  std::chrono::milliseconds retry_after{0};  // > 0: deferred (debounce) or drains to finish
+  std::string reload_reason;
+};
+
+class HaproxyApplier {
+ public:
+  // `client` is borrowed (the master CLI of the HAProxy that reads options.dir/haproxy.cfg).
+  HaproxyApplier(ApplierOptions options, HaproxyRuntimeClient* client);
+
+  // Before HAProxy starts: render, check and write `model` as the config it will start with.
+  Status WriteInitial(const HaproxyModel& model);
+  ApplyResult Apply(const HaproxyModel& desired, std::chrono::steady_clock::time_point now);
+  // Puts drained servers whose sessions ended (or whose time is up) in maint. Returns how long
+  // until it should run again (0: nothing pending).
+  std::chrono::milliseconds Tick(std::chrono::steady_clock::time_point now);
+  // HAProxy restarted from the file: runtime states are the file's again, nothing is draining.
+  void OnRestart();
+
+  const HaproxyModel& applied() const { return applied_; }
+  const std::string& config_path() const { return config_path_; }
+  std::string master_socket() const { return options_.dir + "/master.sock"; }
+
+ private:
+  struct Pending {
+    std::string backend;
+    int slot;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  // Render, write extra files, write .new and check it. On success *rendered holds the config.
+  Status RenderAndCheck(const HaproxyModel& model, RenderedConfig* rendered, std::set<std::string>* blamed);
+  Status RunOp(const ServerOp& op, std::chrono::steady_clock::time_point now);
+
+  const ApplierOptions options_;
+  HaproxyRuntimeClient* const client_;
+  const std::string config_path_;
+  HaproxyModel applied_;
+  std::string applied_text_;
+  std::optional<std::chrono::steady_clock::time_point> reload_wanted_since_;
+  std::vector<Pending> draining_;
+};
+
+}  // namespace capstan::controller::haproxy

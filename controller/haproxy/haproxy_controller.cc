@@ -1,0 +1,269 @@
+#include "controller/haproxy/haproxy_controller.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <map>
+
+#include "base/log.h"
+#include "client/json_fields.h"
+#include "controller/haproxy/settings.h"
+
+namespace capstan::controller::haproxy {
+namespace {
+
+using client::MetaString;
+using client::ObjectPtr;
+using nlohmann::json;
+
+constexpr char kKey[] = "haproxy";
+constexpr char kComponent[] = "capstan-haproxy";
+constexpr char kReasonInvalid[] = "HAProxyInvalid";
+constexpr char kReasonRejected[] = "HAProxyConfigRejected";
+
+std::string NowRfc3339() { return client::FormatRfc3339(std::chrono::system_clock::now()); }
+
+}  // namespace
+
+HaproxyController::HaproxyController(HaproxyControllerOptions options)
+    : QueuedController("haproxy", 1), options_(std::move(options)) {}
+
+HaproxyController::~HaproxyController() { Stop(); }
+
+Status HaproxyController::Setup(const ControllerContext& ctx) {
+  if (ctx.api == nullptr || ctx.informers == nullptr) return Status::Invalid("haproxy: api and informers are required");
+  if (options_.data_dir.empty()) return Status::Invalid("haproxy: data_dir is required");
+  InitQueue(ctx);
+  api_ = ctx.api;
+  dir_ = options_.data_dir + "/haproxy";
+  recorder_ = std::make_unique<client::EventRecorder>(api_, kComponent, options_.events);
+  services_ = ctx.informers->ForResource("/api/v1/services");
+  slices_ = ctx.informers->ForResource("/apis/discovery.k8s.io/v1/endpointslices");
+  ingresses_ = ctx.informers->ForResource("/apis/networking.k8s.io/v1/ingresses");
+  classes_ = ctx.informers->ForResource("/apis/networking.k8s.io/v1/ingressclasses");
+  secrets_ = ctx.informers->ForResource("/api/v1/secrets");
+  config_maps_ = ctx.informers->ForResource(std::string("/api/v1/namespaces/") + kDefaultsNamespace + "/configmaps");
+  pods_ = ctx.informers->ForResource("/api/v1/pods");
+  client::ResourceEventHandler any;
+  any.on_add = [this](const ObjectPtr&) { queue().Add(kKey); };
+  any.on_update = [this](const ObjectPtr&, const ObjectPtr&) { queue().Add(kKey); };
+  any.on_delete = [this](const ObjectPtr&) { queue().Add(kKey); };
+  for (client::Informer* inf : {services_, slices_, ingresses_, classes_, secrets_, config_maps_}) {
+    CAPSTAN_RETURN_IF_ERROR(inf->AddEventHandler(any));
+  }
+  // Pods matter only for their readinessProbe (the HTTP check): new, gone, or relabelled.
+  client::ResourceEventHandler pods;
+  pods.on_add = any.on_add;
+  pods.on_delete = any.on_delete;
+  pods.on_update = [this](const ObjectPtr& old_pod, const ObjectPtr& pod) {
+    if (client::Field(client::Field(*old_pod, "metadata"), "labels") != client::Field(client::Field(*pod, "metadata"), "labels")) {
+      queue().Add(kKey);
+    }
+  };
+  return pods_->AddEventHandler(std::move(pods));
+}
+
+ModelInputs HaproxyController::Inputs() const {
+  ModelInputs in;
+  in.services = services_->List();
+  in.endpoint_slices = slices_->List();
+  in.ingresses = ingresses_->List();
+  in.ingress_classes = classes_->List();
+  for (const ObjectPtr& s : secrets_->List()) {
+    if (client::StringField(*s, "type") == "kubernetes.io/tls") in.secrets.push_back(s);
+  }
+  in.defaults = config_maps_->Get(std::string(kDefaultsNamespace) + "/" + kDefaultsName);
+  in.service_address = options_.service_address;
+  in.public_address = options_.public_address;
+  // The HTTP check of each Service from the first (by name) of its Pods with an httpGet
+  // readinessProbe.
+  for (const ObjectPtr& svc : in.services) {
+    const json& selector = client::Field(client::Field(*svc, "spec"), "selector");
+    if (!selector.is_object() || selector.empty()) continue;
+    const std::string ns = MetaString(*svc, "namespace");
+    for (const ObjectPtr& pod : pods_->ListNamespace(ns)) {
+      const json& labels = client::Field(client::Field(*pod, "metadata"), "labels");
+      bool match = labels.is_object();
+      for (const auto& [k, v] : selector.items()) {
+        if (!match) break;
+        match = labels.contains(k) && labels[k] == v;
+      }
+      HealthCheck check;
+      if (match && CheckFromPod(*pod, &check)) {
+        in.probe_checks[ns + "/" + MetaString(*svc, "name")] = check;
+        break;
+      }
+    }
+  }
+  return in;
+}
+
+Status HaproxyController::Start() {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) return Status::Internal("haproxy: cannot create " + dir_ + ": " + ec.message());
+  client_ = std::make_unique<HaproxyRuntimeClient>(dir_ + "/master.sock");
+  ApplierOptions ao;
+  ao.haproxy_bin = options_.haproxy_bin;
+  ao.dir = dir_;
+  ao.render.ingress_address = options_.public_address;
+  ao.render.ingress_http_port = options_.http_port;
+  ao.render.ingress_https_port = options_.https_port;
+  ao.drain_timeout = options_.drain_timeout;
+  ao.reload_debounce = options_.reload_debounce;
+  ao.log_path = dir_ + "/haproxy.log";
+  applier_ = std::make_unique<HaproxyApplier>(ao, client_.get());
+  // The first config: from the caches when it passes the check, else an empty one (the first
+  // reconcile then sorts out who is at fault).
+  ModelResult first = BuildHaproxyModel(Inputs());
+  if (Status st = applier_->WriteInitial(first.model); !st.ok()) {
+    log::Warn("haproxy: the initial config was refused; starting empty", {{"error", st.ToString()}});
+    CAPSTAN_RETURN_IF_ERROR(applier_->WriteInitial(HaproxyModel{}));
+  }
+  supervisor::ChildSpec spec;
+  spec.name = "haproxy";
+  spec.argv = {options_.haproxy_bin, "-W", "-S", applier_->master_socket() + ",mode,600", "-f", applier_->config_path()};
+  spec.log_path = dir_ + "/haproxy.log";
+  spec.stop_signal = SIGUSR1;  // soft stop: workers finish their sessions (hard-stop-after bounds it)
+  spec.stop_timeout = std::chrono::seconds(5);
+  spec.on_start = [this](pid_t pid, int restarts) {
+    {
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      stats_.master_pid = pid;
+      stats_.haproxy_restarts = restarts;
+    }
+    if (restarts > 0) {
+      restarted_ = true;
+      queue().Add(kKey);
+    }
+  };
+  ::unlink(applier_->master_socket().c_str());  // a stale socket of a killed predecessor
+  auto started = supervisor::ChildSupervisor::Start(spec);
+  if (!started.ok()) return started.status();
+  haproxy_ = std::move(started).value();
+  queue().Add(kKey);
+  return QueuedController::Start();
+}
+
+void HaproxyController::Stop() {
+  QueuedController::Stop();
+  if (haproxy_) haproxy_->Stop();
+  if (recorder_) recorder_->Stop();
+}
+
+ReconcileResult HaproxyController::Reconcile(const std::string&) {
+  if (applier_ == nullptr) return ReconcileResult::Done();
+  if (restarted_.exchange(false)) applier_->OnRestart();
+  const auto t0 = std::chrono::steady_clock::now();
+  ModelInputs in = Inputs();
+  const HaproxyModel previous = applier_->applied();
+  in.previous = &previous;
+  ModelResult built = BuildHaproxyModel(in);
+  Report(built.problems, kReasonInvalid);
+  // A refused config is retried without the objects it blames.
+  std::set<std::string> excluded;
+  ApplyResult r;
+  for (int round = 0; round <= kMaxExclusions; ++round) {
+    r = applier_->Apply(built.model, std::chrono::steady_clock::now());
+    {
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      ++stats_.renders;
+      stats_.last_render_micros = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+      stats_.runtime_updates += static_cast<uint64_t>(r.runtime_updates);
+      if (r.reloaded) ++stats_.reloads_ok;
+      if (r.reload_failed) ++stats_.reloads_failed;
+      else if (!r.status.ok() && !r.blamed.empty()) ++stats_.configs_rejected;
+    }
+    if (r.status.ok() || r.blamed.empty()) break;
+    std::vector<Problem> rejected;
+    bool progress = false;
+    for (const std::string& source : r.blamed) {
+      if (!excluded.insert(source).second) continue;
+      progress = true;
+      // Find the object by its source name among the inputs.
+      for (const ObjectList* list : {&in.services, &in.ingresses, &in.secrets}) {
+        for (const ObjectPtr& o : *list) {
+          if (SourceName(*o) == source) rejected.push_back({o, r.status.message()});
+        }
+      }
+      if (source.rfind("ConfigMap", 0) == 0 && in.defaults) rejected.push_back({in.defaults, r.status.message()});
+    }
+    Report(rejected, kReasonRejected);
+    if (!progress) break;
+    // Leave the blamed objects out and build again.
+    auto keep = [&](ObjectList& list) {
+      std::erase_if(list, [&](const ObjectPtr& o) { return excluded.count(SourceName(*o)) > 0; });
+    };
+    keep(in.services);
+    keep(in.ingresses);
+    keep(in.secrets);
+    if (excluded.count("ConfigMap defaults-snippet") || excluded.count("ConfigMap global-snippet")) in.defaults = nullptr;
+    built = BuildHaproxyModel(in);
+  }
+  // Services served now get their condition True.
+  std::set<std::string> at_fault = excluded;
+  for (const Problem& p : built.problems) at_fault.insert(SourceName(*p.object));
+  if (r.status.ok()) {
+    for (const ObjectPtr& svc : services_->List()) {
+      if (!at_fault.count(SourceName(*svc))) SetServiceCondition(*svc, true, "Configured", "served by HAProxy");
+    }
+  }
+  if (!r.status.ok()) {
+    log::Warn("haproxy: config not applied", {{"error", r.status.ToString()}});
+    return ReconcileResult::RequeueAfter(std::chrono::seconds(5));
+  }
+  if (r.retry_after.count() > 0) return ReconcileResult::RequeueAfter(r.retry_after);
+  return ReconcileResult::Done();
+}
+
+void HaproxyController::Report(const std::vector<Problem>& problems, const std::string& reason) {
+  std::map<const json*, std::string> by_object;
+  std::map<const json*, ObjectPtr> objects;
+  for (const Problem& p : problems) {
+    if (p.object == nullptr) continue;
+    std::string& m = by_object[p.object.get()];
+    m += (m.empty() ? "" : "; ") + p.message;
+    objects[p.object.get()] = p.object;
+  }
+  for (const auto& [raw, message] : by_object) {
+    const ObjectPtr& o = objects[raw];
+    recorder_->Event(*o, client::kEventTypeWarning, reason, message);
+    if (client::StringField(*o, "kind") == "Service") SetServiceCondition(*o, false, reason, message);
+  }
+}
+
+void HaproxyController::SetServiceCondition(const json& svc, bool ok, const std::string& reason,
+                                            const std::string& message) {
+  const json& conditions = client::Field(client::Field(svc, "status"), "conditions");
+  json list = conditions.is_array() ? conditions : json::array();
+  const std::string status = ok ? "True" : "False";
+  for (const json& c : list) {
+    if (c.value("type", "") == kConditionType && c.value("status", "") == status && c.value("reason", "") == reason &&
+        c.value("message", "") == message) {
+      return;  // unchanged: no write
+    }
+  }
+  json kept = json::array();
+  for (const json& c : list) {
+    if (c.value("type", "") != kConditionType) kept.push_back(c);
+  }
+  list = std::move(kept);
+  list.push_back({{"type", kConditionType},
+                  {"status", status},
+                  {"reason", reason},
+                  {"message", message},
+                  {"lastTransitionTime", NowRfc3339()},
+                  {"observedGeneration", client::IntField(client::Field(svc, "metadata"), "generation", 0)}});
+  const std::string path =
+      "/api/v1/namespaces/" + MetaString(svc, "namespace") + "/services/" + MetaString(svc, "name") + "/status";
+  auto r = api_->Patch(path, client::PatchType::kMerge, {{"status", {{"conditions", list}}}});
+  if (!r.ok()) log::Debug("haproxy: cannot set the Service condition", {{"service", path}, {"error", r.status().ToString()}});
+}
+
+HaproxyStats HaproxyController::Stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return stats_;
+}
+
+}  // namespace capstan::controller::haproxy

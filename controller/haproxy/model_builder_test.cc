@@ -1,0 +1,230 @@
+#include "controller/haproxy/model_builder.h"
+
+#include <gtest/gtest.h>
+
+#include "base/base64.h"
+#include "controller/haproxy/renderer.h"
+
+namespace capstan::controller::haproxy {
+namespace {
+
+using nlohmann::json;
+
+std::shared_ptr<const json> Obj(json j) { return std::make_shared<const json>(std::move(j)); }
+
+std::shared_ptr<const json> Service(const std::string& name, json ports, json extra_spec = json::object(),
+                                    json annotations = json::object()) {
+  json spec = {{"selector", {{"app", name}}}, {"ports", ports}};
+  spec.update(extra_spec);
+  return Obj({{"apiVersion", "v1"},
+              {"kind", "Service"},
+              {"metadata", {{"name", name}, {"namespace", "default"}, {"annotations", annotations}}},
+              {"spec", spec}});
+}
+
+std::shared_ptr<const json> Slice(const std::string& service, const std::string& port_name,
+                                  std::vector<std::tuple<std::string, int, bool, bool>> endpoints) {
+  // The slice's port is its first endpoint's: each Pod has its own host port, so each port set
+  // gets a slice of its own.
+  json eps = json::array();
+  for (const auto& [addr, port, ready, terminating] : endpoints) {
+    eps.push_back({{"addresses", {addr}},
+                   {"conditions", {{"ready", ready}, {"serving", true}, {"terminating", terminating}}}});
+  }
+  const int port = endpoints.empty() ? 1 : std::get<1>(endpoints[0]);
+  return Obj({{"apiVersion", "discovery.k8s.io/v1"},
+              {"kind", "EndpointSlice"},
+              {"metadata",
+               {{"name", service + "-" + std::to_string(port)},
+                {"namespace", "default"},
+                {"labels", {{"kubernetes.io/service-name", service}}}}},
+              {"addressType", "IPv4"},
+              {"endpoints", eps},
+              {"ports", {{{"name", port_name}, {"port", port}, {"protocol", "TCP"}}}}});
+}
+
+ModelInputs WebInputs() {
+  ModelInputs in;
+  in.services = {Service("web", {{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}},
+                         {{"type", "NodePort"}, {"sessionAffinity", "ClientIP"}}),
+                 Service("db", {{{"name", "pg"}, {"port", 5432}, {"nodePort", 0}}})};
+  in.endpoint_slices = {Slice("web", "http", {{"127.0.0.1", 20001, true, false}}),
+                        Slice("web", "http", {{"127.0.0.1", 20002, true, false}}),
+                        Slice("web", "http", {{"127.0.0.1", 20003, false, true}}),
+                        Slice("web", "http", {{"127.0.0.1", 20004, false, false}})};
+  return in;
+}
+
+TEST(ModelBuilderTest, ServicesBecomeBackendsAndListenersWithSlots) {
+  ModelInputs in = WebInputs();
+  json svc = *in.services[0];
+  svc["spec"]["ports"][0]["nodePort"] = 30080;
+  in.services[0] = Obj(svc);
+  ModelResult r = BuildHaproxyModel(in);
+  EXPECT_TRUE(r.problems.empty()) << r.problems[0].message;
+  ASSERT_EQ(r.model.backends.size(), 2u);
+  const Backend& db = r.model.backends[0];
+  EXPECT_EQ(db.name, "default_db_5432");
+  EXPECT_FALSE(db.http);
+  EXPECT_TRUE(db.servers.empty());
+  const Backend& web = r.model.backends[1];
+  EXPECT_EQ(web.name, "default_web_8080");
+  EXPECT_TRUE(web.http);  // port named "http"
+  EXPECT_EQ(web.source, "Service default/web");
+  EXPECT_EQ(web.slots, 8);
+  EXPECT_EQ(web.settings.client_ip_affinity_seconds, 10800);
+  ASSERT_EQ(web.servers.size(), 3u);  // the not-ready, not-terminating one is left out
+  EXPECT_EQ(web.servers[0], (ServerSlot{1, "127.0.0.1", 20001, ServerState::kReady}));
+  EXPECT_EQ(web.servers[2], (ServerSlot{3, "127.0.0.1", 20003, ServerState::kDrain}));
+  ASSERT_EQ(r.model.listeners.size(), 3u);
+  EXPECT_EQ(r.model.listeners[0].name, "default_db_5432_service");
+  EXPECT_EQ(r.model.listeners[1].name, "default_web_8080_nodeport");
+  EXPECT_EQ(r.model.listeners[1].address, "0.0.0.0");
+  EXPECT_EQ(r.model.listeners[1].port, 30080);
+  EXPECT_EQ(r.model.listeners[2].address, "127.0.0.1");
+  EXPECT_EQ(r.model.listeners[2].port, 8080);
+}
+
+TEST(ModelBuilderTest, EndpointsKeepTheirSlotsAndSlotsNeverShrink) {
+  ModelInputs in = WebInputs();
+  const ModelResult first = BuildHaproxyModel(in);
+  // 20001 goes, 20005..20010 come: 20002 stays in slot 2, the new ones fill the never-used
+  // slots 4..8 first and only then slot 1 (freed in this step, maybe still draining); seven
+  // endpoints still fit in 8 slots.
+  in.endpoint_slices = {Slice("web", "http", {{"127.0.0.1", 20002, true, false}})};
+  for (int p = 20005; p <= 20010; ++p) in.endpoint_slices.push_back(Slice("web", "http", {{"127.0.0.1", p, true, false}}));
+  in.previous = &first.model;
+  const ModelResult second = BuildHaproxyModel(in);
+  const Backend& web = second.model.backends[1];
+  EXPECT_EQ(web.slots, 8);
+  ASSERT_EQ(web.servers.size(), 7u);
+  EXPECT_EQ(web.servers[0], (ServerSlot{1, "127.0.0.1", 20010, ServerState::kReady}));
+  EXPECT_EQ(web.servers[1], (ServerSlot{2, "127.0.0.1", 20002, ServerState::kReady}));
+  EXPECT_EQ(web.servers[2], (ServerSlot{4, "127.0.0.1", 20005, ServerState::kReady}));
+  // Ten endpoints: 16 slots; then back to one: still 16.
+  for (int p = 20011; p <= 20013; ++p) in.endpoint_slices.push_back(Slice("web", "http", {{"127.0.0.1", p, true, false}}));
+  in.previous = &second.model;
+  const ModelResult third = BuildHaproxyModel(in);
+  EXPECT_EQ(third.model.backends[1].slots, 16);
+  in.endpoint_slices.resize(1);
+  in.previous = &third.model;
+  EXPECT_EQ(BuildHaproxyModel(in).model.backends[1].slots, 16);
+  // Deterministic: the same inputs give the same model and the same text.
+  RenderOptions o;
+  o.stats_socket = "/s";
+  EXPECT_EQ(RenderHaproxyConfig(BuildHaproxyModel(in).model, o).text,
+            RenderHaproxyConfig(BuildHaproxyModel(in).model, o).text);
+}
+
+TEST(ModelBuilderTest, InvalidObjectsAreLeftOutAndReportedTheRestApplies) {
+  ModelInputs in = WebInputs();
+  in.services.push_back(Service("bad", {{{"port", 9000}}}, json::object(), {{"haproxy.capstan.io/balance", "fastest"}}));
+  in.services.push_back(Service("clash", {{{"port", 8080}}}));  // web has 127.0.0.1:8080 (sorted: after)
+  in.services.push_back(Service("udp", {{{"port", 53}, {"protocol", "UDP"}}}));
+  in.defaults = Obj({{"kind", "ConfigMap"},
+                     {"metadata", {{"name", "capstan-haproxy-defaults"}, {"namespace", "kube-system"}}},
+                     {"data", {{"balance", "leastconn"}, {"retries", "x"}, {"hard-stop-after", "1m"}}}});
+  ModelResult r = BuildHaproxyModel(in);
+  std::map<std::string, std::string> problems;
+  for (const Problem& p : r.problems) problems[SourceName(*p.object)] += p.message;
+  EXPECT_EQ(problems["Service default/bad"],
+            "metadata.annotations[haproxy.capstan.io/balance]: Invalid value: \"fastest\": must be one of roundrobin, "
+            "leastconn, source, first, uri, random or hdr(HEADER-NAME)");
+  EXPECT_EQ(problems["Service default/web"],
+            "spec.ports[0].port: port 8080 on 127.0.0.1 is already served for Service default/clash");
+  EXPECT_NE(problems["Service default/udp"].find("spec.ports[0].protocol"), std::string::npos);
+  EXPECT_NE(problems["ConfigMap kube-system/capstan-haproxy-defaults"].find("data[retries]"), std::string::npos);
+  std::vector<std::string> names;
+  for (const Backend& b : r.model.backends) names.push_back(b.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"default_clash_8080", "default_db_5432"}));
+  EXPECT_EQ(r.model.backends[1].settings.balance, "leastconn");  // from the ConfigMap
+  EXPECT_EQ(r.model.global.hard_stop_after_ms, 60000);
+  EXPECT_EQ(r.model.global.retries, 3);
+}
+
+TEST(ModelBuilderTest, AnnotationsAndReadinessProbeSetTheHealthCheck) {
+  ModelInputs in = WebInputs();
+  json pod = {{"spec",
+               {{"containers",
+                 {{{"name", "main"},
+                   {"readinessProbe", {{"httpGet", {{"path", "/ready"}, {"port", 8080}}}, {"periodSeconds", 5}}}}}}}}};
+  HealthCheck from_probe;
+  ASSERT_TRUE(CheckFromPod(pod, &from_probe));
+  EXPECT_EQ(from_probe.path, "/ready");
+  EXPECT_EQ(from_probe.interval_ms, 1000);
+  in.probe_checks["default/web"] = from_probe;
+  in.probe_checks["default/db"] = from_probe;
+  json db = *in.services[1];
+  db["metadata"]["annotations"] = {{"haproxy.capstan.io/check-path", "/healthz"},
+                                   {"haproxy.capstan.io/check-interval", "3s"},
+                                   {"haproxy.capstan.io/maxconn", "50"},
+                                   {"haproxy.capstan.io/timeout-server", "90s"}};
+  in.services[1] = Obj(db);
+  ModelResult r = BuildHaproxyModel(in);
+  ASSERT_TRUE(r.problems.empty()) << r.problems[0].message;
+  EXPECT_EQ(r.model.backends[0].settings.check.path, "/healthz");  // the annotation wins
+  EXPECT_EQ(r.model.backends[0].settings.check.interval_ms, 3000);
+  EXPECT_EQ(r.model.backends[0].settings.maxconn_per_server, 50);
+  EXPECT_EQ(*r.model.backends[0].settings.timeout_server_ms, 90000);
+  EXPECT_EQ(r.model.backends[1].settings.check.path, "/ready");
+  EXPECT_TRUE(r.model.backends[1].settings.check.http);
+}
+
+std::shared_ptr<const json> Ingress(const std::string& name, json spec, json annotations = json::object()) {
+  return Obj({{"apiVersion", "networking.k8s.io/v1"},
+              {"kind", "Ingress"},
+              {"metadata", {{"name", name}, {"namespace", "default"}, {"annotations", annotations}}},
+              {"spec", spec}});
+}
+
+json Path(const std::string& path, const std::string& type, const std::string& svc, json port) {
+  return {{"path", path}, {"pathType", type}, {"backend", {{"service", {{"name", svc}, {"port", port}}}}}};
+}
+
+TEST(ModelBuilderTest, IngressRoutesCanariesTlsAndProblems) {
+  ModelInputs in = WebInputs();
+  in.services.push_back(Service("web-v2", {{{"name", "web"}, {"port", 8080}}}, {{"clusterIP", "None"}}));
+  in.services.push_back(Service("api", {{{"name", "grpc"}, {"port", 9090}}}));
+  in.secrets = {Obj({{"kind", "Secret"},
+                     {"metadata", {{"name", "shop-tls"}, {"namespace", "default"}}},
+                     {"type", "kubernetes.io/tls"},
+                     {"data", {{"tls.crt", Base64Encode("CERT")}, {"tls.key", Base64Encode("KEY\n")}}}})};
+  in.ingresses = {
+      Ingress("shop", {{"rules", {{{"host", "shop.example.com"},
+                                   {"http", {{"paths", {Path("/", "Prefix", "web", {{"name", "http"}}),
+                                                        Path("/api", "Exact", "api", {{"number", 9090}}),
+                                                        Path("/x", "Prefix", "missing", {{"number", 1}})}}}}}}},
+                       {"tls", {{{"hosts", {"shop.example.com"}}, {"secretName", "shop-tls"}}}},
+                       {"defaultBackend", {{"service", {{"name", "db"}, {"port", {{"number", 5432}}}}}}}}),
+      Ingress("shop-canary",
+              {{"rules", {{{"host", "shop.example.com"}, {"http", {{"paths", {Path("/", "Prefix", "api", {{"number", 9090}})}}}}}}}},
+              {{"haproxy.capstan.io/canary", "true"}, {"haproxy.capstan.io/canary-weight", "20"},
+               {"haproxy.capstan.io/canary-by-header", "X-Canary"}}),
+      Ingress("other", {{"ingressClassName", "nginx"}, {"rules", {{{"http", {{"paths", {Path("/", "Prefix", "web", {{"number", 8080}})}}}}}}}}),
+      Ingress("shop-dup", {{"rules", {{{"host", "shop.example.com"}, {"http", {{"paths", {Path("/", "Prefix", "db", {{"number", 5432}})}}}}}}}})};
+  ModelResult r = BuildHaproxyModel(in);
+  std::map<std::string, std::string> problems;
+  for (const Problem& p : r.problems) problems[SourceName(*p.object)] += p.message + ";";
+  EXPECT_EQ(problems["Ingress default/shop"], "spec.rules[0].http.paths[2].backend: Service default/missing not found;");
+  EXPECT_EQ(problems["Ingress default/shop-dup"],
+            "spec.rules[0].http.paths[0]: host \"shop.example.com\" path \"/\" is already routed by Ingress default/shop;");
+  EXPECT_EQ(problems.count("Ingress default/other"), 0u);  // not ours: ignored, not a problem
+  const IngressModel& ing = r.model.ingress;
+  ASSERT_EQ(ing.routes.size(), 2u);
+  EXPECT_EQ(ing.routes[0].path, "/api");  // Exact before Prefix
+  EXPECT_EQ(ing.routes[0].type, PathType::kExact);
+  EXPECT_EQ(ing.routes[1].backend, "default_web_8080");
+  EXPECT_EQ(ing.routes[1].canary_backend, "default_api_9090");
+  EXPECT_EQ(ing.routes[1].canary_weight, 20);
+  EXPECT_EQ(ing.routes[1].canary_header, "X-Canary");
+  EXPECT_EQ(ing.default_backend, "default_db_5432");
+  ASSERT_EQ(ing.certificates.size(), 1u);
+  EXPECT_EQ(ing.certificates[0].pem, "CERT\nKEY\n");
+  EXPECT_EQ(ing.certificates[0].hosts, std::vector<std::string>{"shop.example.com"});
+  EXPECT_EQ(ing.redirect_hosts, std::vector<std::string>{"shop.example.com"});
+  // Every backend an Ingress routes to is HTTP, whatever its port is called.
+  for (const Backend& b : r.model.backends) EXPECT_TRUE(b.http) << b.name;
+}
+
+}  // namespace
+}  // namespace capstan::controller::haproxy

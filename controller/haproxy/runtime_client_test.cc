@@ -1,0 +1,181 @@
+#include "controller/haproxy/runtime_client.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "controller/haproxy/haproxy_test_util.h"
+#include "controller/haproxy/renderer.h"
+
+namespace capstan::controller::haproxy {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;
+
+TEST(ShowProcTest, ParsesMasterWorkersAndOldWorkers) {
+  auto p = ParseShowProc(
+      "#<PID>          <type>          <reloads>       <uptime>        <version>      \n"
+      "18889           master          4 [failed: 1]   0d00h11m13s     2.6.12-1+deb12u4\n"
+      "# workers\n"
+      "31097           worker          1               0d00h00m08s     2.6.12-1+deb12u4\n"
+      "# old workers\n"
+      "30643           worker          2               0d00h00m40s     2.6.12-1+deb12u4\n"
+      "# programs\n\n");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->master_pid, 18889);
+  EXPECT_EQ(p->reloads, 4);
+  EXPECT_EQ(p->failed_reloads, 1);
+  EXPECT_EQ(p->workers, std::vector<pid_t>{31097});
+  EXPECT_EQ(p->old_workers, std::vector<pid_t>{30643});
+  EXPECT_FALSE(ParseShowProc("").ok());
+  EXPECT_FALSE(ParseShowProc("Unknown command\n").ok());
+}
+
+TEST(ShowStatTest, ParsesServerRowsByHeaderNames) {
+  auto s = ParseShowStat(
+      "# pxname,svname,scur,status,weight,check_status,addr,\n"
+      "f,FRONTEND,3,OPEN,,,,\n"
+      "b,s1,2,UP,1,L7OK,127.0.0.1:20001,\n"
+      "b,s2,0,MAINT,1,,0.0.0.0:0,\n"
+      "b,BACKEND,2,UP,1,,,\n");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->size(), 2u);
+  EXPECT_EQ((*s)[0].backend, "b");
+  EXPECT_EQ((*s)[0].server, "s1");
+  EXPECT_EQ((*s)[0].current_sessions, 2);
+  EXPECT_EQ((*s)[0].status, "UP");
+  EXPECT_EQ((*s)[0].check_status, "L7OK");
+  EXPECT_EQ((*s)[0].address, "127.0.0.1:20001");
+  EXPECT_EQ((*s)[1].status, "MAINT");
+  EXPECT_FALSE(ParseShowStat("b,s1,2\n").ok());
+}
+
+// A real HAProxy: one HTTP backend of 8 slots, s1 filled; the runtime API fills s2 without a
+// reload, a reload gets a new worker, a reload of a config that cannot bind keeps the old one.
+class RuntimeClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaveTools()) GTEST_SKIP() << "haproxy or busybox is not installed";
+    dir_ = MakeTempDir("capstan-haproxy-rt");
+    port_a_ = FreePort();
+    port_b_ = FreePort();
+    listen_ = FreePort();
+    a_ = StartHttpd(dir_, "a", port_a_);
+    b_ = StartHttpd(dir_, "b", port_b_);
+    ASSERT_TRUE(a_ && b_);
+    WriteConfig(Model());
+    supervisor::ChildSpec spec;
+    spec.name = "haproxy";
+    spec.argv = {kHaproxy, "-W", "-S", dir_ + "/master.sock,mode,600", "-f", dir_ + "/haproxy.cfg"};
+    spec.log_path = dir_ + "/haproxy.log";
+    auto started = supervisor::ChildSupervisor::Start(spec);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    haproxy_ = std::move(started).value();
+    client_ = std::make_unique<HaproxyRuntimeClient>(dir_ + "/master.sock");
+    ASSERT_TRUE(WaitUntil([&] { auto p = client_->ShowProc(); return p.ok() && p->workers.size() == 1; }, 10s))
+        << ReadLog();
+  }
+  void TearDown() override {
+    if (haproxy_) haproxy_->Stop();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  HaproxyModel Model() const {
+    HaproxyModel m;
+    Backend b;
+    b.name = "default_web_80";
+    b.http = true;
+    b.settings.check.http = true;
+    b.settings.check.interval_ms = 200;
+    b.settings.check.rise = 1;
+    b.servers = {{1, "127.0.0.1", port_a_, ServerState::kReady}};
+    m.backends.push_back(b);
+    m.listeners.push_back({"default_web_80_service", "", "127.0.0.1", listen_, true, b.name, {}});
+    return m;
+  }
+  void WriteConfig(const HaproxyModel& m) {
+    RenderOptions o;
+    o.stats_socket = dir_ + "/stats.sock";
+    std::ofstream(dir_ + "/haproxy.cfg") << RenderHaproxyConfig(m, o).text;
+  }
+  std::string ReadLog() const {
+    std::ifstream in(dir_ + "/haproxy.log");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+  ServerStat Stat(const std::string& server) const {
+    auto s = client_->ShowStat();
+    if (s.ok()) {
+      for (const ServerStat& st : *s) {
+        if (st.server == server) return st;
+      }
+    }
+    return {};
+  }
+  std::set<std::string> Responders(int n) const {
+    std::set<std::string> seen;
+    for (int i = 0; i < n; ++i) seen.insert(Get(listen_));
+    return seen;
+  }
+
+  std::string dir_;
+  int port_a_ = 0, port_b_ = 0, listen_ = 0;
+  std::unique_ptr<supervisor::ChildSupervisor> a_, b_, haproxy_;
+  std::unique_ptr<HaproxyRuntimeClient> client_;
+};
+
+TEST_F(RuntimeClientTest, ServersMoveThroughTheRuntimeApiWithoutAReload) {
+  const pid_t worker = client_->ShowProc()->workers.at(0);
+  ASSERT_TRUE(WaitUntil([&] { return Stat("s1").status == "UP"; }, 5s)) << Stat("s1").status;
+  EXPECT_EQ(Stat("s2").status, "MAINT");
+  EXPECT_EQ(Responders(4), std::set<std::string>{"a\n"});
+
+  // The entry sequence: address, drain (leaving MAINT for ready would make it UP at once),
+  // health down, ready: DOWN until its first check passes, then UP by HAProxy's own doing.
+  ASSERT_TRUE(client_->SetServerAddr("default_web_80", "s2", "127.0.0.1", port_b_).ok());
+  ASSERT_TRUE(client_->SetServerState("default_web_80", "s2", AdminState::kDrain).ok());
+  ASSERT_TRUE(client_->SetServerHealth("default_web_80", "s2", Health::kDown).ok());
+  ASSERT_TRUE(client_->SetServerState("default_web_80", "s2", AdminState::kReady).ok());
+  ASSERT_TRUE(WaitUntil([&] { return Stat("s2").status == "UP"; }, 5s)) << Stat("s2").status;
+  EXPECT_EQ(Stat("s2").address, "127.0.0.1:" + std::to_string(port_b_));
+  EXPECT_EQ(Responders(6), (std::set<std::string>{"a\n", "b\n"}));
+
+  ASSERT_TRUE(client_->SetServerState("default_web_80", "s2", AdminState::kDrain).ok());
+  EXPECT_EQ(Stat("s2").status, "DRAIN");
+  EXPECT_EQ(Responders(4), std::set<std::string>{"a\n"});
+  ASSERT_TRUE(client_->SetServerState("default_web_80", "s2", AdminState::kMaint).ok());
+  EXPECT_EQ(Stat("s2").status, "MAINT");
+  ASSERT_TRUE(client_->SetWeight("default_web_80", "s1", 50).ok());
+  EXPECT_EQ(Stat("s1").weight, 50);
+
+  Status st = client_->SetServerState("default_web_80", "s99", AdminState::kReady);
+  EXPECT_EQ(st.code(), Code::kInvalid) << st.ToString();
+  st = client_->SetServerAddr("nope", "s1", "127.0.0.1", 1);
+  EXPECT_EQ(st.code(), Code::kInvalid) << st.ToString();
+  EXPECT_EQ(client_->ShowProc()->workers, std::vector<pid_t>{worker});  // never reloaded
+}
+
+TEST_F(RuntimeClientTest, ReloadConfirmsANewWorkerAndReportsAFailedOne) {
+  const ProcInfo before = *client_->ShowProc();
+  HaproxyModel m = Model();
+  m.backends[0].servers.push_back({2, "127.0.0.1", port_b_, ServerState::kReady});
+  WriteConfig(m);
+  auto reloaded = client_->Reload();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString() << ReadLog();
+  EXPECT_NE(*reloaded, before.workers.at(0));
+  EXPECT_EQ(client_->ShowProc()->master_pid, before.master_pid);
+  ASSERT_TRUE(WaitUntil([&] { return Responders(6).size() == 2; }, 5s));
+
+  // A config that passes `haproxy -c` but cannot bind (busybox holds the port): HAProxy keeps
+  // the worker it has, and the failure is reported.
+  m.listeners.push_back({"taken", "", "127.0.0.1", port_a_, true, m.backends[0].name, {}});
+  WriteConfig(m);
+  auto failed = client_->Reload();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::kInvalid) << failed.status().ToString();
+  EXPECT_EQ(client_->ShowProc()->workers, std::vector<pid_t>{*reloaded});
+  EXPECT_FALSE(Responders(2).count(""));  // still serving
+}
+
+}  // namespace
+}  // namespace capstan::controller::haproxy
