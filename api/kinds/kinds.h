@@ -12,5 +12,6 @@ void RegisterPod();                 // pod.cc:              v1 Pod
 void RegisterApps();                // apps.cc:             apps/v1 Deployment, ReplicaSet
 void RegisterNode();                // node.cc:             v1 Node
 void RegisterLease();               // lease.cc:            coordination.k8s.io/v1 Lease
+void RegisterRegistryCleanupPolicy();  // registry_cleanup_policy.cc: registry.capstan.io/v1alpha1 RegistryCleanupPolicy
 
 }  // namespace capstan::api::kinds
