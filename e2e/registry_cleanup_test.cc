@@ -235,8 +235,8 @@ TEST_F(RegistryCleanupTest, PaginatedCatalogAndHundredsOfTags) {
   for (char c = 'a'; c <= 'g'; ++c) EXPECT_TRUE(Tags(*client, std::string("small-") + c).empty());
 }
 
-// Deletion disabled: nothing deleted, the 405 reported naming the registry setting.
-TEST_F(RegistryCleanupTest, DeletionDisabledIsReported) {
+// Deletion disabled, then read-only: nothing deleted, the 405 reported naming the registry settings.
+TEST_F(RegistryCleanupTest, DeletionDisabledAndReadOnlyAreReported) {
   RegistryProcess reg;
   ASSERT_TRUE(reg.Start({.delete_enabled = false})) << reg.error();
   auto client = Connect(reg);
@@ -247,6 +247,12 @@ TEST_F(RegistryCleanupTest, DeletionDisabledIsReported) {
   EXPECT_EQ(policy["status"]["lastRun"]["result"], "Failed") << policy.dump(2);
   EXPECT_EQ(Condition(policy, "DeletionAllowed"), "False");
   EXPECT_NE(Condition(policy, "DeletionAllowed", "message").find("storage.delete.enabled"), std::string::npos);
+  EXPECT_EQ(Tags(*client, "app"), (std::set<std::string>{"a", "b"}));
+  // Read-only (storage.maintenance.readonly): the same 405, the same report.
+  ASSERT_TRUE(reg.Restart({.delete_enabled = true, .read_only = true})) << reg.error();
+  policy = Run("nodelete", 1);
+  EXPECT_EQ(Condition(policy, "DeletionAllowed"), "False") << policy.dump(2);
+  EXPECT_NE(Condition(policy, "DeletionAllowed", "message").find("storage.maintenance.readonly"), std::string::npos);
   EXPECT_EQ(Tags(*client, "app"), (std::set<std::string>{"a", "b"}));
 }
 

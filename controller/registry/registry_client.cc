@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/base64.h"
+#include "client/rest_client.h"
 
 namespace capstan::registry {
 namespace {
@@ -20,21 +21,6 @@ const char* kManifestAccept =
     "application/vnd.docker.distribution.manifest.v2+json, "
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
-
-std::string PercentEncode(const std::string& text) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 // "https://host:port/path?q" -> {"https://host:port", "/path?q"}; a relative reference keeps an
 // empty origin.
@@ -210,12 +196,11 @@ struct RegistryClient::Impl {
     auto [realm_origin, realm_path] = SplitUrl(challenge.realm);
     if (realm_origin.empty()) realm_origin = origin;
     std::string path = realm_path;
-    std::string query;
-    if (!challenge.service.empty()) query += "service=" + PercentEncode(challenge.service);
-    std::vector<std::string> scopes;
-    if (!scope.empty()) scopes.push_back(scope);
-    if (!challenge.scope.empty() && challenge.scope != scope) scopes.push_back(challenge.scope);
-    for (const std::string& s : scopes) query += (query.empty() ? "" : "&") + std::string("scope=") + PercentEncode(s);
+    client::Query params;
+    if (!challenge.service.empty()) params.emplace_back("service", challenge.service);
+    if (!scope.empty()) params.emplace_back("scope", scope);
+    if (!challenge.scope.empty() && challenge.scope != scope) params.emplace_back("scope", challenge.scope);
+    std::string query = client::EncodeQuery(params);
     if (!query.empty()) path += (path.find('?') == std::string::npos ? "?" : "&") + query;
     auto client = NewClient(realm_origin);
     httplib::Headers headers;
@@ -476,7 +461,7 @@ Result<std::string> RegistryClient::PushBlob(const std::string& repository, cons
   if (r->status != 202) return ErrorStatus(impl_->origin, "POST", start, *r);
   std::string location = SplitUrl(r->Header("Location")).second;
   if (location.empty()) return Status::Internal("POST " + start + ": no upload Location");
-  location += (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + PercentEncode(digest);
+  location += (location.find('?') == std::string::npos ? "?" : "&") + client::EncodeQuery({{"digest", digest}});
   r = impl_->Send("PUT", location, scope, "", data, "application/octet-stream");
   if (!r.ok()) return r.status();
   if (r->status != 201) return ErrorStatus(impl_->origin, "PUT", location, *r);
