@@ -256,6 +256,10 @@ struct RegistryClient::Impl {
       } catch (const std::exception& e) {
         return Status::Internal(method + " " + origin + path + ": " + e.what());
       }
+      if (!sent && error == httplib::Error::SSLServerVerification) {
+        return Status::Unavailable("registry " + origin + ": its TLS certificate is not trusted (give its CA in "
+                                   "spec.registry.caSecret, or set insecureSkipTLSVerify)");
+      }
       if (!sent) {
         // A broken keep-alive connection or an unreachable registry: back off and retry.
         if (attempt + 1 >= options.max_attempts) {

@@ -174,6 +174,28 @@ TEST(RegistryClientTest, UnreachableRegistryIsRetriedThenUnavailable) {
   EXPECT_TRUE(head.ok()) << head.status().ToString();
 }
 
+TEST(RegistryClientTest, HttpsTrustsTheGivenCaOrSkipsVerification) {
+  REQUIRE_REGISTRY();
+  RegistryProcess registry;
+  ASSERT_TRUE(registry.Start({.tls = true})) << registry.error();
+  ASSERT_EQ(registry.url().rfind("https://", 0), 0u);
+  RegistryClientOptions once;
+  once.max_attempts = 1;
+  auto untrusted = RegistryClient::Create({registry.url(), "", "", "", false}, once);
+  ASSERT_TRUE(untrusted.ok());
+  Status refused = (*untrusted)->Ping();
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_NE(refused.message().find("not trusted"), std::string::npos) << refused.message();
+  auto with_ca = RegistryClient::Create({registry.url(), "", "", registry.ca_pem(), false}, once);
+  ASSERT_TRUE(with_ca.ok());
+  Status ping = (*with_ca)->Ping();
+  EXPECT_TRUE(ping.ok()) << ping.ToString();
+  EXPECT_TRUE(testing::PushImage(**with_ca, "app", "v1", {"2024-01-01T00:00:00Z", "x"}).ok());
+  auto insecure = RegistryClient::Create({registry.url(), "", "", "", true}, once);
+  ASSERT_TRUE(insecure.ok());
+  EXPECT_TRUE((*insecure)->HeadManifest("app", "v1").ok());
+}
+
 // A registry that rate-limits: 429 with Retry-After twice, then the answer.
 TEST(RegistryClientTest, TooManyRequestsHonoursRetryAfter) {
   httplib::Server server;

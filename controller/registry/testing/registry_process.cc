@@ -62,6 +62,17 @@ RegistryProcess::~RegistryProcess() {
 
 bool RegistryProcess::Start(const RegistryOptions& options) {
   if (port_ == 0) port_ = FreePort();
+  tls_ = options.tls;
+  if (tls_ && ca_pem_.empty()) {
+    e2e::RunResult made = e2e::Run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                                    dir_ + "/tls.key", "-out", dir_ + "/tls.crt"});
+    if (made.exit_code != 0) {
+      error_ = "openssl: " + made.err;
+      return false;
+    }
+    ca_pem_ = e2e::ReadFile(dir_ + "/tls.crt");
+  }
   std::string config = dir_ + "/config.yml";
   {
     std::ofstream out(config);
@@ -70,7 +81,9 @@ bool RegistryProcess::Start(const RegistryOptions& options) {
         << "  delete: {enabled: " << (options.delete_enabled ? "true" : "false") << "}\n"
         << "  maintenance:\n    uploadpurging: {enabled: false}\n"
         << "    readonly: {enabled: " << (options.read_only ? "true" : "false") << "}\n"
-        << "http: {addr: 127.0.0.1:" << port_ << "}\n";
+        << "http: {addr: 127.0.0.1:" << port_;
+    if (tls_) out << ", tls: {certificate: " << dir_ << "/tls.crt, key: " << dir_ << "/tls.key}";
+    out << "}\n";
     if (options.catalog_max_entries > 0) out << "catalog: {maxentries: " << options.catalog_max_entries << "}\n";
     if (!options.users.empty()) {
       std::ofstream htpasswd(dir_ + "/htpasswd");
@@ -83,8 +96,9 @@ bool RegistryProcess::Start(const RegistryOptions& options) {
     error_ = "cannot start " + RegistryBinary();
     return false;
   }
-  httplib::Client client("127.0.0.1", port_);
+  httplib::Client client(url());
   client.set_connection_timeout(std::chrono::milliseconds(200));
+  client.enable_server_certificate_verification(false);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     if (auto r = client.Get("/v2/"); r && (r->status == 200 || r->status == 401)) return true;

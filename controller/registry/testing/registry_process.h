@@ -18,6 +18,7 @@ struct RegistryOptions {
   bool read_only = false;        // storage.maintenance.readonly.enabled
   int catalog_max_entries = 0;   // catalog.maxentries; 0: the registry's default
   std::map<std::string, std::string> users;  // htpasswd users (user -> password); empty: no auth
+  bool tls = false;              // https with a self-signed certificate for 127.0.0.1 (ca_pem())
 };
 
 // The docker-registry binary, or "" when it is not installed (tests then GTEST_SKIP).
@@ -35,7 +36,9 @@ class RegistryProcess {
   // Stop, then Start with new options on the same port and storage.
   bool Restart(const RegistryOptions& options);
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_); }
+  // The self-signed certificate of a TLS registry (PEM), to trust it.
+  const std::string& ca_pem() const { return ca_pem_; }
   int port() const { return port_; }
   const std::string& storage_dir() const { return storage_dir_; }
   const std::string& error() const { return error_; }
@@ -45,6 +48,8 @@ class RegistryProcess {
   std::string storage_dir_;
   int port_ = 0;
   std::string error_;
+  bool tls_ = false;
+  std::string ca_pem_;
   std::unique_ptr<e2e::Child> child_;
 };
 
