@@ -33,6 +33,7 @@ constexpr Verb kVerbs[] = {
     {"api-resources", capstan::cli::RunApiResources, "Print the resource types the server serves."},
     {"version", capstan::cli::RunVersion, "Print the client and server versions."},
     {"plugins", capstan::cli::RunPlugins, "List the driver plugins this machine can load (plugins list)."},
+    {"registry", capstan::cli::RunRegistry, "Plan or run a RegistryCleanupPolicy now (registry plan|run)."},
 };
 
 void PrintUsage() {

@@ -24,5 +24,6 @@ int RunPlugins(const GlobalOptions& global, const Args& args);
 int RunApiResources(const GlobalOptions& global, const Args& args);
 int RunLogs(const GlobalOptions& global, const Args& args);  // pod_streams.cc
 int RunExec(const GlobalOptions& global, const Args& args);  // pod_streams.cc
+int RunRegistry(const GlobalOptions& global, const Args& args);  // registry.cc
 
 }  // namespace capstan::cli

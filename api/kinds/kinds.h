@@ -15,5 +15,6 @@ void RegisterLease();               // lease.cc:            coordination.k8s.io/
 void RegisterService();             // service.cc:          v1 Service
 void RegisterEndpointSlice();       // endpointslice.cc:    discovery.k8s.io/v1 EndpointSlice
 void RegisterIngress();             // ingress.cc:          networking.k8s.io/v1 Ingress, IngressClass
+void RegisterRegistryCleanupPolicy();  // registry_cleanup_policy.cc: registry.capstan.io/v1alpha1 RegistryCleanupPolicy
 
 }  // namespace capstan::api::kinds

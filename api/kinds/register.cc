@@ -21,6 +21,7 @@ void RegisterBuiltinKinds() {
     kinds::RegisterService();
     kinds::RegisterEndpointSlice();
     kinds::RegisterIngress();
+    kinds::RegisterRegistryCleanupPolicy();
   });
 }
 

@@ -6,6 +6,7 @@
 #include "controller/endpoints/endpointslice_controller.h"
 #include "controller/gc/garbage_collector.h"
 #include "controller/nodelifecycle/node_lifecycle_controller.h"
+#include "controller/registry/registry_cleanup_controller.h"
 #include "controller/replicaset/replicaset_controller.h"
 #include "controller/scheduler/scheduler_controller.h"
 
@@ -49,6 +50,7 @@ Status ControlPlane::StartManager() {
   manager->Add(std::make_unique<nodelifecycle::NodeLifecycleController>(options_.node_lifecycle));
   manager->Add(std::make_unique<gc::GarbageCollector>());
   manager->Add(std::make_unique<endpoints::EndpointSliceController>());
+  manager->Add(std::make_unique<registry::RegistryCleanupController>());
   CAPSTAN_RETURN_IF_ERROR(manager->Start());
   std::lock_guard<std::mutex> lock(mu_);
   manager_ = std::move(manager);

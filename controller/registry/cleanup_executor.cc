@@ -1,0 +1,172 @@
+#include "controller/registry/cleanup_executor.h"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "controller/registry/parallel.h"
+
+namespace capstan::registry {
+namespace {
+
+// Shared by the threads of one execution.
+struct Run {
+  RegistryClient& client;
+  const Plan& plan;
+  ExecutionResult result;
+  std::mutex mu;                     // guards result's fields
+  std::atomic<bool> refused{false};  // a 405 was seen: attempt nothing more
+  std::string refusal;               // set once before `refused` turns true
+
+  void Set(size_t i, Outcome outcome, const Status& status = Status::Ok()) {
+    std::lock_guard<std::mutex> lock(mu);
+    result.results[i].outcome = outcome;
+    if (!status.ok()) {
+      result.results[i].error = status.message();
+      if (result.first_error.ok()) result.first_error = status;
+    }
+  }
+  bool Refused(const Status& status) {
+    if (status.code() != Code::kMethodNotAllowed) return false;
+    std::lock_guard<std::mutex> lock(mu);
+    if (!refused) {
+      refusal = status.message();
+      refused = true;
+    }
+    return true;
+  }
+  bool StopIfRefused(size_t i) {
+    if (!refused) return false;
+    Set(i, Outcome::kNotAttempted, Status(Code::kMethodNotAllowed, "not attempted: " + refusal));
+    return true;
+  }
+  // Whether the tag still points at the planned digest; sets the outcome when it does not.
+  bool StillThere(size_t i) {
+    const TagDecision& d = plan.decisions[i];
+    Result<ManifestRef> head = client.HeadManifest(d.repository, d.tag);
+    if (!head.ok()) {
+      if (head.status().IsNotFound()) Set(i, Outcome::kSkippedGone);
+      else Set(i, Outcome::kFailed, head.status());
+      return false;
+    }
+    if (head->digest != d.digest) {
+      Set(i, Outcome::kSkippedMoved);
+      return false;
+    }
+    return true;
+  }
+};
+
+std::string UniqueToken() {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device rd;
+  return std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
+         std::to_string(rd()) + "-" + std::to_string(counter++);
+}
+
+void DeleteGroup(Run& run, const std::vector<size_t>& tags) {
+  std::vector<size_t> present;
+  for (size_t i : tags) {
+    if (run.StopIfRefused(i)) continue;
+    if (run.StillThere(i)) present.push_back(i);
+  }
+  if (present.empty()) return;
+  const TagDecision& first = run.plan.decisions[present.front()];
+  if (run.refused) {
+    for (size_t i : present) run.StopIfRefused(i);
+    return;
+  }
+  Status deleted = run.client.DeleteManifest(first.repository, first.digest);
+  if (!deleted.ok() && !deleted.IsNotFound()) {
+    run.Refused(deleted);
+    for (size_t i : present) run.Set(i, Outcome::kFailed, deleted);
+    return;
+  }
+  for (size_t i : present) run.Set(i, Outcome::kDeleted);
+  std::lock_guard<std::mutex> lock(run.mu);
+  if (deleted.ok()) ++run.result.manifests_deleted;
+}
+
+void Untag(Run& run, size_t i) {
+  if (run.StopIfRefused(i)) return;
+  const TagDecision& d = run.plan.decisions[i];
+  // The original bytes, to put the tag back should the throwaway not be deletable.
+  Result<Manifest> original = run.client.GetManifest(d.repository, d.digest);
+  if (!original.ok()) return run.Set(i, Outcome::kFailed, original.status());
+  if (!run.StillThere(i)) return;
+  json throwaway = {{"schemaVersion", 2},
+                    {"mediaType", kOciIndex},
+                    {"manifests", json::array()},
+                    {"annotations", {{"capstan.io/untag", d.repository + ":" + d.tag + " " + UniqueToken()}}}};
+  Result<std::string> placeholder = run.client.PutManifest(d.repository, d.tag, kOciIndex, throwaway.dump());
+  if (!placeholder.ok()) {
+    run.Refused(placeholder.status());
+    return run.Set(i, Outcome::kFailed, placeholder.status());
+  }
+  Status deleted = run.client.DeleteManifest(d.repository, *placeholder);
+  if (deleted.ok()) return run.Set(i, Outcome::kUntagged);
+  run.Refused(deleted);
+  Result<std::string> restored = run.client.PutManifest(d.repository, d.tag, original->ref.media_type, original->body);
+  Status reported = deleted;
+  if (!restored.ok()) {
+    reported = Status(deleted.code(), deleted.message() + "; putting the tag back failed too (it points at a throwaway "
+                                          "manifest): " + restored.status().message());
+  }
+  run.Set(i, Outcome::kFailed, reported);
+}
+
+}  // namespace
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kKept: return "kept";
+    case Outcome::kDeleted: return "deleted";
+    case Outcome::kUntagged: return "untagged";
+    case Outcome::kSkippedMoved: return "skipped-moved";
+    case Outcome::kSkippedGone: return "skipped-gone";
+    case Outcome::kFailed: return "failed";
+    case Outcome::kNotAttempted: return "not-attempted";
+  }
+  return "kept";
+}
+
+ExecutionResult ExecutePlan(RegistryClient& client, const Plan& plan, const ExecuteOptions& options) {
+  Run run{client, plan, {}, {}, {}, {}};
+  run.result.results.resize(plan.decisions.size());
+  // One unit of work per manifest to delete (all its tags) and per tag to untag.
+  std::map<std::pair<std::string, std::string>, std::vector<size_t>> groups;
+  std::vector<std::vector<size_t>> units;
+  std::vector<bool> is_untag;
+  for (size_t i = 0; i < plan.decisions.size(); ++i) {
+    const TagDecision& d = plan.decisions[i];
+    if (d.action == Action::kDeleteManifest) groups[{d.repository, d.digest}].push_back(i);
+    if (d.action == Action::kUntag) {
+      units.push_back({i});
+      is_untag.push_back(true);
+    }
+  }
+  for (auto& [key, tags] : groups) {
+    units.push_back(std::move(tags));
+    is_untag.push_back(false);
+  }
+  ParallelFor(units.size(), options.concurrency, [&](size_t u) {
+    if (is_untag[u]) Untag(run, units[u].front());
+    else DeleteGroup(run, units[u]);
+  });
+  for (const TagResult& r : run.result.results) {
+    switch (r.outcome) {
+      case Outcome::kDeleted: ++run.result.deleted; break;
+      case Outcome::kUntagged: ++run.result.untagged; break;
+      case Outcome::kSkippedMoved:
+      case Outcome::kSkippedGone: ++run.result.skipped; break;
+      case Outcome::kFailed:
+      case Outcome::kNotAttempted: ++run.result.failed; break;
+      case Outcome::kKept: break;
+    }
+  }
+  return std::move(run.result);
+}
+
+}  // namespace capstan::registry
