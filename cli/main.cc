@@ -33,6 +33,8 @@ constexpr Verb kVerbs[] = {
     {"api-resources", capstan::cli::RunApiResources, "Print the resource types the server serves."},
     {"version", capstan::cli::RunVersion, "Print the client and server versions."},
     {"plugins", capstan::cli::RunPlugins, "List the driver plugins this machine can load (plugins list)."},
+    {"diff", capstan::cli::RunDiff, "Diff live objects against files (server-side dry run); exit 1 on differences."},
+    {"gitops", capstan::cli::RunGitOps, "GitOps: status, reconcile sync/NAME, bootstrap --url URL --path PATH."},
 };
 
 void PrintUsage() {

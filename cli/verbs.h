@@ -24,5 +24,7 @@ int RunPlugins(const GlobalOptions& global, const Args& args);
 int RunApiResources(const GlobalOptions& global, const Args& args);
 int RunLogs(const GlobalOptions& global, const Args& args);  // pod_streams.cc
 int RunExec(const GlobalOptions& global, const Args& args);  // pod_streams.cc
+int RunGitOps(const GlobalOptions& global, const Args& args);
+int RunDiff(const GlobalOptions& global, const Args& args);
 
 }  // namespace capstan::cli

@@ -12,5 +12,6 @@ void RegisterPod();                 // pod.cc:              v1 Pod
 void RegisterApps();                // apps.cc:             apps/v1 Deployment, ReplicaSet
 void RegisterNode();                // node.cc:             v1 Node
 void RegisterLease();               // lease.cc:            coordination.k8s.io/v1 Lease
+void RegisterGitOps();              // gitops.cc:           gitops.capstan.io/v1alpha1 GitRepository, Sync
 
 }  // namespace capstan::api::kinds

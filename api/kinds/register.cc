@@ -18,6 +18,7 @@ void RegisterBuiltinKinds() {
     kinds::RegisterApps();
     kinds::RegisterNode();
     kinds::RegisterLease();
+    kinds::RegisterGitOps();
   });
 }
 

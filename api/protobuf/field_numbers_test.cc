@@ -25,6 +25,8 @@ TEST(FieldNumbersTest, CoversEveryMessageOfTheBuiltinKinds) {
   std::map<std::string, const Schema*> schemas;
   std::set<std::string> kinds;
   for (const KindInfo* k : AllKinds()) {
+    // Capstan's own groups, like CRDs in Kubernetes, are JSON only: no protobuf messages exist.
+    if (k->group.ends_with(".capstan.io")) continue;
     Collect(*k->schema, &schemas);
     kinds.insert(k->schema->ref_name);
   }

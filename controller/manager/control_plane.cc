@@ -4,6 +4,7 @@
 #include "client/in_process_api_client.h"
 #include "controller/deployment/deployment_controller.h"
 #include "controller/gc/garbage_collector.h"
+#include "controller/gitops/gitops_controller.h"
 #include "controller/nodelifecycle/node_lifecycle_controller.h"
 #include "controller/replicaset/replicaset_controller.h"
 #include "controller/scheduler/scheduler_controller.h"
@@ -47,6 +48,9 @@ Status ControlPlane::StartManager() {
   manager->Add(std::make_unique<scheduler::SchedulerController>(sopts));
   manager->Add(std::make_unique<nodelifecycle::NodeLifecycleController>(options_.node_lifecycle));
   manager->Add(std::make_unique<gc::GarbageCollector>());
+  if (!options_.data_dir.empty()) {
+    manager->Add(std::make_unique<gitops::GitOpsController>(gitops::GitOpsControllerOptions{options_.data_dir}));
+  }
   CAPSTAN_RETURN_IF_ERROR(manager->Start());
   std::lock_guard<std::mutex> lock(mu_);
   manager_ = std::move(manager);
