@@ -179,12 +179,22 @@ TEST_F(GitOpsTest, SuspendResumeReconcileAndStatus) {
   ASSERT_EQ(C({"apply", "-f", "-"}, GitOpsObjects(repo_->Url(), ", suspend: true")).exit_code, 0);
   ASSERT_TRUE(WaitUntil([&] { return Reason(Sync()) == "False/Suspended"; }, 10s)) << Sync().dump(2);
   repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:2"));
+  repo_->Write("more/cm.yaml", ConfigMap("more"));
   std::string c2 = repo_->Commit("while suspended");
-  std::this_thread::sleep_for(4s);  // two sync intervals
+  // A second Sync of the same repository (sharing its fetch) that depends on the suspended one.
+  ASSERT_EQ(C({"apply", "-f", "-"}, "apiVersion: gitops.capstan.io/v1alpha1\nkind: Sync\nmetadata: {name: more}\n"
+                                    "spec: {sourceRef: {name: infra}, path: more, interval: 2s, dependsOn: [{name: apps}]}\n")
+                .exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return Reason(Get("sync/more")) == "False/DependencyNotReady"; }, 10s))
+      << Get("sync/more").dump(2);
+  std::this_thread::sleep_for(3s);  // more than a sync interval
   EXPECT_EQ(Image(), "nginx:1") << "a suspended Sync applies nothing";
+  EXPECT_FALSE(Exists("configmap/more")) << "nor does one that depends on it";
   ASSERT_EQ(C({"apply", "-f", "-"}, GitOpsObjects(repo_->Url(), ", suspend: false")).exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(WaitApplied(c2));
   EXPECT_EQ(Image(), "nginx:2");
+  ASSERT_TRUE(WaitUntil([&] { return Reason(Get("sync/more")) == "True/Succeeded"; }, 15s)) << Get("sync/more").dump(2);
+  EXPECT_TRUE(Exists("configmap/more"));
 
   RunResult reconcile = C({"gitops", "reconcile", "sync/apps"});
   EXPECT_EQ(reconcile.exit_code, 0) << reconcile.out << reconcile.err;
@@ -195,6 +205,40 @@ TEST_F(GitOpsTest, SuspendResumeReconcileAndStatus) {
   EXPECT_NE(status.out.find("apps"), std::string::npos) << status.out;
   RunResult table = C({"get", "syncs"});
   EXPECT_NE(table.out.find("REVISION"), std::string::npos) << table.out;
+  // kubectl, newest installed: the printer columns come from the server's Table.
+  std::vector<std::pair<std::string, std::string>> kubectls = KubectlBinaries();
+  if (!kubectls.empty()) {
+    RunResult k = server_.Kubectl(kubectls.back().second, {"get", "gitrepositories,syncs"});
+    EXPECT_EQ(k.exit_code, 0) << k.err;
+    EXPECT_NE(k.out.find("gitrepository.gitops.capstan.io/infra"), std::string::npos) << k.out;
+    EXPECT_NE(k.out.find("SOURCE   PATH"), std::string::npos) << k.out;
+  }
+}
+
+TEST_F(GitOpsTest, HandEditsAreRevertedWithSelfHealAndOnlyReportedWithout) {
+  repo_->Write("apps/ns.yaml", kNamespace);
+  repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:1"));
+  std::string c1 = repo_->Commit("first");
+  ASSERT_EQ(C({"apply", "-f", "-"}, GitOpsObjects(repo_->Url(), ", selfHeal: true")).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c1));
+  auto replicas = [&] { return IntAt(At(Get("deployment/web", "shop"), "spec"), "replicas"); };
+
+  ASSERT_EQ(C({"scale", "deployment/web", "-n", "shop", "--replicas", "3"}).exit_code, 0);
+  EXPECT_TRUE(WaitUntil([&] { return replicas() == 1; }, 15s)) << "selfHeal reverts a hand edit at the next interval";
+
+  ASSERT_EQ(C({"apply", "-f", "-"}, GitOpsObjects(repo_->Url(), ", selfHeal: false")).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return IntAt(At(Sync(), "status"), "observedGeneration") == 2; }, 15s));
+  ASSERT_EQ(C({"scale", "deployment/web", "-n", "shop", "--replicas", "3"}).exit_code, 0);
+  json sync;
+  ASSERT_TRUE(WaitUntil([&] {
+    sync = Sync();
+    const json& drift = At(At(sync, "status"), "drift");
+    return drift.is_array() && drift.size() == 1 && Str(drift[0], "name") == "web";
+  }, 15s)) << sync.dump(2);
+  EXPECT_NE(Str(At(At(sync, "status"), "drift")[0], "patch").find("\"replicas\":1"), std::string::npos) << sync.dump(2);
+  EXPECT_EQ(replicas(), 3) << "without selfHeal drift is only reported";
+  RunResult events = C({"get", "events", "-n", "default"});
+  EXPECT_NE(events.out.find("DriftDetected"), std::string::npos) << events.out;
 }
 
 TEST_F(GitOpsTest, AnUnreachableDaemonIsFetchFailedAndRecovers) {
