@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "controller/gitops/git_http_test_server.h"
 #include "controller/gitops/git_test_util.h"
 #include "e2e/controllers_test_util.h"
 
@@ -16,6 +17,7 @@ using controller::gitops::testing::FreePort;
 using controller::gitops::testing::GitAvailable;
 using controller::gitops::testing::GitDaemon;
 using controller::gitops::testing::GitFixtureRepo;
+using controller::gitops::testing::GitHttpServer;
 
 std::string DeploymentIn(const std::string& ns, const std::string& image) {
   return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: " + ns +
@@ -268,6 +270,26 @@ TEST_F(GitOpsTest, AnUnreachableDaemonIsFetchFailedAndRecovers) {
   ASSERT_NO_FATAL_FAILURE(WaitApplied(c2, 60s));  // the fetch backs off (1 s doubling, capped at the interval)
   EXPECT_EQ(Image(), "nginx:2");
   EXPECT_EQ(Condition(Get("gitrepository/infra"), "FetchFailed"), nullptr);
+}
+
+TEST_F(GitOpsTest, SmartHttpCredentialsFromASecret) {
+  repo_->Write("apps/ns.yaml", kNamespace);
+  std::string c1 = repo_->Commit("first");
+  GitHttpServer http(root_.string(), "alice", "s3cret");
+  const std::string secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: git-auth}\nstringData: {username: alice, password: ";
+  ASSERT_EQ(C({"apply", "-f", "-"}, secret + "wrong}\n").exit_code, 0);
+  std::string objects = GitOpsObjects(http.Url("remote.git"));
+  objects.replace(objects.find("timeout: 10s}"), 13, "timeout: 10s, secretRef: {name: git-auth}}");
+  ASSERT_EQ(C({"apply", "-f", "-"}, objects).exit_code, 0);
+  json repo;
+  ASSERT_TRUE(WaitUntil([&] {
+    repo = Get("gitrepository/infra");
+    return Reason(repo) == "False/AuthenticationFailed";
+  }, 15s)) << repo.dump(2);
+  EXPECT_NE(Message(repo).find("refused the credentials"), std::string::npos) << Message(repo);
+  ASSERT_EQ(C({"apply", "-f", "-"}, secret + "s3cret}\n").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c1, 60s));  // the next fetch, after the failure's backoff
+  EXPECT_TRUE(Exists("namespace/shop", "default"));
 }
 
 TEST_F(GitOpsTest, DiffShowsWhatApplyWouldChange) {

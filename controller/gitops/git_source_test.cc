@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "controller/gitops/git_http_test_server.h"
 #include "controller/gitops/git_test_util.h"
 
 namespace capstan::controller::gitops {
@@ -142,6 +143,27 @@ TEST_F(GitSourceTest, GitDaemonFetchAndUnreachableRemote) {
   EXPECT_EQ(down.status().code(), Code::kUnavailable) << down.status().ToString();
   auto missing = Fetch();
   EXPECT_TRUE(missing.ok()) << "file:// still works";
+}
+
+TEST_F(GitSourceTest, SmartHttpWithBasicAuthAndRefusedCredentials) {
+  repo_->Write("a.yaml", "v: 1\n");
+  std::string head = repo_->Commit("first");
+  testing::GitHttpServer http(root_.string(), "alice", "s3cret");
+  FetchRequest r;
+  r.url = http.Url("remote.git");
+  r.timeout = std::chrono::seconds(20);
+  auto anonymous = source_->Fetch(r);
+  EXPECT_EQ(anonymous.status().code(), Code::kUnauthorized) << anonymous.status().ToString();
+  r.credentials = {"alice", "wrong"};
+  auto wrong = source_->Fetch(r);
+  EXPECT_EQ(wrong.status().code(), Code::kUnauthorized) << wrong.status().ToString();
+  EXPECT_NE(wrong.status().message().find("refused the credentials"), std::string::npos) << wrong.status().ToString();
+  r.credentials = {"alice", "s3cret"};
+  auto rev = source_->Fetch(r);
+  ASSERT_TRUE(rev.ok()) << rev.status().ToString();
+  EXPECT_EQ(rev->commit, head);
+  r.credentials = {"", "s3cret"};  // a token alone goes as the password with user "git"
+  EXPECT_EQ(source_->Fetch(r).status().code(), Code::kUnauthorized) << "alice's password is not git's";
 }
 
 TEST(SemVerTest, ParseCompareAndRanges) {
