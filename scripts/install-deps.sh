@@ -10,6 +10,7 @@ want=(build-essential cmake pkg-config ccache git
 want+=(libgit2-dev)
 if [[ "${1:-build}" == test ]]; then
   want+=(etcd-server etcd-client curl procps docker.io containerd runc busybox-static docker-registry)
+  want+=(openssl)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -18,20 +19,25 @@ namespace capstan::controller::gitops::testing {
 class GitHttpServer {
  public:
   // Serves the repositories under `project_root` as http://127.0.0.1:PORT/<name>.git, for
-  // `user`:`password` only.
-  GitHttpServer(std::string project_root, std::string user, std::string password)
-      : root_(std::move(project_root)), auth_("Basic " + Base64Encode(user + ":" + password)) {
+  // `user`:`password` only; https:// when a certificate and key (PEM files) are given.
+  GitHttpServer(std::string project_root, std::string user, std::string password, const std::string& cert_file = "",
+                const std::string& key_file = "")
+      : root_(std::move(project_root)), auth_("Basic " + Base64Encode(user + ":" + password)), tls_(!cert_file.empty()) {
+    if (tls_) server_ = std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str());
+    else server_ = std::make_unique<httplib::Server>();
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); };
-    server_.Get(".*", handler);
-    server_.Post(".*", handler);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    server_->Get(".*", handler);
+    server_->Post(".*", handler);
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
   }
   ~GitHttpServer() {
-    server_.stop();
+    server_->stop();
     if (thread_.joinable()) thread_.join();
   }
-  std::string Url(const std::string& repo) const { return "http://127.0.0.1:" + std::to_string(port_) + "/" + repo; }
+  std::string Url(const std::string& repo) const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + "/" + repo;
+  }
   int requests() const { return requests_; }
 
  private:
@@ -94,7 +100,8 @@ class GitHttpServer {
 
   const std::string root_;
   const std::string auth_;
-  httplib::Server server_;
+  const bool tls_;
+  std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   std::thread thread_;
   std::atomic<int> requests_{0};

@@ -1,6 +1,9 @@
 #include "controller/gitops/git_source.h"
 
 #include <git2.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -59,6 +62,7 @@ struct FetchContext {
   std::chrono::steady_clock::time_point deadline;
   bool timed_out = false;
   bool credentials_tried = false;
+  std::string certificate_error;  // why the server's certificate was refused
 };
 
 int CheckDeadline(FetchContext* ctx) {
@@ -80,6 +84,49 @@ int OnCredentials(git_credential** out, const char* /*url*/, const char* usernam
                      : username_from_url != nullptr ? username_from_url
                                                     : "git";
   return git_credential_userpass_plaintext_new(out, user.c_str(), creds.password.c_str());
+}
+
+// Whether the DER certificate `der` chains to a CA of `ca_pem` and names `host`; "" when it does.
+std::string CheckAgainstCa(const unsigned char* der, size_t len, const std::string& ca_pem, const std::string& host) {
+  X509* leaf = d2i_X509(nullptr, &der, static_cast<long>(len));
+  if (leaf == nullptr) return "the server's certificate does not parse";
+  X509_STORE* store = X509_STORE_new();
+  BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
+  int cas = 0;
+  while (X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    X509_STORE_add_cert(store, ca);
+    X509_free(ca);
+    ++cas;
+  }
+  BIO_free(bio);
+  std::string error;
+  if (cas == 0) {
+    error = "the secret's ca.crt holds no PEM certificate";
+  } else {
+    X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store, leaf, nullptr);
+    if (X509_verify_cert(ctx) != 1) {
+      error = std::string("the server's certificate is not signed by the given CA: ") +
+              X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+    } else if (X509_check_host(leaf, host.c_str(), host.size(), 0, nullptr) != 1 &&
+               X509_check_ip_asc(leaf, host.c_str(), 0) != 1) {
+      error = "the server's certificate does not name " + host;
+    }
+    X509_STORE_CTX_free(ctx);
+  }
+  X509_STORE_free(store);
+  X509_free(leaf);
+  return error;
+}
+
+int OnCertificate(git_cert* cert, int valid, const char* host, void* payload) {
+  auto* ctx = static_cast<FetchContext*>(payload);
+  const std::string& ca = ctx->request->credentials.ca_pem;
+  if (ca.empty() || cert->cert_type != GIT_CERT_X509) return valid ? 0 : GIT_PASSTHROUGH;
+  const auto* x509 = reinterpret_cast<const git_cert_x509*>(cert);
+  ctx->certificate_error =
+      CheckAgainstCa(static_cast<const unsigned char*>(x509->data), x509->len, ca, host != nullptr ? host : "");
+  return ctx->certificate_error.empty() ? 0 : -1;
 }
 
 int OnTransfer(const git_indexer_progress*, void* payload) { return CheckDeadline(static_cast<FetchContext*>(payload)); }
@@ -229,6 +276,7 @@ Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
   FetchContext ctx{&request, std::chrono::steady_clock::now() + request.timeout};
   git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
   options.callbacks.credentials = OnCredentials;
+  options.callbacks.certificate_check = OnCertificate;
   options.callbacks.transfer_progress = OnTransfer;
   options.callbacks.sideband_progress = OnSideband;
   options.callbacks.payload = &ctx;
@@ -241,6 +289,7 @@ Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
       return Status::Unavailable("fetching " + request.url + " took longer than the timeout of " +
                                  std::to_string(request.timeout.count() / 1000) + "s");
     }
+    if (!ctx.certificate_error.empty()) return Status::Unavailable("cannot fetch " + request.url + ": " + ctx.certificate_error);
     const git_error* e = git_error_last();
     std::string message = LastError(("cannot fetch " + request.url).c_str());
     bool auth = ctx.credentials_tried || (e != nullptr && e->klass == GIT_ERROR_HTTP &&

@@ -35,10 +35,13 @@ struct GitRef {
 };
 
 // Credentials for HTTP(S): basic auth (username + password) or a token (sent as the password,
-// with username "git" when none is given). SSH keys are not supported yet.
+// with username "git" when none is given); `ca_pem`, when set, is the CA bundle an https server's
+// certificate must chain to (checked with OpenSSL, host name or IP included) instead of the
+// system's. SSH keys are not supported yet.
 struct GitCredentials {
   std::string username;
   std::string password;
+  std::string ca_pem;
 };
 
 struct FetchRequest {

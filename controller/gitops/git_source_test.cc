@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "controller/gitops/git_http_test_server.h"
 #include "controller/gitops/git_test_util.h"
@@ -164,6 +165,41 @@ TEST_F(GitSourceTest, SmartHttpWithBasicAuthAndRefusedCredentials) {
   EXPECT_EQ(rev->commit, head);
   r.credentials = {"", "s3cret"};  // a token alone goes as the password with user "git"
   EXPECT_EQ(source_->Fetch(r).status().code(), Code::kUnauthorized) << "alice's password is not git's";
+}
+
+// https with a private CA: refused without it (and with another CA), accepted with it.
+TEST_F(GitSourceTest, HttpsWithAPrivateCa) {
+  if (std::system("openssl version >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl CLI missing";
+  const std::string d = root_.string();
+  auto make_ca = [&](const std::string& name) {
+    return GitFixtureRepo::Sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + name + " -keyout " + d + "/" +
+                              name + ".key -out " + d + "/" + name + ".crt 2>/dev/null") == 0;
+  };
+  ASSERT_TRUE(make_ca("ca") && make_ca("other"));
+  ASSERT_EQ(GitFixtureRepo::Sh("cd " + d + " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
+                               "openssl req -newkey rsa:2048 -nodes -subj /CN=git -keyout server.key -out server.csr 2>/dev/null && "
+                               "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 "
+                               "-extfile san.ext -out server.crt 2>/dev/null"),
+            0);
+  auto read = [&](const std::string& f) {
+    std::ifstream in(d + "/" + f);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  repo_->Write("a.yaml", "v: 1\n");
+  std::string head = repo_->Commit("first");
+  testing::GitHttpServer https(d, "alice", "s3cret", d + "/server.crt", d + "/server.key");
+  FetchRequest r;
+  r.url = https.Url("remote.git");
+  r.timeout = std::chrono::seconds(20);
+  r.credentials = {"alice", "s3cret", ""};
+  EXPECT_FALSE(source_->Fetch(r).ok()) << "the system's CAs do not know ours";
+  r.credentials.ca_pem = read("other.crt");
+  auto other = source_->Fetch(r);
+  EXPECT_NE(other.status().message().find("not signed by the given CA"), std::string::npos) << other.status().ToString();
+  r.credentials.ca_pem = read("ca.crt");
+  auto rev = source_->Fetch(r);
+  ASSERT_TRUE(rev.ok()) << rev.status().ToString();
+  EXPECT_EQ(rev->commit, head);
 }
 
 TEST(SemVerTest, ParseCompareAndRanges) {

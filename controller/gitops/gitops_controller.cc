@@ -185,6 +185,7 @@ Result<GitRevision> GitOpsController::FetchWithCredentials(const std::string& ns
     if (request->credentials.password.empty()) {
       request->credentials.password = Base64Decode(StringField(data, "token")).value_or("");
     }
+    request->credentials.ca_pem = Base64Decode(StringField(data, "ca.crt")).value_or("");
   }
   Result<std::shared_ptr<GitSource>> source = SourceFor(ns_name);
   if (!source.ok()) return source.status();
