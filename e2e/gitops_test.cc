@@ -292,6 +292,44 @@ TEST_F(GitOpsTest, SmartHttpCredentialsFromASecret) {
   EXPECT_TRUE(Exists("namespace/shop", "default"));
 }
 
+TEST_F(GitOpsTest, OnlySignedCommitsAreAppliedWhenVerifyIsOn) {
+  if (!controller::gitops::testing::GpgAvailable()) GTEST_SKIP() << "gpg or gpgv missing";
+  const std::string home = (root_ / "gnupg").string();
+  const std::string key = controller::gitops::testing::MakeGpgKey(home, "alice");
+  repo_->Write("apps/ns.yaml", kNamespace);
+  repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:1"));
+  std::string c1 = repo_->CommitSigned("signed", "alice@example.com", home);
+  json secret = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "trusted"}}},
+                 {"stringData", {{"alice.asc", key}}}};
+  ASSERT_EQ(C({"apply", "-f", "-"}, secret.dump()).exit_code, 0);
+  std::string objects = GitOpsObjects(repo_->Url());
+  objects.replace(objects.find("timeout: 10s}"), 13, "timeout: 10s, verify: {secretRef: {name: trusted}}}");
+  ASSERT_EQ(C({"apply", "-f", "-"}, objects).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c1));
+  const json verified_repo = Get("gitrepository/infra");
+  const json* verified = Condition(verified_repo, "SourceVerified");
+  ASSERT_NE(verified, nullptr);
+  EXPECT_EQ(Str(*verified, "status"), "True");
+
+  repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:2"));
+  std::string unsigned_commit = repo_->Commit("unsigned");
+  json repo;
+  ASSERT_TRUE(WaitUntil([&] {
+    repo = Get("gitrepository/infra");
+    return Reason(repo) == "False/VerificationFailed";
+  }, 15s)) << repo.dump(2);
+  EXPECT_NE(Message(repo).find("is not signed"), std::string::npos) << Message(repo);
+  EXPECT_EQ(Str(At(At(repo, "status"), "artifact"), "revision"), "main@sha1:" + c1) << "the unsigned commit is not offered";
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(Image(), "nginx:1");
+
+  repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:3"));
+  std::string c3 = repo_->CommitSigned("signed again", "alice@example.com", home);
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c3, 60s));
+  EXPECT_EQ(Image(), "nginx:3");
+  controller::gitops::testing::StopGpgAgent(home);
+}
+
 TEST_F(GitOpsTest, DiffShowsWhatApplyWouldChange) {
   const std::string cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n";
   std::filesystem::create_directories(root_ / "manifests");

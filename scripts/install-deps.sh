@@ -7,10 +7,10 @@ want=(build-essential cmake pkg-config ccache git
       libboost-dev libboost-system-dev libcpp-httplib-dev libyaml-cpp-dev librocksdb-dev
       nlohmann-json3-dev libgtest-dev libgmock-dev libssl-dev libjemalloc-dev
       libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
-want+=(libgit2-dev)
+want+=(libgit2-dev gpgv)
 if [[ "${1:-build}" == test ]]; then
   want+=(etcd-server etcd-client curl procps docker.io containerd runc busybox-static docker-registry)
-  want+=(openssl)
+  want+=(openssl gnupg)
 fi
 missing=()
 for p in "${want[@]}"; do

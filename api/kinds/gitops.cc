@@ -74,8 +74,9 @@ SchemaPtr GitRepositorySchema() {
                      F("semver", String("Semver range over the tags; the highest match is used (\">=1.0.0 <2.0.0\", \"^1.2\").")),
                      F("commit", String("A full 40-hex commit sha1."))});
   auto verify = Object(Ref("GitRepositoryVerification"),
-                       {F("mode", String("What to verify: HEAD (the resolved commit). Not implemented yet.")),
-                        F("secretRef", LocalRef("LocalObjectReference"))});
+                       {F("mode", String("What to verify: HEAD, the resolved commit (the only mode).")),
+                        F("secretRef", LocalRef("LocalObjectReference"))},
+                       "The resolved commit must be signed by one of the OpenPGP public keys in the Secret.");
   auto spec = Object(Ref("GitRepositorySpec"),
                      {R("url", String("file://, git://, http:// or https:// URL of the repository.")),
                       F("ref", ref),

@@ -7,9 +7,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
+#include "base/base64.h"
 #include "controller/gitops/ignore_rules.h"
 
 namespace capstan::controller::gitops {
@@ -344,6 +350,83 @@ Result<std::vector<ManifestFile>> GitSource::ReadManifests(const std::string& co
   CAPSTAN_RETURN_IF_ERROR(WalkTree(repo.ptr, start, clean.empty() ? "" : clean + "/", "", rules, &files));
   std::sort(files.begin(), files.end(), [](const ManifestFile& a, const ManifestFile& b) { return a.path < b.path; });
   return files;
+}
+
+// ---- signatures --------------------------------------------------------------------------------
+
+namespace {
+
+// OpenPGP keys as gpgv reads a keyring: binary packets. Armored blocks are decoded (the base64
+// between the header's blank line and the "=" checksum line); anything else is taken as binary.
+std::string Dearmor(const std::string& keys) {
+  if (keys.find("-----BEGIN PGP PUBLIC KEY BLOCK-----") == std::string::npos) return keys;
+  std::string binary;
+  size_t pos = 0;
+  while ((pos = keys.find("-----BEGIN PGP PUBLIC KEY BLOCK-----", pos)) != std::string::npos) {
+    size_t body = keys.find("\n\n", pos);
+    size_t crlf = keys.find("\r\n\r\n", pos);
+    if (crlf != std::string::npos && (body == std::string::npos || crlf < body)) body = crlf + 2;
+    size_t end = keys.find("-----END PGP PUBLIC KEY BLOCK-----", pos);
+    if (body == std::string::npos || end == std::string::npos || body > end) break;
+    std::string b64;
+    size_t line_start = body + 2;
+    while (line_start < end) {
+      size_t eol = keys.find('\n', line_start);
+      if (eol == std::string::npos || eol > end) eol = end;
+      std::string line = keys.substr(line_start, eol - line_start);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.starts_with("=")) break;  // the CRC-24 checksum
+      b64 += line;
+      line_start = eol + 1;
+    }
+    binary += Base64Decode(b64).value_or("");
+    pos = end + 1;
+  }
+  return binary;
+}
+
+}  // namespace
+
+Status GitSource::VerifyCommit(const std::string& commit, const std::string& public_keys) const {
+  Repo repo;
+  CAPSTAN_RETURN_IF_ERROR(OpenRepo(cache_dir_, &repo));
+  git_oid oid;
+  if (git_oid_fromstr(&oid, commit.c_str()) != 0) return Status::BadRequest("bad commit id " + commit);
+  git_buf signature = GIT_BUF_INIT;
+  git_buf signed_data = GIT_BUF_INIT;
+  if (git_commit_extract_signature(&signature, &signed_data, repo.ptr, &oid, nullptr) != 0) {
+    git_buf_dispose(&signature);
+    git_buf_dispose(&signed_data);
+    return Status::Unauthorized("commit " + commit.substr(0, 12) + " is not signed");
+  }
+  char pattern[] = "/tmp/capstan-gpgv-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) return Status::Unavailable("cannot create a temporary directory for gpgv");
+  const std::string dir = pattern;
+  std::ofstream(dir + "/keyring.gpg", std::ios::binary) << Dearmor(public_keys);
+  std::ofstream(dir + "/commit.sig", std::ios::binary) << std::string(signature.ptr, signature.size);
+  std::ofstream(dir + "/commit.data", std::ios::binary) << std::string(signed_data.ptr, signed_data.size);
+  git_buf_dispose(&signature);
+  git_buf_dispose(&signed_data);
+  // --homedir keeps gpgv away from any user's ~/.gnupg; the paths are ours (no shell quoting needed).
+  std::string command = "gpgv --homedir " + dir + " --keyring " + dir + "/keyring.gpg " + dir + "/commit.sig " + dir +
+                        "/commit.data 2>&1";
+  std::string output;
+  int rc = -1;
+  if (FILE* f = ::popen(command.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof(buf), f) != nullptr) output += buf;
+    rc = ::pclose(f);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (rc == 0) return Status::Ok();
+  if (rc == -1 || (WIFEXITED(rc) && WEXITSTATUS(rc) == 127)) return Status::Unavailable("cannot run gpgv");
+  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+  for (char& c : output) {
+    if (c == '\n') c = ' ';
+  }
+  return Status::Unauthorized("the signature of commit " + commit.substr(0, 12) +
+                              " does not verify against the trusted keys: " + output);
 }
 
 // ---- semver ------------------------------------------------------------------------------------

@@ -78,6 +78,12 @@ class GitSource {
   // path does not exist in the commit (a vanished path is not an empty one).
   Result<std::vector<ManifestFile>> ReadManifests(const std::string& commit, const std::string& path) const;
 
+  // Verifies `commit`'s OpenPGP signature (libgit2 extracts it, Debian's gpgv checks it) against
+  // `public_keys`: one or more public keys, all ASCII-armored or all binary, concatenated. kUnauthorized
+  // when the commit is unsigned or its signature is not by one of the keys (gpgv's words in the
+  // message); kUnavailable when gpgv cannot run.
+  Status VerifyCommit(const std::string& commit, const std::string& public_keys) const;
+
   const std::string& cache_dir() const { return cache_dir_; }
 
  private:

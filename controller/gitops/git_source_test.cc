@@ -202,6 +202,31 @@ TEST_F(GitSourceTest, HttpsWithAPrivateCa) {
   EXPECT_EQ(rev->commit, head);
 }
 
+// Signed commits: libgit2 extracts the signature, gpgv checks it against the trusted keys.
+TEST_F(GitSourceTest, CommitSignaturesAreVerifiedWithGpgv) {
+  if (!testing::GpgAvailable()) GTEST_SKIP() << "gpg or gpgv missing";
+  const std::string home = (root_ / "gnupg").string();
+  const std::string alice = testing::MakeGpgKey(home, "alice");
+  const std::string mallory = testing::MakeGpgKey(home, "mallory");
+  ASSERT_NE(alice.find("BEGIN PGP PUBLIC KEY BLOCK"), std::string::npos) << alice;
+  repo_->Write("a.yaml", "v: 1\n");
+  std::string unsigned_commit = repo_->Commit("unsigned");
+  repo_->Write("a.yaml", "v: 2\n");
+  std::string signed_commit = repo_->CommitSigned("signed", "alice@example.com", home);
+  ASSERT_NE(signed_commit, unsigned_commit);
+  ASSERT_TRUE(Fetch().ok());
+
+  EXPECT_TRUE(source_->VerifyCommit(signed_commit, alice).ok());
+  EXPECT_TRUE(source_->VerifyCommit(signed_commit, mallory + alice).ok()) << "any trusted key";
+  Status wrong_key = source_->VerifyCommit(signed_commit, mallory);
+  EXPECT_EQ(wrong_key.code(), Code::kUnauthorized);
+  EXPECT_NE(wrong_key.message().find("does not verify"), std::string::npos) << wrong_key.ToString();
+  Status unsigned_status = source_->VerifyCommit(unsigned_commit, alice);
+  EXPECT_EQ(unsigned_status.code(), Code::kUnauthorized);
+  EXPECT_NE(unsigned_status.message().find("is not signed"), std::string::npos) << unsigned_status.ToString();
+  testing::StopGpgAgent(home);
+}
+
 TEST(SemVerTest, ParseCompareAndRanges) {
   SemVer a, b;
   ASSERT_TRUE(SemVer::Parse("v1.2.3", &a));

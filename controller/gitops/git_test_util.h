@@ -57,6 +57,15 @@ class GitFixtureRepo {
     Git(std::string("push -q ") + (force ? "-f " : "") + "origin HEAD:main 2>/dev/null");
     return Head();
   }
+  // Commits everything signed with `email`'s key from the GnuPG home `gnupg_home`, and pushes.
+  std::string CommitSigned(const std::string& message, const std::string& email, const std::string& gnupg_home) {
+    Git("add -A");
+    ::setenv("GNUPGHOME", gnupg_home.c_str(), 1);
+    Git("-c gpg.program=gpg -c user.signingkey=" + email + " commit -q -S --allow-empty -m '" + message + "'");
+    ::unsetenv("GNUPGHOME");
+    Git("push -q origin HEAD:main 2>/dev/null");
+    return Head();
+  }
   std::string Head() const { return Output("git -C " + Work() + " rev-parse HEAD"); }
   int Git(const std::string& args) const {
     return Sh("git -C " + Work() + " -c user.name=t -c user.email=t@example.com -c commit.gpgsign=false " + args);
@@ -77,6 +86,19 @@ class GitFixtureRepo {
  private:
   std::string root_;
 };
+
+inline bool GpgAvailable() { return std::system("gpg --version >/dev/null 2>&1 && gpgv --version >/dev/null 2>&1") == 0; }
+
+// Makes an ed25519 signing key for "<who>@example.com" in the GnuPG home `home` (created) and
+// returns its ASCII-armored public key. Stop the agent with StopGpgAgent(home) afterwards.
+inline std::string MakeGpgKey(const std::string& home, const std::string& who) {
+  std::filesystem::create_directories(home);
+  std::filesystem::permissions(home, std::filesystem::perms::owner_all);
+  const std::string gpg = "GNUPGHOME=" + home + " gpg --batch --quiet ";
+  GitFixtureRepo::Sh(gpg + "--passphrase '' --quick-gen-key '" + who + " <" + who + "@example.com>' ed25519 sign never 2>/dev/null");
+  return GitFixtureRepo::Output(gpg + "--armor --export " + who + "@example.com") + "\n";
+}
+inline void StopGpgAgent(const std::string& home) { GitFixtureRepo::Sh("gpgconf --homedir " + home + " --kill gpg-agent 2>/dev/null"); }
 
 // `git daemon` serving `base` on 127.0.0.1:port (--export-all), detached; stopped on Stop or
 // destruction.

@@ -192,6 +192,20 @@ Result<GitRevision> GitOpsController::FetchWithCredentials(const std::string& ns
   return (*source)->Fetch(*request);
 }
 
+Status GitOpsController::VerifyRevision(const std::string& ns_name, const json& spec, const std::string& commit) {
+  const std::string secret = StringField(Field(Field(spec, "verify"), "secretRef"), "name");
+  Result<json> s = ctx_.api->Get("/api/v1/namespaces/" + ns_name.substr(0, ns_name.find('/')) + "/secrets/" + secret);
+  if (!s.ok()) return Status::Invalid("cannot read verify.secretRef \"" + secret + "\": " + s.status().message());
+  // Every value of the Secret is a trusted public key (armored or binary).
+  std::string keys;
+  for (const auto& [name, value] : Field(*s, "data").items()) {
+    if (value.is_string()) keys += Base64Decode(value.get<std::string>()).value_or("");
+  }
+  Result<std::shared_ptr<GitSource>> source = SourceFor(ns_name);
+  if (!source.ok()) return source.status();
+  return (*source)->VerifyCommit(commit, keys);
+}
+
 ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name) {
   const std::string key = kRepoPrefix + ns_name;
   client::ObjectPtr repo = repositories_->Get(ns_name);
@@ -229,12 +243,28 @@ ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name
   next["lastFetchTime"] = Now();
   if (!requested.empty()) next["lastHandledReconcileAt"] = requested;
   json conditions = Field(status, "conditions");
-  if (revision.ok()) {
+  const bool verify = !StringField(Field(Field(spec, "verify"), "secretRef"), "name").empty();
+  Status verified;
+  if (revision.ok() && verify) verified = VerifyRevision(ns_name, spec, revision->commit);
+  if (!verify) conditions = RemoveCondition(conditions, "SourceVerified");
+  if (revision.ok() && verified.ok()) {
     std::string message = "stored revision " + revision->name;
     conditions = SetCondition(RemoveCondition(conditions, "FetchFailed"), "Ready", true, "Succeeded", message, generation);
+    if (verify) {
+      conditions = SetCondition(conditions, "SourceVerified", true, "Succeeded",
+                                "verified the signature of commit " + revision->commit, generation);
+    }
     next["artifact"] = {{"revision", revision->name}, {"lastUpdateTime", Now()}};
     if (StringField(Field(status, "artifact"), "revision") == revision->name) next["artifact"] = Field(status, "artifact");
     state.failures = 0;
+  } else if (revision.ok()) {
+    // Fetched but not trusted: the previous artifact stays, so Syncs keep what they run.
+    conditions = RemoveCondition(conditions, "FetchFailed");
+    conditions = SetCondition(conditions, "SourceVerified", false, "VerificationFailed", verified.message(), generation);
+    conditions = SetCondition(conditions, "Ready", false, "VerificationFailed", verified.message(), generation);
+    if (!StringField(Field(status, "artifact"), "revision").empty()) next["artifact"] = Field(status, "artifact");
+    ++state.failures;
+    log::Warn("gitops verification failed", {{"repository", ns_name}, {"error", verified.message()}});
   } else {
     const Code code = revision.status().code();
     const std::string reason = code == Code::kUnauthorized ? "AuthenticationFailed"
@@ -253,7 +283,7 @@ ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name
   if (Status st = PatchStatus(ObjectPathOf("gitrepositories", ns_name), next); !st.ok() && !st.IsNotFound()) {
     return ReconcileResult::Retry(st);
   }
-  return ReconcileResult::RequeueAfter(revision.ok() ? interval : Backoff(key, interval));
+  return ReconcileResult::RequeueAfter(revision.ok() && verified.ok() ? interval : Backoff(key, interval));
 }
 
 ReconcileResult GitOpsController::ReconcileSync(const std::string& ns_name) {

@@ -55,6 +55,8 @@ class GitOpsController final : public QueuedController {
   ReconcileResult ReconcileSync(const std::string& ns_name);
   Result<std::shared_ptr<GitSource>> SourceFor(const std::string& ns_name);
   // Reads spec.secretRef's credentials into `request`, then fetches.
+  // Checks `commit`'s signature against the keys of spec.verify.secretRef.
+  Status VerifyRevision(const std::string& ns_name, const nlohmann::json& spec, const std::string& commit);
   Result<GitRevision> FetchWithCredentials(const std::string& ns_name, const nlohmann::json& spec, FetchRequest* request);
   // Syncs whose sourceRef or dependsOn names this object.
   void EnqueueDependents(const nlohmann::json& obj, bool is_repository);
