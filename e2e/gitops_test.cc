@@ -330,6 +330,45 @@ TEST_F(GitOpsTest, OnlySignedCommitsAreAppliedWhenVerifyIsOn) {
   controller::gitops::testing::StopGpgAgent(home);
 }
 
+TEST_F(GitOpsTest, WaitReportsHealthAndANewerCommitIsNeverBlocked) {
+  std::string stuck = DeploymentIn("shop", "nginx:1");
+  stuck.replace(stuck.find("spec: {containers"), 17, "spec: {nodeSelector: {disk: none}, containers");
+  repo_->Write("apps/ns.yaml", kNamespace);
+  repo_->Write("apps/web.yaml", stuck);
+  std::string c1 = repo_->Commit("unschedulable");
+  std::string objects = GitOpsObjects(repo_->Url(), ", wait: true, timeout: 4s");
+  ASSERT_EQ(C({"apply", "-f", "-"}, objects).exit_code, 0);
+  json sync;
+  ASSERT_TRUE(WaitUntil([&] {
+    sync = Sync();
+    return Reason(sync) == "False/Progressing";
+  }, 20s)) << sync.dump(2);
+  EXPECT_NE(Message(sync).find("Deployment/shop/web"), std::string::npos) << Message(sync);
+  ASSERT_TRUE(WaitUntil([&] {
+    sync = Sync();
+    return Reason(sync) == "False/HealthCheckFailed";
+  }, 20s)) << sync.dump(2);
+  EXPECT_EQ(Str(At(sync, "status"), "lastAppliedRevision"), "main@sha1:" + c1) << "applied, just not healthy";
+
+  repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:2"));
+  std::string c2 = repo_->Commit("schedulable");
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c2, 30s));
+  EXPECT_NE(Message(Sync()).find("healthy"), std::string::npos) << Message(Sync());
+  EXPECT_EQ(IntAt(At(Get("deployment/web", "shop"), "status"), "availableReplicas"), 1);
+
+  // A long wait in progress: the next commit runs at once instead of waiting for it to end.
+  ASSERT_EQ(C({"apply", "-f", "-"}, GitOpsObjects(repo_->Url(), ", wait: true, timeout: 5m")).exit_code, 0);
+  repo_->Write("apps/web.yaml", stuck);
+  std::string c3 = repo_->Commit("unschedulable again");
+  ASSERT_TRUE(WaitUntil([&] {
+    sync = Sync();
+    return Reason(sync) == "False/Progressing" && Str(At(sync, "status"), "lastAppliedRevision") == "main@sha1:" + c3;
+  }, 20s)) << sync.dump(2);
+  repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:3"));
+  std::string c4 = repo_->Commit("fixed again");
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c4, 30s));
+}
+
 TEST_F(GitOpsTest, DiffShowsWhatApplyWouldChange) {
   const std::string cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n";
   std::filesystem::create_directories(root_ / "manifests");

@@ -175,8 +175,8 @@ SchemaPtr SyncSchema() {
        F("selfHeal", Bool("Revert drift (changes made by hand) at every interval.")),
        F("targetNamespace", String("Namespace for namespaced objects that declare none.")),
        F("dependsOn", AtomicArray(dependency, "Syncs that must be Ready before this one runs.")),
-       F("wait", Bool("Wait for applied workloads to be healthy. Not implemented yet.")),
-       F("timeout", String("Limit of one run. Defaults to 5m.")),
+       F("wait", Bool("After applying, report Progressing until Deployments are available and Pods ready, HealthCheckFailed after timeout.")),
+       F("timeout", String("Limit of the health wait. Defaults to 5m.")),
        F("suspend", Bool("Stop syncing while true.")),
        F("allowEmpty", Bool("Accept a path with no objects (and so prune everything)."))});
   auto entry = Object(Ref("InventoryEntry"),

@@ -347,6 +347,31 @@ ReconcileResult GitOpsController::ReconcileSync(const std::string& ns_name) {
                        client::IntField(status, "observedGeneration") != generation ||
                        (!requested.empty() && requested != StringField(status, "lastHandledReconcileAt")) ||
                        state.last_run == std::chrono::steady_clock::time_point{};
+  if (!changed && state.health_deadline != std::chrono::steady_clock::time_point{}) {
+    std::vector<ObjectRef> inventory;
+    for (const json& e : Field(Field(status, "inventory"), "entries")) inventory.push_back(ObjectRef::FromJson(e));
+    Result<std::string> unhealthy = FirstUnhealthy(*ctx_.api, inventory);
+    if (!unhealthy.ok()) return ReconcileResult::Retry(unhealthy.status());
+    Status st;
+    ReconcileResult next = ReconcileResult::RequeueAfter(1s);
+    if (unhealthy->empty()) {
+      state.health_deadline = {};
+      st = set_ready(true, "Succeeded", "Applied revision " + revision + "; all workloads are healthy");
+      next = ReconcileResult::RequeueAfter(interval);
+    } else if (now >= state.health_deadline) {
+      state.health_deadline = {};
+      ++state.failures;
+      st = set_ready(false, "HealthCheckFailed", "timed out waiting for " + *unhealthy);
+      events_->Event(*sync, "Warning", "HealthCheckFailed", revision + ": timed out waiting for " + *unhealthy);
+      next = ReconcileResult::RequeueAfter(Backoff(key, interval));
+    } else {
+      st = set_ready(false, "Progressing", "Applied revision " + revision + "; waiting for " + *unhealthy);
+    }
+    state.last_run = now;
+    SetState(key, state);
+    if (!st.ok() && !st.IsNotFound()) return ReconcileResult::Retry(st);
+    return next;
+  }
   const bool failed_before = ready != nullptr && StringField(*ready, "status") != "True";
   const auto wait = failed_before ? Backoff(key, interval) : interval;
   const bool interval_passed = now - state.last_run >= wait;
@@ -422,9 +447,14 @@ ReconcileResult GitOpsController::ReconcileSync(const std::string& ns_name) {
   }
   next["history"] = history;
   if (outcome.ok) next["drift"] = json::array();
-  next["conditions"] = SetCondition(conditions, "Ready", outcome.ok, outcome.reason, outcome.message, generation);
+  const bool wait_health = outcome.ok && Field(spec, "wait").is_boolean() && Field(spec, "wait").get<bool>();
+  next["conditions"] =
+      wait_health ? SetCondition(conditions, "Ready", false, "Progressing",
+                                 "Applied revision " + revision + "; waiting for the workloads to be healthy", generation)
+                  : SetCondition(conditions, "Ready", outcome.ok, outcome.reason, outcome.message, generation);
   state.last_run = std::chrono::steady_clock::now();
   state.failures = outcome.ok ? 0 : state.failures + 1;
+  state.health_deadline = wait_health ? state.last_run + DurationField(spec, "timeout", 300s) : std::chrono::steady_clock::time_point{};
   SetState(key, state);
   if (Status st = PatchStatus(path, next); !st.ok() && !st.IsNotFound()) return ReconcileResult::Retry(st);
 
@@ -436,7 +466,7 @@ ReconcileResult GitOpsController::ReconcileSync(const std::string& ns_name) {
     return ReconcileResult::RequeueAfter(Backoff(key, interval));
   }
   if (news) events_->Event(*sync, "Normal", "ReconciliationSucceeded", revision + ": " + outcome.message);
-  return ReconcileResult::RequeueAfter(interval);
+  return ReconcileResult::RequeueAfter(wait_health ? 500ms : interval);
 }
 
 }  // namespace capstan::controller::gitops

@@ -49,6 +49,9 @@ class GitOpsController final : public QueuedController {
   struct KeyState {
     std::chrono::steady_clock::time_point last_run{};  // last fetch or sync run (or drift check)
     int failures = 0;                                  // consecutive
+    // spec.wait: set after a successful run while its objects are not yet healthy. Never blocks:
+    // a newer revision runs at once and starts its own wait.
+    std::chrono::steady_clock::time_point health_deadline{};
   };
 
   ReconcileResult ReconcileRepository(const std::string& ns_name);

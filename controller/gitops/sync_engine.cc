@@ -301,4 +301,35 @@ Result<std::vector<Drift>> DetectDrift(client::ApiClient& api, const std::vector
   return drift;
 }
 
+Result<std::string> FirstUnhealthy(client::ApiClient& api, const std::vector<ObjectRef>& inventory) {
+  for (const ObjectRef& ref : inventory) {
+    std::string path;
+    if (ref.api_version == "apps/v1" && ref.kind == "Deployment") {
+      path = "/apis/apps/v1/namespaces/" + ref.namespace_name + "/deployments/" + ref.name;
+    } else if (ref.api_version == "v1" && ref.kind == "Pod") {
+      path = "/api/v1/namespaces/" + ref.namespace_name + "/pods/" + ref.name;
+    } else {
+      continue;
+    }
+    Result<json> live = api.Get(path);
+    if (!live.ok()) return live.status().IsNotFound() ? Result<std::string>(ref.Display() + ": not found") : live.status();
+    const json& status = Field(*live, "status");
+    if (ref.kind == "Deployment") {
+      const int64_t want = client::IntField(Field(*live, "spec"), "replicas", 1);
+      const int64_t available = client::IntField(status, "availableReplicas");
+      if (client::IntField(status, "observedGeneration") < client::IntField(Field(*live, "metadata"), "generation") ||
+          client::IntField(status, "updatedReplicas") < want || available < want) {
+        return ref.Display() + ": " + std::to_string(available) + " of " + std::to_string(want) + " replicas available";
+      }
+    } else {
+      bool ready = false;
+      for (const json& c : Field(status, "conditions")) {
+        ready = ready || (StringField(c, "type") == "Ready" && StringField(c, "status") == "True");
+      }
+      if (!ready) return ref.Display() + ": not Ready";
+    }
+  }
+  return std::string();
+}
+
 }  // namespace capstan::controller::gitops

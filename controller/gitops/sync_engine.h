@@ -91,4 +91,10 @@ struct Drift {
 };
 Result<std::vector<Drift>> DetectDrift(client::ApiClient& api, const std::vector<DesiredObject>& objects);
 
+// Health, for spec.wait: "" when every object of `inventory` is healthy, else what is not yet
+// ("Deployment/shop/web: 1 of 2 replicas available"). Deployments must have observed their
+// generation with every replica updated and available; Pods must be Ready; other kinds count as
+// healthy once they exist.
+Result<std::string> FirstUnhealthy(client::ApiClient& api, const std::vector<ObjectRef>& inventory);
+
 }  // namespace capstan::controller::gitops
