@@ -369,6 +369,39 @@ TEST_F(GitOpsTest, WaitReportsHealthAndANewerCommitIsNeverBlocked) {
   ASSERT_NO_FATAL_FAILURE(WaitApplied(c4, 30s));
 }
 
+TEST_F(GitOpsTest, AWebhookWithAValidHmacFetchesAtOnceABadOneIs401) {
+  if (std::system("openssl version >/dev/null 2>&1 && curl --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl or curl missing";
+  repo_->Write("apps/ns.yaml", kNamespace);
+  repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:1"));
+  std::string c1 = repo_->Commit("first");
+  ASSERT_EQ(C({"apply", "-f", "-"}, "apiVersion: v1\nkind: Secret\nmetadata: {name: hook}\nstringData: {token: t0ken}\n").exit_code, 0);
+  std::string objects = GitOpsObjects(repo_->Url());
+  objects.replace(objects.find("interval: 1s, timeout: 10s}"), 27, "interval: 1h, timeout: 10s, webhook: {secretRef: {name: hook}}}");
+  ASSERT_EQ(C({"apply", "-f", "-"}, objects).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c1));  // the first fetch happens at once
+
+  repo_->Write("apps/web.yaml", DeploymentIn("shop", "nginx:2"));
+  std::string c2 = repo_->Commit("pushed");
+  const std::string body = R"({"ref":"refs/heads/main"})";
+  std::ofstream(root_ / "body.json") << body;
+  auto post = [&](const std::string& header) {
+    RunResult r = capstan::e2e::Run({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", server_.data_dir() + "/ca.crt",
+                       "-X", "POST", "-H", header, "--data-binary", "@" + (root_ / "body.json").string(),
+                       server_.url() + "/hooks/gitops/default/infra"});
+    return r.out;
+  };
+  EXPECT_EQ(post("X-Hub-Signature-256: sha256=0000"), "401");
+  EXPECT_EQ(post("X-Gitlab-Token: wrong"), "401");
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(Image(), "nginx:1") << "a refused call changes nothing (the poll interval is an hour)";
+  const std::string hmac = GitFixtureRepo::Output("printf '%s' '" + body + "' | openssl dgst -sha256 -hmac t0ken -r | cut -d' ' -f1");
+  const auto sent = SteadyClock::now();
+  EXPECT_EQ(post("X-Hub-Signature-256: sha256=" + hmac), "202");
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c2, 20s));
+  EXPECT_LT(MillisSince(sent), 10000) << "well before the hour of the poll interval";
+  EXPECT_EQ(Image(), "nginx:2");
+}
+
 TEST_F(GitOpsTest, DiffShowsWhatApplyWouldChange) {
   const std::string cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n";
   std::filesystem::create_directories(root_ / "manifests");

@@ -84,6 +84,8 @@ SchemaPtr GitRepositorySchema() {
                       F("timeout", String("Limit of one fetch. Defaults to 60s.")),
                       F("secretRef", LocalRef("LocalObjectReference")),
                       F("verify", verify),
+                      F("webhook", Object(Ref("GitRepositoryWebhook"), {F("secretRef", LocalRef("LocalObjectReference"))},
+                                          "POST /hooks/gitops/<namespace>/<name> signed with the Secret's token fetches now.")),
                       F("suspend", Bool("Stop fetching while true."))});
   auto artifact = Object(Ref("GitArtifact"),
                          {F("revision", String("branch@sha1:<commit>, tag@sha1:<commit> or sha1:<commit>.")),
@@ -128,6 +130,9 @@ void ValidateGitRepository(const json& obj, const json* /*old*/, FieldErrors* er
   CheckDuration(spec, "interval", errors);
   CheckDuration(spec, "timeout", errors);
   CheckSecretRef(spec, "secretRef", "spec.secretRef", errors);
+  if (const json* hook = Get(spec, "webhook"); hook != nullptr && hook->is_object()) {
+    CheckSecretRef(*hook, "secretRef", "spec.webhook.secretRef", errors);
+  }
   if (const json* verify = Get(spec, "verify"); verify != nullptr && verify->is_object()) {
     CheckSecretRef(*verify, "secretRef", "spec.verify.secretRef", errors);
   }
