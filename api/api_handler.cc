@@ -5,6 +5,7 @@
 #include "api/discovery.h"
 #include "api/errors.h"
 #include "api/negotiation.h"
+#include "api/gitops_webhook.h"
 #include "api/openapi.h"
 #include "api/request_info.h"
 #include "base/log.h"
@@ -42,6 +43,9 @@ HttpResponse ApiHandler::HandleUnsafe(const HttpRequest& req) {
     return r;
   }
   if (req.path == "/version" || req.path == "/version/") return JsonResponse(200, VersionInfo());
+
+  // GitOps webhooks authenticate by their HMAC, not a bearer token (api/gitops_webhook.h).
+  if (req.path.rfind(kGitOpsWebhookPrefix, 0) == 0) return HandleGitOpsWebhook(service_, req);
 
   std::optional<Identity> who;
   if (options_.require_auth) {

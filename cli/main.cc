@@ -34,6 +34,8 @@ constexpr Verb kVerbs[] = {
     {"version", capstan::cli::RunVersion, "Print the client and server versions."},
     {"plugins", capstan::cli::RunPlugins, "List the driver plugins this machine can load (plugins list)."},
     {"registry", capstan::cli::RunRegistry, "Plan or run a RegistryCleanupPolicy now (registry plan|run)."},
+    {"diff", capstan::cli::RunDiff, "Diff live objects against files (server-side dry run); exit 1 on differences."},
+    {"gitops", capstan::cli::RunGitOps, "GitOps: status, reconcile sync/NAME, bootstrap --url URL --path PATH."},
 };
 
 void PrintUsage() {

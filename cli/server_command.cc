@@ -267,6 +267,7 @@ int RunServerCommand(int argc, char** argv) {
     copts.token = (*server)->admin_token();
     copts.leader_election = leader_elect;
     copts.node_lifecycle = lifecycle;
+    copts.data_dir = opts.data_dir;
     // Stable per host and data directory: a server restarted after a crash is still the holder
     // and leads at once instead of waiting out its own lease. (Two servers never share a data
     // directory: the store is locked.)

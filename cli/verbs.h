@@ -25,5 +25,7 @@ int RunApiResources(const GlobalOptions& global, const Args& args);
 int RunLogs(const GlobalOptions& global, const Args& args);  // pod_streams.cc
 int RunExec(const GlobalOptions& global, const Args& args);  // pod_streams.cc
 int RunRegistry(const GlobalOptions& global, const Args& args);  // registry.cc
+int RunGitOps(const GlobalOptions& global, const Args& args);
+int RunDiff(const GlobalOptions& global, const Args& args);
 
 }  // namespace capstan::cli

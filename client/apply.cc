@@ -1,6 +1,8 @@
 #include "client/apply.h"
 #include "client/json_fields.h"
 
+#include <algorithm>
+
 #include "api/patch/patch.h"
 
 namespace capstan::client {
@@ -48,8 +50,26 @@ std::string LastAppliedValue(const json& prepared) {
   return prepared.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-Result<ApplyResult> ApplyObject(const RestClient& client, Discovery& discovery, const json& declared,
-                                const ApplyOptions& options) {
+namespace {
+
+// The last declaration recorded on a live object; null when something other than apply made it.
+json LastApplied(const json& live) {
+  const json& metadata = Field(live, "metadata");
+  const json& annotations = Field(metadata, "annotations");
+  if (auto it = annotations.is_object() ? annotations.find(kLastAppliedAnnotation) : annotations.end();
+      annotations.is_object() && it != annotations.end() && it->is_string()) {
+    try {
+      return json::parse(it->get<std::string>());
+    } catch (const std::exception&) {
+      return nullptr;  // a corrupt annotation: behave as on a first apply, and rewrite it
+    }
+  }
+  return nullptr;
+}
+
+// Client is RestClient (const) or ApiClient: the same calls, the same answers.
+template <typename Client>
+Result<ApplyResult> ApplyWith(Client& client, Discovery& discovery, const json& declared, const ApplyOptions& options) {
   std::string api_version = StringField(declared, "apiVersion");
   std::string kind = StringField(declared, "kind");
   Result<ResourceInfo> resource = discovery.ResolveKind(api_version, kind);
@@ -79,18 +99,7 @@ Result<ApplyResult> ApplyObject(const RestClient& client, Discovery& discovery, 
   }
 
   // The previous declaration; absent (null) when the object was made by something other than apply.
-  json original = nullptr;
-  const json& live_metadata = live->contains("metadata") ? (*live)["metadata"] : json();
-  if (live_metadata.is_object() && live_metadata.contains("annotations") && live_metadata["annotations"].is_object()) {
-    const json& annotations = live_metadata["annotations"];
-    if (auto it = annotations.find(kLastAppliedAnnotation); it != annotations.end() && it->is_string()) {
-      try {
-        original = json::parse(it->get<std::string>());
-      } catch (const std::exception&) {
-        original = nullptr;  // a corrupt annotation: behave as on a first apply, and rewrite it
-      }
-    }
-  }
+  json original = LastApplied(*live);
 
   json patch = api::CreateThreeWayMergePatch(original, *prepared, *live);
   // The annotation must also follow a declaration change the live object already satisfies (a
@@ -110,18 +119,47 @@ Result<ApplyResult> ApplyObject(const RestClient& client, Discovery& discovery, 
   return result;
 }
 
+}  // namespace
+
+Result<ApplyResult> ApplyObject(const RestClient& client, Discovery& discovery, const json& declared,
+                                const ApplyOptions& options) {
+  return ApplyWith(client, discovery, declared, options);
+}
+
+Result<ApplyResult> ApplyObject(ApiClient& client, Discovery& discovery, const json& declared,
+                                const ApplyOptions& options) {
+  return ApplyWith(client, discovery, declared, options);
+}
+
+json ApplyPatch(const json& prepared, const json& live) {
+  json patch = api::CreateThreeWayMergePatch(LastApplied(live), prepared, live);
+  if (!patch.is_object()) return json::object();
+  if (patch.contains("metadata") && patch["metadata"].is_object()) {
+    json& metadata = patch["metadata"];
+    if (metadata.contains("annotations") && metadata["annotations"].is_object()) {
+      metadata["annotations"].erase(kLastAppliedAnnotation);
+      if (metadata["annotations"].empty()) metadata.erase("annotations");
+    }
+    if (metadata.empty()) patch.erase("metadata");
+  }
+  return patch;
+}
+
+int ApplyRank(const json& object) {
+  std::string api_version = StringField(object, "apiVersion");
+  std::string kind = StringField(object, "kind");
+  if (api_version != "v1") return 3;
+  if (kind == "Namespace") return 0;
+  if (kind == "ConfigMap" || kind == "Secret") return 1;
+  if (kind == "Service") return 2;
+  return 3;
+}
+
 std::vector<size_t> ApplyOrder(const std::vector<json>& objects) {
-  std::vector<size_t> order;
-  for (size_t i = 0; i < objects.size(); ++i) {
-    if (objects[i].is_object() && StringField(objects[i], "kind") == "Namespace" && StringField(objects[i], "apiVersion") == "v1") {
-      order.push_back(i);
-    }
-  }
-  for (size_t i = 0; i < objects.size(); ++i) {
-    if (!(objects[i].is_object() && StringField(objects[i], "kind") == "Namespace" && StringField(objects[i], "apiVersion") == "v1")) {
-      order.push_back(i);
-    }
-  }
+  std::vector<size_t> order(objects.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return ApplyRank(objects[a]) < ApplyRank(objects[b]); });
   return order;
 }
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "client/api_client.h"
 #include "client/discovery.h"
 #include "client/rest_client.h"
 
@@ -54,9 +55,21 @@ std::string LastAppliedValue(const nlohmann::json& prepared);
 // server's message unchanged.
 Result<ApplyResult> ApplyObject(const RestClient& client, Discovery& discovery, const nlohmann::json& declared,
                                 const ApplyOptions& options);
+// The same through an ApiClient (controllers: GitOps).
+Result<ApplyResult> ApplyObject(ApiClient& client, Discovery& discovery, const nlohmann::json& declared,
+                                const ApplyOptions& options);
 
-// The order to apply objects in: Namespaces first (so objects in them can be created), then the
-// rest in the order given. Returns indexes into `objects`.
+// The three-way merge patch apply would send for `prepared` (PrepareDeclared's output) against
+// `live`, annotation excluded; empty (an empty object) when apply would change nothing but the
+// annotation. What drift detection compares: fields set by controllers, defaults and /status are
+// not in it, since the last declaration did not set them.
+nlohmann::json ApplyPatch(const nlohmann::json& prepared, const nlohmann::json& live);
+
+// The order to apply objects in: Namespaces first (so objects in them can be created), then
+// ConfigMaps and Secrets (which workloads mount), then Services, then everything else, each
+// group in the order given. Deletes go in the reverse order. Returns indexes into `objects`.
 std::vector<size_t> ApplyOrder(const std::vector<nlohmann::json>& objects);
+// The group of ApplyOrder an object belongs to: 0 Namespace, 1 ConfigMap/Secret, 2 Service, 3 other.
+int ApplyRank(const nlohmann::json& object);
 
 }  // namespace capstan::client

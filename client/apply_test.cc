@@ -176,14 +176,14 @@ TEST_F(ApplyTest, UnknownKindIsNotFound) {
   EXPECT_TRUE(result.status().IsNotFound());
 }
 
-TEST(ApplyOrderTest, NamespacesFirstOtherwiseStable) {
+TEST(ApplyOrderTest, NamespacesThenConfigThenServicesThenTheRest) {
   std::vector<json> objects = {
       {{"apiVersion", "v1"}, {"kind", "ConfigMap"}},
       {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}},
       {{"apiVersion", "v1"}, {"kind", "Namespace"}},
       {{"apiVersion", "v1"}, {"kind", "Service"}},
   };
-  EXPECT_EQ(ApplyOrder(objects), (std::vector<size_t>{2, 0, 1, 3}));
+  EXPECT_EQ(ApplyOrder(objects), (std::vector<size_t>{2, 0, 3, 1}));
 }
 
 TEST_F(ApplyTest, ListAllFollowsContinueTokens) {

@@ -1,4 +1,5 @@
 #include "client/discovery.h"
+#include "client/api_client.h"
 #include "client/json_fields.h"
 
 #include <algorithm>
@@ -66,11 +67,14 @@ bool ResourceInfo::HasVerb(std::string_view verb) const {
   return std::find(verbs.begin(), verbs.end(), verb) != verbs.end();
 }
 
-Discovery::Discovery(const RestClient* client) : client_(client) {}
+Discovery::Discovery(const RestClient* client)
+    : get_([client](const std::string& path) { return client->Get(path); }) {}
+
+Discovery::Discovery(ApiClient* api) : get_([api](const std::string& path) { return api->Get(path); }) {}
 
 Status Discovery::LoadGroups() {
   if (groups_loaded_) return Status::Ok();
-  Result<json> core = client_->Get("/api");
+  Result<json> core = get_("/api");
   if (!core.ok()) return InContext(core.status(), "discovering the core API group");
   Group core_group;
   core_group.versions = StringList(*core, "versions");
@@ -79,7 +83,7 @@ Status Discovery::LoadGroups() {
     groups_.push_back(std::move(core_group));
   }
 
-  Result<json> apis = client_->Get("/apis");
+  Result<json> apis = get_("/apis");
   if (!apis.ok() && !apis.status().IsNotFound()) return InContext(apis.status(), "discovering API groups");
   if (apis.ok() && apis->contains("groups") && (*apis)["groups"].is_array()) {
     for (const json& entry : (*apis)["groups"]) {
@@ -108,7 +112,7 @@ Result<const std::vector<ResourceInfo>*> Discovery::GroupVersion(const std::stri
   if (auto it = group_versions_.find(key); it != group_versions_.end()) return &it->second;
 
   std::string path = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
-  Result<json> list = client_->Get(path);
+  Result<json> list = get_(path);
   std::vector<ResourceInfo> resources;
   if (!list.ok()) {
     if (!list.status().IsNotFound()) return InContext(list.status(), "discovering " + key);

@@ -6,6 +6,7 @@
 // Thread-safety: not thread-safe (caches documents lazily); use one per thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -15,6 +16,8 @@
 #include "client/rest_client.h"
 
 namespace capstan::client {
+
+class ApiClient;
 
 struct ResourceInfo {
   std::string group;       // "" for the core group
@@ -38,6 +41,8 @@ struct ResourceInfo {
 class Discovery {
  public:
   explicit Discovery(const RestClient* client);  // not owned; must outlive this
+  // Through an ApiClient (controllers: GitOps applies with the same logic as the CLI).
+  explicit Discovery(ApiClient* api);  // not owned; must outlive this
 
   // Resolves "deploy", "deployment", "deployments", "Deployment", "deployment.apps",
   // "deployments.v1.apps": plural, singular, short name or kind (case-insensitive), optionally
@@ -57,7 +62,7 @@ class Discovery {
   // Group names with their preferred version, and all their versions, in server order.
   Status LoadGroups();
 
-  const RestClient* client_;
+  std::function<Result<nlohmann::json>(const std::string& path)> get_;  // GET of a discovery document
   bool groups_loaded_ = false;
   struct Group {
     std::string name;

@@ -8,8 +8,10 @@ want=(build-essential cmake pkg-config ccache git
       nlohmann-json3-dev libgtest-dev libgmock-dev libssl-dev libjemalloc-dev
       libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
 want+=(haproxy)  # run time: `capstan server` runs it (--lb=haproxy); the tests start it too
+want+=(libgit2-dev gpgv)
 if [[ "${1:-build}" == test ]]; then
   want+=(etcd-server etcd-client curl procps docker.io containerd runc busybox-static docker-registry)
+  want+=(openssl gnupg)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -16,5 +16,6 @@ void RegisterService();             // service.cc:          v1 Service
 void RegisterEndpointSlice();       // endpointslice.cc:    discovery.k8s.io/v1 EndpointSlice
 void RegisterIngress();             // ingress.cc:          networking.k8s.io/v1 Ingress, IngressClass
 void RegisterRegistryCleanupPolicy();  // registry_cleanup_policy.cc: registry.capstan.io/v1alpha1 RegistryCleanupPolicy
+void RegisterGitOps();              // gitops.cc:           gitops.capstan.io/v1alpha1 GitRepository, Sync
 
 }  // namespace capstan::api::kinds

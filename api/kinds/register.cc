@@ -22,6 +22,7 @@ void RegisterBuiltinKinds() {
     kinds::RegisterEndpointSlice();
     kinds::RegisterIngress();
     kinds::RegisterRegistryCleanupPolicy();
+    kinds::RegisterGitOps();
   });
 }
 

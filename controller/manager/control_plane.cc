@@ -5,6 +5,7 @@
 #include "controller/deployment/deployment_controller.h"
 #include "controller/endpoints/endpointslice_controller.h"
 #include "controller/gc/garbage_collector.h"
+#include "controller/gitops/gitops_controller.h"
 #include "controller/nodelifecycle/node_lifecycle_controller.h"
 #include "controller/registry/registry_cleanup_controller.h"
 #include "controller/replicaset/replicaset_controller.h"
@@ -51,6 +52,9 @@ Status ControlPlane::StartManager() {
   manager->Add(std::make_unique<gc::GarbageCollector>());
   manager->Add(std::make_unique<endpoints::EndpointSliceController>());
   manager->Add(std::make_unique<registry::RegistryCleanupController>());
+  if (!options_.data_dir.empty()) {
+    manager->Add(std::make_unique<gitops::GitOpsController>(gitops::GitOpsControllerOptions{options_.data_dir}));
+  }
   CAPSTAN_RETURN_IF_ERROR(manager->Start());
   std::lock_guard<std::mutex> lock(mu_);
   manager_ = std::move(manager);

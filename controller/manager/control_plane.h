@@ -34,6 +34,9 @@ struct ControlPlaneOptions {
   // The node lifecycle controller (docs/node-lifecycle.md): grace period, eviction timeout and
   // rate, defaults as Kubernetes' (40 s, 300 s, 0.1 nodes/s). Its clock is the manager's.
   nodelifecycle::NodeLifecycleControllerOptions node_lifecycle;
+  // The server's data directory: GitOps keeps its git caches under <data_dir>/gitops/. Empty:
+  // the GitOps controller does not run.
+  std::string data_dir;
 };
 
 class ControlPlane {

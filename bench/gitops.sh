@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# bench/gitops.sh: GitOps with N manifests (default 1000 ConfigMaps) against what users do without
+# it (git pull + capstan apply -f DIR), in one run, on one server (docs/performance.md):
+#   1. first sync: Sync created -> every object applied (Ready at the commit)
+#   2. `capstan diff -f DIR` of everything (dry-run apply + GET per object), time and server CPU
+#   3. forced no-op run (`capstan gitops reconcile sync/NAME`: fetch + dry-run + apply, nothing changed)
+#   4. the peer: `git pull` into a checkout + `capstan apply -f DIR` of everything, time and server CPU
+#   5. one-file commit -> applied, triggered through the webhook (p50 of R rounds)
+# Usage: bench/gitops.sh [N] [ROUNDS]   (CAPSTAN=path/to/capstan; default build/bin/capstan)
+set -euo pipefail
+N=${1:-1000}
+ROUNDS=${2:-5}
+CAPSTAN=${CAPSTAN:-build/bin/capstan}
+CAPSTAN=$(realpath "$CAPSTAN")
+here=$(dirname "$0")
+tmp=$(mktemp -d /tmp/capstan-bench-gitops-XXXXXX)
+source "$here/capstan_server.sh"
+trap 'capstan_stop; rm -rf "$tmp"' EXIT
+
+git init -q --bare -b main "$tmp/remote.git"
+git init -q -b main "$tmp/work"
+mkdir -p "$tmp/work/apps"
+for i in $(seq -w 1 "$N"); do
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%s}\ndata: {key: "value %s"}\n' "$i" "$i" >"$tmp/work/apps/cm-$i.yaml"
+done
+g() { git -C "$tmp/work" -c user.name=b -c user.email=b@example.com -c commit.gpgsign=false "$@"; }
+g add -A && g commit -q -m "$N configmaps" && g push -q "$tmp/remote.git" HEAD:main
+
+capstan_start "$tmp" gitops
+K=(--kubeconfig "$tmp/data/kubeconfig.yaml")
+C() { HOME="$tmp/home" "$CAPSTAN" "${K[@]}" "$@"; }
+now() { date +%s.%N; }
+cpu() { awk '{print ($14 + $15) / 100}' "/proc/$CPID/stat"; }  # server user+system seconds (USER_HZ 100)
+applied_at() {  # waits until the Sync reports Ready at revision $1; prints nothing
+  local want="main@sha1:$1"
+  for _ in $(seq 6000); do
+    if C get sync apps -o json | python3 -c '
+import json, sys
+o = json.load(sys.stdin); s = o.get("status", {})
+ready = [c for c in s.get("conditions", []) if c.get("type") == "Ready"]
+sys.exit(0 if s.get("lastAppliedRevision") == sys.argv[1] and ready and ready[0]["status"] == "True" else 1)' "$want"; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "gitops: not applied: $want" >&2; exit 1
+}
+url=$(grep -m1 'server:' "$tmp/data/kubeconfig.yaml" | awk '{print $2}')
+
+C apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: hook}
+stringData: {token: t0ken}
+---
+apiVersion: gitops.capstan.io/v1alpha1
+kind: GitRepository
+metadata: {name: infra}
+spec: {url: "file://$tmp/remote.git", interval: 1h, webhook: {secretRef: {name: hook}}}
+YAML
+head=$(git -C "$tmp/work" rev-parse HEAD)
+sleep 1
+t0=$(now); c0=$(cpu)
+C apply -f - >/dev/null <<YAML
+apiVersion: gitops.capstan.io/v1alpha1
+kind: Sync
+metadata: {name: apps}
+spec: {sourceRef: {name: infra}, path: ./apps, prune: true, interval: 1h}
+YAML
+applied_at "$head"
+t1=$(now); c1=$(cpu)
+first=$(echo "$t1 - $t0" | bc); first_cpu=$(echo "$c1 - $c0" | bc)
+
+# 3. forced no-op run through the CLI (fetch, then the full transaction with nothing to change).
+t0=$(now); c0=$(cpu)
+C gitops reconcile sync/apps >/dev/null
+t1=$(now); c1=$(cpu)
+forced=$(echo "$t1 - $t0" | bc); forced_cpu=$(echo "$c1 - $c0" | bc)
+
+# 2. capstan diff of everything (a dry-run apply and a GET per object; nothing changes).
+t0=$(now); c0=$(cpu)
+C diff -f "$tmp/work/apps" >/dev/null || true
+t1=$(now); c1=$(cpu)
+drift=$(echo "$t1 - $t0" | bc); drift_cpu=$(echo "$c1 - $c0" | bc)
+
+# 4. the peer: git pull into a checkout, then apply everything.
+git clone -q "$tmp/remote.git" "$tmp/checkout"
+t0=$(now); c0=$(cpu)
+git -C "$tmp/checkout" pull -q
+C apply -f "$tmp/checkout/apps" >/dev/null
+t1=$(now); c1=$(cpu)
+peer=$(echo "$t1 - $t0" | bc); peer_cpu=$(echo "$c1 - $c0" | bc)
+
+# 5. one-file commits -> applied, through the webhook.
+lat=()
+for r in $(seq "$ROUNDS"); do
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-0001}\ndata: {key: "round %s"}\n' "$r" >"$tmp/work/apps/cm-0001.yaml"
+  g add -A && g commit -q -m "round $r" && g push -q "$tmp/remote.git" HEAD:main
+  head=$(git -C "$tmp/work" rev-parse HEAD)
+  body='{"ref":"refs/heads/main"}'
+  sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac t0ken -r | cut -d' ' -f1)
+  t0=$(now)
+  curl -sS -o /dev/null --cacert "$tmp/data/ca.crt" -X POST -H "X-Hub-Signature-256: sha256=$sig" \
+    --data-binary "$body" "$url/hooks/gitops/default/infra"
+  applied_at "$head"
+  t1=$(now)
+  lat+=("$(echo "$t1 - $t0" | bc)")
+done
+p50=$(printf '%s\n' "${lat[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+
+printf '%-58s %10s %12s\n' "gitops, $N manifests" "seconds" "server CPU s"
+printf '%-58s %10.2f %12.2f\n' "first sync (Sync created -> all applied)" "$first" "$first_cpu"
+printf '%-58s %10.2f %12.2f\n' "forced no-op run (gitops reconcile: fetch+dry-run+apply)" "$forced" "$forced_cpu"
+printf '%-58s %10.2f %12.2f\n' "capstan diff -f DIR (no change)" "$drift" "$drift_cpu"
+printf '%-58s %10.2f %12.2f\n' "peer: git pull + capstan apply -f DIR (no change)" "$peer" "$peer_cpu"
+printf '%-58s %10.3f\n' "one-file commit -> applied via webhook, p50 of $ROUNDS" "$p50"
+printf 'ratio peer/forced run: %.2f (time)  %.2f (server CPU)\n' "$(echo "$peer / $forced" | bc -l)" "$(echo "$peer_cpu / $forced_cpu" | bc -l)"

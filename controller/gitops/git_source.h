@@ -1,0 +1,108 @@
+// GitSource: one GitRepository's bare cache repository and what GitOps reads from it.
+//
+// Fetch() brings the cache (a bare repository under the data directory, created on first use) up
+// to date with the remote using forced refspecs (+refs/heads/*:refs/heads/*,
+// +refs/tags/*:refs/tags/*), so a force-push or rewritten history simply moves the local ref to
+// the new head, and deletes local branches and tags the remote no longer has. It then resolves
+// the requested ref (branch, tag, highest tag matching a semver range, or a commit) to a commit.
+// Files are read from that commit's tree, never from a checkout.
+//
+// libgit2 1.5 has no network timeouts of its own: the deadline is enforced from the transfer and
+// progress callbacks (an idle connection that sends nothing is bounded only by the OS). Objects
+// that only dropped commits referenced stay in the cache (libgit2 has no gc).
+//
+// Thread-safety: libgit2 is initialised once per process. Every call opens its own repository
+// object, so ReadManifests may run on several threads while one Fetch runs; Fetch calls on one
+// GitSource are serialised by its mutex (the GitRepository owns the fetch, Syncs only read).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace capstan::controller::gitops {
+
+// Exactly one field set; all empty means branch "main" (the kind defaults it too).
+struct GitRef {
+  std::string branch;
+  std::string tag;
+  std::string semver;  // a range over tags: ">=1.2.0 <2.0.0", "^1.2", "~1.2.3", "1.x", "*", "1.2.3"
+  std::string commit;  // a full 40-hex sha1
+};
+
+// Credentials for HTTP(S): basic auth (username + password) or a token (sent as the password,
+// with username "git" when none is given); `ca_pem`, when set, is the CA bundle an https server's
+// certificate must chain to (checked with OpenSSL, host name or IP included) instead of the
+// system's. SSH keys are not supported yet.
+struct GitCredentials {
+  std::string username;
+  std::string password;
+  std::string ca_pem;
+};
+
+struct FetchRequest {
+  std::string url;  // file://, git://, http://, https://
+  GitRef ref;
+  GitCredentials credentials;
+  std::chrono::milliseconds timeout{60000};
+};
+
+struct GitRevision {
+  std::string commit;  // 40 hex digits
+  // What status shows: "main@sha1:<commit>", "v1.2.0@sha1:<commit>", or "sha1:<commit>".
+  std::string name;
+};
+
+struct ManifestFile {
+  std::string path;  // relative to the repository root: "apps/web.yaml"
+  std::string text;
+};
+
+class GitSource {
+ public:
+  // Opens (creating it if needed) the bare cache repository at `cache_dir`.
+  static Result<std::unique_ptr<GitSource>> Open(std::string cache_dir);
+
+  // Fetches and resolves. kUnavailable for network and remote errors (message from libgit2),
+  // kUnauthorized when the remote refused the credentials, kNotFound when the ref does not
+  // exist (or no tag matches the range), kBadRequest for a malformed ref or range.
+  Result<GitRevision> Fetch(const FetchRequest& request);
+
+  // Every manifest file (.yaml, .yml, .json) under `path` (relative to the repository root; ""
+  // or "." or "./" for the root) in `commit`'s tree, sorted by path, skipping hidden files and
+  // directories and what `path`/.capstanignore excludes (ignore_rules.h). kNotFound when the
+  // path does not exist in the commit (a vanished path is not an empty one).
+  Result<std::vector<ManifestFile>> ReadManifests(const std::string& commit, const std::string& path) const;
+
+  // Verifies `commit`'s OpenPGP signature (libgit2 extracts it, Debian's gpgv checks it) against
+  // `public_keys`: one or more public keys, all ASCII-armored or all binary, concatenated. kUnauthorized
+  // when the commit is unsigned or its signature is not by one of the keys (gpgv's words in the
+  // message); kUnavailable when gpgv cannot run.
+  Status VerifyCommit(const std::string& commit, const std::string& public_keys) const;
+
+  const std::string& cache_dir() const { return cache_dir_; }
+
+ private:
+  explicit GitSource(std::string cache_dir) : cache_dir_(std::move(cache_dir)) {}
+
+  const std::string cache_dir_;
+  std::mutex fetch_mu_;  // one Fetch at a time
+};
+
+// Semantic versions for `semver` refs: "v1.2.3" and "1.2.3" (pre-releases sort before their
+// release; build metadata ignored). Exposed for tests.
+struct SemVer {
+  int major = 0, minor = 0, patch = 0;
+  std::string prerelease;
+  static bool Parse(std::string_view text, SemVer* out);
+  int Compare(const SemVer& other) const;
+};
+// Whether `version` satisfies `range` (space-separated comparators that must all hold: =, >, >=,
+// <, <=, ^, ~, x-ranges; "||" alternatives). kBadRequest for a range that does not parse.
+Result<bool> SemVerMatches(std::string_view range, const SemVer& version);
+
+}  // namespace capstan::controller::gitops

@@ -1,0 +1,144 @@
+// Test helpers: real git repositories made with the git CLI in a temporary directory, and a
+// `git daemon` on 127.0.0.1. Skips (via Available()) when git is not installed.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace capstan::controller::gitops::testing {
+
+inline bool GitAvailable() { return std::system("git --version >/dev/null 2>&1") == 0; }
+
+inline int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// A working clone (`work`) pushing to a bare repository (`bare`), both under `root`.
+class GitFixtureRepo {
+ public:
+  explicit GitFixtureRepo(std::string root) : root_(std::move(root)) {
+    std::filesystem::create_directories(root_);
+    Sh("git init -q --bare -b main " + Bare());
+    Sh("git init -q -b main " + Work());
+    Git("remote add origin " + Bare());
+  }
+  std::string Bare() const { return root_ + "/remote.git"; }
+  std::string Work() const { return root_ + "/work"; }
+  std::string Url() const { return "file://" + Bare(); }
+
+  void Write(const std::string& path, const std::string& text) {
+    std::filesystem::path p = Work() + "/" + path;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+  }
+  void Remove(const std::string& path) { Git("rm -q -r " + path); }
+  // Commits everything and pushes (forced when `force`); returns the new commit's sha1.
+  std::string Commit(const std::string& message, bool force = false) {
+    Git("add -A");
+    Git("commit -q --allow-empty -m '" + message + "'");
+    Git(std::string("push -q ") + (force ? "-f " : "") + "origin HEAD:main 2>/dev/null");
+    return Head();
+  }
+  // Commits everything signed with `email`'s key from the GnuPG home `gnupg_home`, and pushes.
+  std::string CommitSigned(const std::string& message, const std::string& email, const std::string& gnupg_home) {
+    Git("add -A");
+    ::setenv("GNUPGHOME", gnupg_home.c_str(), 1);
+    Git("-c gpg.program=gpg -c user.signingkey=" + email + " commit -q -S --allow-empty -m '" + message + "'");
+    ::unsetenv("GNUPGHOME");
+    Git("push -q origin HEAD:main 2>/dev/null");
+    return Head();
+  }
+  std::string Head() const { return Output("git -C " + Work() + " rev-parse HEAD"); }
+  int Git(const std::string& args) const {
+    return Sh("git -C " + Work() + " -c user.name=t -c user.email=t@example.com -c commit.gpgsign=false " + args);
+  }
+
+  static int Sh(const std::string& command) { return std::system(command.c_str()); }
+  static std::string Output(const std::string& command) {
+    std::string out;
+    if (FILE* f = ::popen(command.c_str(), "r")) {
+      char buf[256];
+      while (std::fgets(buf, sizeof(buf), f) != nullptr) out += buf;
+      ::pclose(f);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return out;
+  }
+
+ private:
+  std::string root_;
+};
+
+inline bool GpgAvailable() { return std::system("gpg --version >/dev/null 2>&1 && gpgv --version >/dev/null 2>&1") == 0; }
+
+// Makes an ed25519 signing key for "<who>@example.com" in the GnuPG home `home` (created) and
+// returns its ASCII-armored public key. Stop the agent with StopGpgAgent(home) afterwards.
+inline std::string MakeGpgKey(const std::string& home, const std::string& who) {
+  std::filesystem::create_directories(home);
+  std::filesystem::permissions(home, std::filesystem::perms::owner_all);
+  const std::string gpg = "GNUPGHOME=" + home + " gpg --batch --quiet ";
+  GitFixtureRepo::Sh(gpg + "--passphrase '' --quick-gen-key '" + who + " <" + who + "@example.com>' ed25519 sign never 2>/dev/null");
+  return GitFixtureRepo::Output(gpg + "--armor --export " + who + "@example.com") + "\n";
+}
+inline void StopGpgAgent(const std::string& home) { GitFixtureRepo::Sh("gpgconf --homedir " + home + " --kill gpg-agent 2>/dev/null"); }
+
+// `git daemon` serving `base` on 127.0.0.1:port (--export-all), detached; stopped on Stop or
+// destruction.
+class GitDaemon {
+ public:
+  GitDaemon(std::string base, int port) : base_(std::move(base)), port_(port) {}
+  ~GitDaemon() { Stop(); }
+  bool Start() {
+    pid_file_ = base_ + "/daemon-" + std::to_string(port_) + ".pid";
+    std::string cmd = "git daemon --detach --reuseaddr --export-all --listen=127.0.0.1 --port=" + std::to_string(port_) +
+                      " --base-path=" + base_ + " --pid-file=" + pid_file_ + " " + base_;
+    if (std::system(cmd.c_str()) != 0) return false;
+    // Wait until it accepts connections.
+    for (int i = 0; i < 100; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(port_));
+      bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+      ::close(fd);
+      if (ok) return true;
+      ::usleep(50000);
+    }
+    return false;
+  }
+  void Stop() {
+    if (pid_file_.empty()) return;
+    std::string pid = GitFixtureRepo::Output("cat " + pid_file_ + " 2>/dev/null");
+    if (!pid.empty()) std::system(("kill " + pid + " 2>/dev/null").c_str());
+    std::filesystem::remove(pid_file_);
+    pid_file_.clear();
+    ::usleep(100000);
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string base_;
+  int port_;
+  std::string pid_file_;
+};
+
+}  // namespace capstan::controller::gitops::testing

@@ -1,0 +1,100 @@
+// The sync engine: one run of a Sync as a transaction over the API (docs/gitops.md).
+//
+//   1. Build: every manifest file is parsed (multi-document YAML or JSON); each object gets the
+//      ownership label gitops.capstan.io/sync=<sync namespace>.<sync name> and, when namespaced
+//      and declaring none, the Sync's targetNamespace. Errors name file, document and line.
+//   2. Validate: every object is sent with dryRun=All before anything is applied. Objects in a
+//      Namespace the same commit creates cannot be dry-run before it exists: those Namespaces
+//      (only those; an empty Namespace changes nothing else) are created first, then the objects
+//      in them are dry-run. Any failure: nothing else is applied and the previous state stays.
+//   3. Apply, with client/apply's three-way merge, in ApplyOrder (Namespaces, ConfigMaps and
+//      Secrets, Services, the rest).
+//   4. Prune (when asked): objects in the previous inventory that the commit no longer declares,
+//      deleted in the reverse order, only if they still carry this Sync's label, do not carry
+//      gitops.capstan.io/prune=disabled (label or annotation), and, for a Namespace, hold nothing
+//      but objects owned by others (ownerReferences) or being deleted. A kept Namespace leaves the
+//      inventory.
+// An empty render (no objects) fails unless allow_empty: a vanished or emptied path never prunes
+// everything by accident. A path missing from the commit is the caller's BuildFailed.
+//
+// Thread-safety: functions; the ApiClient is thread-safe, each call makes its own Discovery.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "client/api_client.h"
+#include "client/discovery.h"
+#include "controller/gitops/git_source.h"
+
+namespace capstan::controller::gitops {
+
+inline constexpr const char* kSyncLabel = "gitops.capstan.io/sync";
+inline constexpr const char* kPruneKey = "gitops.capstan.io/prune";  // "disabled" opts out of prune
+
+// "<namespace>.<name>": a label value cannot hold "/"; a namespace holds no ".", so the first "."
+// splits it unambiguously (the Sync kind keeps the whole within 63 characters).
+std::string SyncLabelValue(const std::string& sync_namespace, const std::string& sync_name);
+
+struct ObjectRef {
+  std::string api_version, kind, namespace_name, name;
+
+  nlohmann::json ToJson() const;  // {"apiVersion","kind","namespace","name"}
+  static ObjectRef FromJson(const nlohmann::json& entry);
+  std::string Display() const;  // "Deployment/shop/web", "Namespace/shop"
+  bool operator<(const ObjectRef& o) const;
+  bool operator==(const ObjectRef& o) const = default;
+};
+
+struct SyncRequest {
+  std::string sync_namespace, sync_name;
+  std::vector<ManifestFile> files;
+  std::string target_namespace;
+  bool prune = false;
+  bool allow_empty = false;
+  std::vector<ObjectRef> previous_inventory;
+};
+
+struct SyncOutcome {
+  bool ok = false;
+  // Succeeded, BuildFailed, ValidationFailed, ApplyFailed, PruneFailed.
+  std::string reason;
+  std::string message;
+  // What this Sync now owns: on success the applied objects; after a failure before applying,
+  // the previous inventory unchanged; after a partial apply or prune, both merged.
+  std::vector<ObjectRef> inventory;
+  int created = 0, configured = 0, unchanged = 0, pruned = 0;
+};
+
+// One object the commit declares, ready to apply.
+struct DesiredObject {
+  std::string location;  // "apps/web.yaml: document 2 (line 14)"
+  nlohmann::json object;  // labelled, namespace set for namespaced kinds, removed otherwise
+  ObjectRef ref;
+  client::ResourceInfo resource;
+};
+
+// Step 1 alone (no server writes; discovery only): the objects, or a SyncOutcome with
+// BuildFailed / ValidationFailed in `failure`.
+bool BuildObjects(client::ApiClient& api, const SyncRequest& request, std::vector<DesiredObject>* objects,
+                  SyncOutcome* failure);
+
+SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request);
+
+// Drift: for each desired object, the patch apply would send to bring the live object back (as
+// client::ApplyPatch computes it); objects missing on the server are drift too ("deleted").
+struct Drift {
+  ObjectRef ref;
+  std::string patch;  // compact JSON, or "deleted"
+};
+Result<std::vector<Drift>> DetectDrift(client::ApiClient& api, const std::vector<DesiredObject>& objects);
+
+// Health, for spec.wait: "" when every object of `inventory` is healthy, else what is not yet
+// ("Deployment/shop/web: 1 of 2 replicas available"). Deployments must have observed their
+// generation with every replica updated and available; Pods must be Ready; other kinds count as
+// healthy once they exist.
+Result<std::string> FirstUnhealthy(client::ApiClient& api, const std::vector<ObjectRef>& inventory);
+
+}  // namespace capstan::controller::gitops
