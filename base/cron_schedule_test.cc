@@ -1,5 +1,4 @@
 #include "base/cron_schedule.h"
-#include "base/go_duration.h"
 
 #include <gtest/gtest.h>
 
@@ -48,18 +47,6 @@ TEST(CronScheduleTest, BadSpecsNameTheField) {
     ASSERT_FALSE(s.ok()) << spec;
     EXPECT_EQ(s.status().code(), Code::kInvalid);
     EXPECT_NE(s.status().message().find(field), std::string::npos) << spec << ": " << s.status().message();
-  }
-}
-
-TEST(GoDurationTest, ParsesKubernetesDurations) {
-  EXPECT_EQ(*ParseGoDurationSeconds("720h"), 720 * 3600);
-  EXPECT_EQ(*ParseGoDurationSeconds("1h30m"), 5400);
-  EXPECT_EQ(*ParseGoDurationSeconds("1.5h"), 5400);
-  EXPECT_EQ(*ParseGoDurationSeconds("90s"), 90);
-  EXPECT_EQ(*ParseGoDurationSeconds("1500ms"), 1);
-  EXPECT_EQ(*ParseGoDurationSeconds("0"), 0);
-  for (const char* bad : {"", "30d", "-1h", "h", "1.2.3h", "10", "1h 2m"}) {
-    EXPECT_FALSE(ParseGoDurationSeconds(bad).ok()) << bad;
   }
 }
 

@@ -24,5 +24,17 @@ TEST(ParseDurationTest, RejectsWhatGoRejects) {
   EXPECT_FALSE(ParseDuration("-5s"));
 }
 
+TEST(ParseDurationSecondsTest, ParsesKubernetesDurations) {
+  EXPECT_EQ(*ParseDurationSeconds("720h"), 720 * 3600);
+  EXPECT_EQ(*ParseDurationSeconds("1h30m"), 5400);
+  EXPECT_EQ(*ParseDurationSeconds("1.5h"), 5400);
+  EXPECT_EQ(*ParseDurationSeconds("90s"), 90);
+  EXPECT_EQ(*ParseDurationSeconds("1500ms"), 1);
+  EXPECT_EQ(*ParseDurationSeconds("0"), 0);
+  for (const char* bad : {"", "30d", "-1h", "h", "1.2.3h", "10", "1h 2m"}) {
+    EXPECT_FALSE(ParseDurationSeconds(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace capstan

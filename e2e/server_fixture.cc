@@ -63,6 +63,11 @@ bool ServerProcess::Start(const std::vector<std::string>& extra_flags, std::chro
   if (std::find(extra_flags.begin(), extra_flags.end(), "--driver") == extra_flags.end()) {
     argv.insert(argv.end(), {"--driver", "none"});
   }
+  // Nor a load balancer: the server's default runs HAProxy whenever it is installed, and tests
+  // running side by side would then compete for the listeners of the Services they create.
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--lb") == extra_flags.end()) {
+    argv.insert(argv.end(), {"--lb", "none"});
+  }
   if (!child_.Start(argv, log_path_, {{"HOME", home_}})) return false;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   static const std::regex server_re(R"re(server:\s*"?(https?://[^"\s]+)"?)re");

@@ -15,7 +15,7 @@
 #include "api/kinds/printing.h"
 #include "api/kinds/validation.h"
 #include "base/cron_schedule.h"
-#include "base/go_duration.h"
+#include "base/duration.h"
 
 namespace capstan::api::kinds {
 namespace {
@@ -103,7 +103,7 @@ void ValidateDuration(const json& parent, const char* field, const std::string& 
                       FieldErrors* errors) {
   const json* v = Get(parent, field);
   if (v == nullptr || !v->is_string()) return;
-  Result<int64_t> seconds = ParseGoDurationSeconds(v->get<std::string>());
+  Result<int64_t> seconds = ParseDurationSeconds(v->get<std::string>());
   if (!seconds.ok()) {
     AddInvalid(errors, Child(path, field), *v, seconds.status().message());
   } else if (*seconds < min_seconds) {

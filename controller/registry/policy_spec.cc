@@ -1,7 +1,7 @@
 #include "controller/registry/policy_spec.h"
 
 #include "api/kinds/printing.h"
-#include "base/go_duration.h"
+#include "base/duration.h"
 
 namespace capstan::registry {
 namespace {
@@ -77,7 +77,7 @@ Result<CleanupSpec> ParseCleanupSpec(const json& policy) {
     out.retention.keep_newest = newest.get<int64_t>();
   }
   if (std::string newer = Str(keep, "newerThan"); !newer.empty()) {
-    Result<int64_t> seconds = ParseGoDurationSeconds(newer);
+    Result<int64_t> seconds = ParseDurationSeconds(newer);
     if (!seconds.ok()) return seconds.status().Annotate("spec.keep.newerThan");
     out.retention.newer_than_seconds = *seconds;
   }
@@ -94,7 +94,7 @@ Result<CleanupSpec> ParseCleanupSpec(const json& policy) {
     out.schedule = *cron;
   }
   if (!interval.empty()) {
-    Result<int64_t> seconds = ParseGoDurationSeconds(interval);
+    Result<int64_t> seconds = ParseDurationSeconds(interval);
     if (!seconds.ok()) return seconds.status().Annotate("spec.interval");
     if (*seconds < 60) return Status::Invalid("spec.interval: must be at least 1m");
     out.interval_seconds = *seconds;
