@@ -9,12 +9,14 @@
 namespace capstan::api::kinds {
 namespace {
 
-// RFC 7230 tchar: header and cookie names.
+// Header and cookie names: letters, digits, '-', '_' and '.'. Narrower than RFC 7230's tchar on
+// purpose: these names are written unquoted into haproxy.cfg, where '#' starts a comment and
+// quotes, '$' and '\\' have meanings, so a name HTTP allows could still break the config.
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+              c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -60,7 +62,7 @@ Parser Boolean(std::optional<bool> HaproxySettings::*field) {
 
 Parser Token(std::optional<std::string> HaproxySettings::*field, const char* what) {
   return [=](std::string_view v, HaproxySettings* out) -> std::string {
-    if (!IsToken(v)) return std::string("must be ") + what + " (letters, digits and !#$%&'*+-.^_`|~)";
+    if (!IsToken(v)) return std::string("must be ") + what + " (letters, digits, '-', '_' and '.')";
     out->*field = std::string(v);
     return "";
   };

@@ -47,7 +47,7 @@ TEST(HaproxyAnnotationsTest, BadValuesAndUnknownKeysNameTheAnnotation) {
               {"haproxy.capstan.io/check-path", "healthz"},
               {"haproxy.capstan.io/check-fall", "0"},
               {"haproxy.capstan.io/maxconn", "-1"},
-              {"haproxy.capstan.io/cookie", "a;b"},
+              {"haproxy.capstan.io/cookie", "a#b"},
               {"haproxy.capstan.io/forwarded-for", "yes"},
               {"haproxy.capstan.io/balanse", "roundrobin"},
               {"haproxy.capstan.io/canary", "true"}};  // Ingress only

@@ -23,6 +23,10 @@ struct HealthCheck {
   int interval_ms = 2000;      // inter (and fastinter/downinter: a new server turns UP quickly)
   int fall = 3;
   int rise = 2;
+  // From a readinessProbe: the container port it probes (a number, and the port's name when the
+  // container names it). The check is used only for Service ports whose targetPort is that port.
+  int probe_port = 0;
+  std::string probe_port_name;
   bool operator==(const HealthCheck&) const = default;
 };
 

@@ -125,10 +125,29 @@ bool CheckFromPod(const json& pod, HealthCheck* check) {
     if (!c.contains("readinessProbe") || !c["readinessProbe"].contains("httpGet")) continue;
     const json& probe = c["readinessProbe"];
     const json& get = probe["httpGet"];
+    // An HTTPS probe cannot become a plain-HTTP check; the TCP check stays.
+    if (get.value("scheme", "HTTP") != "HTTP") continue;
+    // The probed port, as a number and by name, through the container's declared ports.
+    const json port = get.value("port", json());
+    for (const json& cp : c.value("ports", json::array())) {
+      if ((port.is_string() && cp.value("name", "") == port.get<std::string>()) ||
+          (port.is_number_integer() && cp.value("containerPort", 0) == port.get<int>())) {
+        check->probe_port = cp.value("containerPort", 0);
+        check->probe_port_name = cp.value("name", "");
+      }
+    }
+    if (port.is_number_integer()) check->probe_port = port.get<int>();
+    if (check->probe_port == 0 && check->probe_port_name.empty()) continue;
     check->http = true;
     check->path = get.value("path", "/");
     if (check->path.empty() || check->path[0] != '/') check->path = "/" + check->path;
-    check->host = get.value("host", "");
+    // httpGet.host is where the kubelet connects, not a header; the Host header comes from
+    // httpHeaders, as the kubelet sends it.
+    for (const json& h : get.value("httpHeaders", json::array())) {
+      std::string n = h.value("name", "");
+      std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (n == "host") check->host = h.value("value", "");
+    }
     const int period = probe.value("periodSeconds", 10);
     // HAProxy checks more often than the kubelet: a replica turns UP within a second of
     // listening; the kubelet's probe already gates readiness at its own pace.
@@ -139,6 +158,18 @@ bool CheckFromPod(const json& pod, HealthCheck* check) {
   }
   return false;
 }
+
+namespace {
+
+// Whether a readiness-probe check probes what this Service port forwards to (its targetPort,
+// defaulting to its port): otherwise the check would mark servers DOWN for another port's health.
+bool ProbeServesPort(const HealthCheck& check, const json& service_port) {
+  const json target = service_port.value("targetPort", json(service_port.value("port", 0)));
+  if (target.is_string()) return !check.probe_port_name.empty() && target.get<std::string>() == check.probe_port_name;
+  return target.is_number_integer() && check.probe_port != 0 && target.get<int>() == check.probe_port;
+}
+
+}  // namespace
 
 ModelResult BuildHaproxyModel(const ModelInputs& in) {
   ModelResult result;
@@ -173,13 +204,16 @@ ModelResult BuildHaproxyModel(const ModelInputs& in) {
     const std::string type = spec.value("type", "ClusterIP");
     if (type == "ExternalName" || spec.value("clusterIP", "") == "None") continue;
     BackendSettings settings = defaults.backend;
-    auto probe = in.probe_checks.find(ns + "/" + name);
-    if (probe != in.probe_checks.end()) settings.check = probe->second;
     auto parsed = ParseObjectSettings(svc, api::kinds::HaproxySettingsScope::kService);
     if (!parsed.ok()) {
       result.problems.push_back({svc_ptr, parsed.status().message()});
       continue;
     }
+    // Annotations override the probe's check; ports the probe does not serve keep the other one.
+    BackendSettings without_probe = settings;
+    ApplyBackendSettings(*parsed, &without_probe);
+    auto probe = in.probe_checks.find(ns + "/" + name);
+    if (probe != in.probe_checks.end()) settings.check = probe->second;
     ApplyBackendSettings(*parsed, &settings);
     if (spec.value("sessionAffinity", "None") == "ClientIP") {
       int timeout = 10800;
@@ -207,6 +241,7 @@ ModelResult BuildHaproxyModel(const ModelInputs& in) {
       auto ref = refs.find(ns + "/" + name);
       b.http = HttpPort(p) || (ref != refs.end() && ref->second.count(port));
       b.settings = settings;
+      if (probe != in.probe_checks.end() && !ProbeServesPort(probe->second, p)) b.settings.check = without_probe.check;
       auto prev = previous.find(b.name);
       AssignSlots(prev == previous.end() ? nullptr : prev->second,
                   EndpointsFor(slices[ns + "/" + name], p.value("name", "")), &b);

@@ -170,6 +170,30 @@ TEST(ModelBuilderTest, AnnotationsAndReadinessProbeSetTheHealthCheck) {
   EXPECT_TRUE(r.model.backends[1].settings.check.http);
 }
 
+TEST(ModelBuilderTest, ReadinessProbeChecksOnlyThePortItProbes) {
+  json container = {{"name", "main"},
+                    {"ports", {{{"name", "web"}, {"containerPort", 8080}}, {{"name", "metrics"}, {"containerPort", 9090}}}},
+                    {"readinessProbe", {{"httpGet", {{"path", "/ready"}, {"port", "web"}}}}}};
+  HealthCheck from_probe;
+  ASSERT_TRUE(CheckFromPod({{"spec", {{"containers", {container}}}}}, &from_probe));
+  EXPECT_EQ(from_probe.probe_port, 8080);
+  EXPECT_EQ(from_probe.probe_port_name, "web");
+  ModelInputs in = WebInputs();
+  in.services = {Service("web", {{{"name", "http"}, {"port", 80}, {"targetPort", "web"}},
+                                 {{"name", "metrics"}, {"port", 9090}, {"targetPort", 9090}}})};
+  in.probe_checks["default/web"] = from_probe;
+  ModelResult r = BuildHaproxyModel(in);
+  ASSERT_EQ(r.model.backends.size(), 2u);
+  for (const Backend& b : r.model.backends) {
+    const bool http_port = b.name == "default_web_80";
+    EXPECT_EQ(b.settings.check.http, http_port) << b.name;  // metrics keeps the TCP check
+  }
+  // An HTTPS probe is not turned into a plain-HTTP check.
+  container["readinessProbe"]["httpGet"]["scheme"] = "HTTPS";
+  HealthCheck https;
+  EXPECT_FALSE(CheckFromPod({{"spec", {{"containers", {container}}}}}, &https));
+}
+
 std::shared_ptr<const json> Ingress(const std::string& name, json spec, json annotations = json::object()) {
   return Obj({{"apiVersion", "networking.k8s.io/v1"},
               {"kind", "Ingress"},

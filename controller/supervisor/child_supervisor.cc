@@ -166,6 +166,24 @@ Status ChildSupervisor::Spawn() {
 }
 
 void ChildSupervisor::Run() {
+  try {
+    RunLoop();
+    return;
+  } catch (const std::exception& e) {
+    log::Error("supervisor stopped by an exception", {{"name", spec_.name}, {"error", e.what()}});
+  } catch (...) {
+    log::Error("supervisor stopped by an exception", {{"name", spec_.name}});
+  }
+  // Whoever waits for the first spawn must not wait forever.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!first_done_) {
+    first_done_ = true;
+    first_status_ = Status::Internal("the supervisor of " + spec_.name + " failed");
+  }
+  cv_.notify_all();
+}
+
+void ChildSupervisor::RunLoop() {
   auto backoff = spec_.initial_backoff;
   bool first = true;
   while (true) {

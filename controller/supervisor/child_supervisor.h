@@ -84,7 +84,8 @@ class ChildSupervisor {
   // thread spawns: PR_SET_PDEATHSIG fires when the forking *thread* ends, and this one lives as
   // long as the supervision.
   Status Spawn();
-  void Run();  // the supervisor thread: spawn, wait, back off, respawn
+  void Run();      // the supervisor thread's top frame: RunLoop, no exception escapes
+  void RunLoop();  // spawn, wait, back off, respawn
   void SignalLocked(int sig);  // mu_ held; the current child, if any
 
   // Constant after construction.
