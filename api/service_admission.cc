@@ -42,6 +42,11 @@ class ServiceAdmission : public AdmissionPlugin {
   void Admit(const KindInfo& kind, json& obj, const json* old, ObjectReader& reader, FieldErrors* errors) override {
     (void)kind;
     json& spec = obj["spec"];
+    // Switched to ClusterIP: a traffic policy kept from the old type by a patch goes with it
+    // (Kubernetes' dropTypeDependentFields; the kind's validation let exactly this case through).
+    if (old != nullptr && GetString(spec, "type") == "ClusterIP" && spec.contains("externalTrafficPolicy")) {
+      spec.erase("externalTrafficPolicy");
+    }
     AssignClusterIp(spec, old, errors);
     AssignNodePorts(obj, old, reader, errors);
     json& lb = obj["status"]["loadBalancer"];
@@ -84,7 +89,14 @@ class ServiceAdmission : public AdmissionPlugin {
       }
       spec["clusterIP"] = ip;
     }
-    if (ip.empty()) return;  // an update of a Service stored without one: the kind's check reports it
+    if (ip.empty() && old != nullptr) {
+      // An update that leaves it out (kubectl replace of a manifest without it) keeps the
+      // allocated one, as Kubernetes' patchAllocatedValues does.
+      const json* old_spec = kinds::Get(*old, "spec");
+      ip = old_spec != nullptr ? GetString(*old_spec, "clusterIP") : "";
+      if (!ip.empty()) spec["clusterIP"] = ip;
+    }
+    if (ip.empty()) return;
     spec["clusterIPs"] = json::array({ip});
     if (ip != "None") spec["ipFamilies"] = json::array({ip.find(':') != std::string::npos ? "IPv6" : "IPv4"});
     if (GetString(spec, "ipFamilyPolicy").empty()) spec["ipFamilyPolicy"] = "SingleStack";

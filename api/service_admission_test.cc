@@ -88,10 +88,18 @@ TEST_F(ServiceAdmissionTest, NodePortsAllocatedKeptAndRangeChecked) {
   // type only): they are dropped, as Kubernetes does.
   json back = *updated;
   back["spec"]["type"] = "ClusterIP";
-  back["spec"].erase("externalTrafficPolicy");
+  ASSERT_TRUE(back["spec"].contains("externalTrafficPolicy"));  // the NodePort's default, kept by the patch
   auto cluster = service_->Update(Services(), "default", "np", "", back, WriteOptions{});
   ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
   EXPECT_FALSE((*cluster)["spec"]["ports"][0].contains("nodePort"));
+  EXPECT_FALSE((*cluster)["spec"].contains("externalTrafficPolicy"));
+
+  // A PUT without spec.clusterIP (kubectl replace of the original manifest) keeps the address.
+  json replaced = Service("np", "ClusterIP", {80, 81});
+  replaced["spec"].erase("clusterIP");
+  auto kept = service_->Update(Services(), "default", "np", "", replaced, WriteOptions{});
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ((*kept)["spec"]["clusterIP"], "127.0.0.1");
   json sneaky = *cluster;
   sneaky["spec"]["ports"][0]["nodePort"] = 30005;  // a new one on a ClusterIP Service: refused
   EXPECT_EQ(service_->Update(Services(), "default", "np", "", sneaky, WriteOptions{}).status().code(), Code::kInvalid);

@@ -229,14 +229,23 @@ void ValidateService(const json& obj, const json* old, FieldErrors* errors) {
       AddNotSupported(errors, std::string("spec.") + policy, value, {"Cluster", "Local"});
     }
   }
+  const json* old_spec = old != nullptr ? Get(*old, "spec") : nullptr;
   if (type == "ClusterIP" && !GetString(spec, "externalTrafficPolicy").empty()) {
-    AddInvalid(errors, "spec.externalTrafficPolicy", GetString(spec, "externalTrafficPolicy"),
-               "may only be set for externally-accessible services");
+    // Unless it is the old type's value, left in by a patch that changed the type: admission
+    // drops it then, as Kubernetes does.
+    const bool left_over = old_spec != nullptr && GetString(*old_spec, "type") != "ClusterIP" &&
+                           GetString(*old_spec, "externalTrafficPolicy") == GetString(spec, "externalTrafficPolicy");
+    if (!left_over) {
+      AddInvalid(errors, "spec.externalTrafficPolicy", GetString(spec, "externalTrafficPolicy"),
+                 "may only be set for externally-accessible services");
+    }
   }
-  if (old != nullptr) {
-    const json* old_spec = Get(*old, "spec");
-    const std::string old_ip = old_spec != nullptr ? GetString(*old_spec, "clusterIP") : "";
-    if (!old_ip.empty() && cluster_ip != old_ip) AddInvalid(errors, "spec.clusterIP", cluster_ip, "field is immutable");
+  if (old_spec != nullptr) {
+    // Empty on update: admission keeps the allocated address.
+    const std::string old_ip = GetString(*old_spec, "clusterIP");
+    if (!old_ip.empty() && !cluster_ip.empty() && cluster_ip != old_ip) {
+      AddInvalid(errors, "spec.clusterIP", cluster_ip, "field is immutable");
+    }
   }
 }
 
