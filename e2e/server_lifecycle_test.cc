@@ -121,8 +121,11 @@ TEST(ServerLifecycleTest, ABadDriverPluginIsReportedAndTheServerServesOn) {
   auto r = server.Capstan({"get", "namespaces", "-o", "name"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("namespace/default"), std::string::npos) << r.out;
+  // The node agent starts after the API serves: its error may follow the kubeconfig by a moment.
+  EXPECT_TRUE(WaitFor([&] { return server.log().find("driver plugin not loaded") != std::string::npos; },
+                      std::chrono::seconds(10)))
+      << server.log();
   const std::string log = server.log();
-  EXPECT_NE(log.find("driver plugin not loaded"), std::string::npos) << log;
   EXPECT_NE(log.find(dir + "/capstan-driver-broken.so"), std::string::npos) << log;
   r = server.Capstan({"plugins", "list", "--plugin-dir", dir});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -133,7 +136,9 @@ TEST(ServerLifecycleTest, ABadDriverPluginIsReportedAndTheServerServesOn) {
   // A name no directory has: the error lists where it looked.
   ServerProcess missing;
   ASSERT_TRUE(missing.Start({"--driver", "nosuch", "--plugin-dir", dir})) << missing.log();
-  EXPECT_NE(missing.log().find("capstan-driver-nosuch.so"), std::string::npos) << missing.log();
+  EXPECT_TRUE(WaitFor([&] { return missing.log().find("capstan-driver-nosuch.so") != std::string::npos; },
+                      std::chrono::seconds(10)))
+      << missing.log();
   EXPECT_EQ(missing.Capstan({"get", "nodes", "-o", "name"}).out, "");  // no Node registered
 }
 
