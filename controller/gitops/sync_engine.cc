@@ -15,6 +15,9 @@ using nlohmann::json;
 using client::Field;
 using client::StringField;
 
+// Get-check-delete rounds for one pruned object whose DELETE preconditions keep failing.
+constexpr int kPruneAttempts = 3;
+
 SyncOutcome Failure(const std::string& reason, const std::string& message, const SyncRequest& request) {
   SyncOutcome out;
   out.reason = reason;
@@ -31,26 +34,40 @@ bool PruneDisabled(const json& live) {
 
 // Whether namespace `ns` holds objects that nobody else will remove: not in `owned`, not owned by
 // another object (a Deployment's ReplicaSets and Pods go with it), not already being deleted.
+// Every page is read (continue tokens followed): a foreign object missed here would be deleted with
+// the Namespace. An expired token is an error, and an error keeps the Namespace.
 Result<std::string> ForeignObjectIn(client::ApiClient& api, client::Discovery& discovery, const std::string& ns,
-                                    const std::set<ObjectRef>& owned) {
+                                    const std::set<ObjectRef>& owned, size_t page_size) {
   Result<std::vector<client::ResourceInfo>> resources = discovery.ServerPreferredResources();
   if (!resources.ok()) return resources.status();
   for (const client::ResourceInfo& r : *resources) {
     if (!r.namespaced || !r.HasVerb("list") || r.plural == "events") continue;
-    Result<json> list = api.List(client::CollectionPath(r, ns), {{"limit", "500"}});
-    if (!list.ok()) {
-      if (list.status().IsNotFound()) continue;
-      return list.status();
-    }
-    for (const json& item : Field(*list, "items")) {
-      const json& meta = Field(item, "metadata");
-      if (!StringField(meta, "deletionTimestamp").empty()) continue;
-      if (Field(meta, "ownerReferences").is_array() && !Field(meta, "ownerReferences").empty()) continue;
-      ObjectRef ref{r.ApiVersion(), r.kind, ns, StringField(meta, "name")};
-      if (owned.count(ref) == 0) return r.kind + "/" + ref.name;
-    }
+    std::string token;
+    do {
+      client::Query query = {{"limit", std::to_string(std::max<size_t>(page_size, 1))}};
+      if (!token.empty()) query.emplace_back("continue", token);
+      Result<json> list = api.List(client::CollectionPath(r, ns), query);
+      if (!list.ok()) {
+        if (list.status().IsNotFound() && token.empty()) break;
+        return list.status();
+      }
+      for (const json& item : Field(*list, "items")) {
+        const json& meta = Field(item, "metadata");
+        if (!StringField(meta, "deletionTimestamp").empty()) continue;
+        if (Field(meta, "ownerReferences").is_array() && !Field(meta, "ownerReferences").empty()) continue;
+        ObjectRef ref{r.ApiVersion(), r.kind, ns, StringField(meta, "name")};
+        if (owned.count(ref) == 0) return r.kind + "/" + ref.name;
+      }
+      token = StringField(Field(*list, "metadata"), "continue");
+    } while (!token.empty());
   }
   return std::string();
+}
+
+// "apps" of "apps/v1", "" of "v1": an object's identity does not include the version it is served at.
+std::string GroupOf(const std::string& api_version) {
+  const size_t slash = api_version.find('/');
+  return slash == std::string::npos ? std::string() : api_version.substr(0, slash);
 }
 
 }  // namespace
@@ -74,8 +91,11 @@ std::string ObjectRef::Display() const {
 }
 
 bool ObjectRef::operator<(const ObjectRef& o) const {
-  return std::tie(api_version, kind, namespace_name, name) < std::tie(o.api_version, o.kind, o.namespace_name, o.name);
+  const std::string group = GroupOf(api_version), other_group = GroupOf(o.api_version);
+  return std::tie(group, kind, namespace_name, name) < std::tie(other_group, o.kind, o.namespace_name, o.name);
 }
+
+bool ObjectRef::operator==(const ObjectRef& o) const { return !(*this < o) && !(o < *this); }
 
 bool BuildObjects(client::ApiClient& api, const SyncRequest& request, std::vector<DesiredObject>* objects,
                   SyncOutcome* failure) {
@@ -192,8 +212,9 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
     return true;
   };
   auto merged_inventory = [&] {
-    std::set<ObjectRef> all(request.previous_inventory.begin(), request.previous_inventory.end());
-    all.insert(applied.begin(), applied.end());
+    // Applied first: an object applied at another version than recorded keeps the new version.
+    std::set<ObjectRef> all(applied.begin(), applied.end());
+    all.insert(request.previous_inventory.begin(), request.previous_inventory.end());
     return std::vector<ObjectRef>(all.begin(), all.end());
   };
   if (!deferred.empty()) {
@@ -225,6 +246,7 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
   // Prune: previous inventory minus what the commit declares, in reverse apply order.
   std::vector<ObjectRef> kept_namespaces;
   std::vector<std::string> prune_errors;
+  std::vector<ObjectRef> changed_while_pruning;
   if (request.prune) {
     std::vector<ObjectRef> gone;
     for (const ObjectRef& ref : request.previous_inventory) {
@@ -242,33 +264,56 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
         continue;
       }
       const std::string path = client::ObjectPath(*resource, ref.namespace_name, ref.name);
-      Result<json> live = api.Get(path);
-      if (!live.ok()) {
-        if (!live.status().IsNotFound()) prune_errors.push_back(ref.Display() + ": " + live.status().message());
-        continue;
-      }
-      if (StringField(Field(Field(*live, "metadata"), "labels"), kSyncLabel) != owner) continue;  // taken over
-      if (PruneDisabled(*live)) continue;
-      if (ref.kind == "Namespace" && ref.api_version == "v1") {
-        Result<std::string> foreign = ForeignObjectIn(api, discovery, ref.name, applied);
-        if (!foreign.ok()) {
-          prune_errors.push_back(ref.Display() + ": " + foreign.status().message());
-          continue;
+      // The DELETE carries the uid and resourceVersion of the object the guards checked: one
+      // deleted and recreated by hand, relabelled or opted out in between is never deleted. A
+      // conflict checks again (a status update also moves the resourceVersion); after a few, the
+      // object stays in the inventory for the next run.
+      enum class Pruned { kDeleted, kSkipped, kKept, kChanged };
+      Pruned result = Pruned::kChanged;
+      for (int attempt = 0; attempt < kPruneAttempts && result == Pruned::kChanged; ++attempt) {
+        Result<json> live = api.Get(path);
+        if (!live.ok()) {
+          if (!live.status().IsNotFound()) prune_errors.push_back(ref.Display() + ": " + live.status().message());
+          result = Pruned::kSkipped;
+          break;
         }
-        if (!foreign->empty()) {
-          kept_namespaces.push_back(ref);
-          continue;
+        const json& meta = Field(*live, "metadata");
+        if (StringField(Field(meta, "labels"), kSyncLabel) != owner || PruneDisabled(*live)) {
+          result = Pruned::kSkipped;  // taken over, or opted out
+          break;
+        }
+        if (ref.kind == "Namespace" && GroupOf(ref.api_version).empty()) {
+          Result<std::string> foreign = ForeignObjectIn(api, discovery, ref.name, applied, request.list_page_size);
+          if (!foreign.ok()) {
+            prune_errors.push_back(ref.Display() + ": " + foreign.status().message());
+            result = Pruned::kSkipped;
+            break;
+          }
+          if (!foreign->empty()) {
+            kept_namespaces.push_back(ref);
+            result = Pruned::kSkipped;
+            break;
+          }
+        }
+        json options = {{"propagationPolicy", "Background"},
+                        {"preconditions",
+                         {{"uid", StringField(meta, "uid")}, {"resourceVersion", StringField(meta, "resourceVersion")}}}};
+        Result<json> deleted = api.Delete(path, options);
+        if (deleted.ok() || deleted.status().IsNotFound()) {
+          result = Pruned::kDeleted;
+        } else if (!deleted.status().IsConflict()) {
+          prune_errors.push_back(ref.Display() + ": " + deleted.status().message());
+          result = Pruned::kSkipped;
         }
       }
-      Result<json> deleted = api.Delete(path, json{{"propagationPolicy", "Background"}});
-      if (!deleted.ok() && !deleted.status().IsNotFound()) {
-        prune_errors.push_back(ref.Display() + ": " + deleted.status().message());
-        continue;
-      }
-      ++out.pruned;
+      if (result == Pruned::kDeleted) ++out.pruned;
+      if (result == Pruned::kChanged) changed_while_pruning.push_back(ref);
     }
   }
   out.inventory.assign(applied.begin(), applied.end());
+  for (const ObjectRef& ref : changed_while_pruning) {
+    if (applied.count(ref) == 0) out.inventory.push_back(ref);
+  }
   if (!prune_errors.empty()) {
     out.reason = "PruneFailed";
     out.message = "applied, but could not prune: " + prune_errors.front() +
@@ -282,6 +327,9 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
                 " configured, " + std::to_string(out.unchanged) + " unchanged, " + std::to_string(out.pruned) + " pruned";
   for (const ObjectRef& ns : kept_namespaces) {
     out.message += "; kept " + ns.Display() + " (it holds objects this Sync does not manage)";
+  }
+  for (const ObjectRef& ref : changed_while_pruning) {
+    out.message += "; did not prune " + ref.Display() + " (it kept changing while checked; checked again next run)";
   }
   return out;
 }

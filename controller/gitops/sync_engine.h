@@ -38,6 +38,9 @@ inline constexpr const char* kPruneKey = "gitops.capstan.io/prune";  // "disable
 // splits it unambiguously (the Sync kind keeps the whole within 63 characters).
 std::string SyncLabelValue(const std::string& sync_namespace, const std::string& sync_name);
 
+// Identity (ordering and equality) is group, kind, namespace and name: the version is only how the
+// object was last applied, so a manifest moving to another version of its kind is the same object
+// (never pruned as one that left the commit).
 struct ObjectRef {
   std::string api_version, kind, namespace_name, name;
 
@@ -45,7 +48,7 @@ struct ObjectRef {
   static ObjectRef FromJson(const nlohmann::json& entry);
   std::string Display() const;  // "Deployment/shop/web", "Namespace/shop"
   bool operator<(const ObjectRef& o) const;
-  bool operator==(const ObjectRef& o) const = default;
+  bool operator==(const ObjectRef& o) const;
 };
 
 struct SyncRequest {
@@ -55,6 +58,9 @@ struct SyncRequest {
   bool prune = false;
   bool allow_empty = false;
   std::vector<ObjectRef> previous_inventory;
+  // Page size of the lists that check a Namespace for foreign objects before pruning it (every
+  // page is read; tests make it small).
+  size_t list_page_size = 500;
 };
 
 struct SyncOutcome {

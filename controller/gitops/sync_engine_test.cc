@@ -2,6 +2,9 @@
 // order, ownership labels, prune's guards and drift.
 #include "controller/gitops/sync_engine.h"
 
+#include <functional>
+#include <utility>
+
 #include <gtest/gtest.h>
 
 #include "client/informer_test_util.h"
@@ -27,6 +30,31 @@ std::string Deployment(const std::string& image) {
   text.replace(text.find("IMAGE"), 5, image);
   return text;
 }
+
+// The real API, with a hook run just before each DELETE goes out: what a user or another Sync does
+// between prune's checks and its delete.
+class BeforeDeleteApi : public client::ApiClient {
+ public:
+  BeforeDeleteApi(client::ApiClient* api, std::function<void(const std::string&)> hook) : api_(api), hook_(std::move(hook)) {}
+  Result<json> Get(const std::string& p, const client::Query& q) override { return api_->Get(p, q); }
+  Result<json> List(const std::string& p, const client::Query& q) override { return api_->List(p, q); }
+  Result<json> Create(const std::string& p, const json& b, const client::Query& q) override { return api_->Create(p, b, q); }
+  Result<json> Update(const std::string& p, const json& b, const client::Query& q) override { return api_->Update(p, b, q); }
+  Result<json> Patch(const std::string& p, client::PatchType t, const json& b, const client::Query& q) override {
+    return api_->Patch(p, t, b, q);
+  }
+  Result<json> Delete(const std::string& p, const json& o, const client::Query& q) override {
+    if (hook_) std::exchange(hook_, nullptr)(p);  // once
+    return api_->Delete(p, o, q);
+  }
+  Result<std::unique_ptr<client::WatchEvents>> Watch(const std::string& p, const client::Query& q) override {
+    return api_->Watch(p, q);
+  }
+
+ private:
+  client::ApiClient* api_;
+  std::function<void(const std::string&)> hook_;
+};
 
 class SyncEngineTest : public client::testing::InProcessApiFixture {
  protected:
@@ -152,6 +180,88 @@ TEST_F(SyncEngineTest, TargetNamespaceAndDriftThroughTheThreeWayMerge) {
   ASSERT_EQ(drift->size(), 1u);
   EXPECT_EQ((*drift)[0].ref.Display(), "ConfigMap/team/cfg");
   EXPECT_NE((*drift)[0].patch.find("\"a\":\"b\""), std::string::npos) << (*drift)[0].patch;
+}
+
+TEST_F(SyncEngineTest, ANamespaceIsKeptForAForeignObjectBeyondTheFirstListPage) {
+  const std::string ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n";
+  ASSERT_TRUE(Run({{"ns.yaml", ns}}).ok);
+  // Four objects owned by another object (not foreign) sort before the hand-made one: with pages
+  // of 2 it is on the third page.
+  for (int i = 1; i <= 4; ++i) {
+    json owned = {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                  {"metadata", {{"name", "a-owned-" + std::to_string(i)},
+                                {"ownerReferences", json::array({{{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                                                                  {"name", "x"}, {"uid", "u-1"}}})}}}};
+    ASSERT_TRUE(client_->Create("/api/v1/namespaces/shop/configmaps", owned).ok());
+  }
+  json by_hand = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "z-by-hand"}}}};
+  ASSERT_TRUE(client_->Create("/api/v1/namespaces/shop/configmaps", by_hand).ok());
+
+  SyncRequest r = Request({});
+  r.allow_empty = true;
+  r.list_page_size = 2;
+  SyncOutcome out = RunSync(*client_, r);
+  ASSERT_TRUE(out.ok) << out.message;
+  EXPECT_NE(out.message.find("kept Namespace/shop"), std::string::npos) << out.message;
+  auto shop = client_->Get("/api/v1/namespaces/shop");
+  ASSERT_TRUE(shop.ok());
+  EXPECT_FALSE((*shop)["metadata"].contains("deletionTimestamp"));
+  EXPECT_TRUE(Exists("/api/v1/namespaces/shop/configmaps/z-by-hand"));
+}
+
+TEST_F(SyncEngineTest, PruneNeverDeletesAnObjectRecreatedBetweenItsCheckAndTheDelete) {
+  MakeNamespace("shop");
+  const std::string cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata: {a: b}\n";
+  const std::string other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: shop}\n";
+  ASSERT_TRUE(Run({{"cm.yaml", cm}, {"other.yaml", other}}).ok);
+  // Between prune's GET and its DELETE, cfg is deleted and recreated by hand (without the label).
+  BeforeDeleteApi racing(client_.get(), [this](const std::string& path) {
+    ASSERT_TRUE(client_->Delete(path).ok());
+    json by_hand = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "cfg"}}}, {"data", {{"by", "hand"}}}};
+    ASSERT_TRUE(client_->Create("/api/v1/namespaces/shop/configmaps", by_hand).ok());
+  });
+  SyncOutcome out = RunSync(racing, Request({{"other.yaml", other}}));
+  ASSERT_TRUE(out.ok) << out.reason << ": " << out.message;
+  auto cfg = client_->Get("/api/v1/namespaces/shop/configmaps/cfg");
+  ASSERT_TRUE(cfg.ok()) << "the recreated object was deleted";
+  EXPECT_EQ((*cfg)["data"]["by"], "hand");
+  EXPECT_EQ(out.pruned, 0);
+  ASSERT_EQ(out.inventory.size(), 1u) << "taken over: it leaves the inventory";
+  EXPECT_EQ(out.inventory[0].name, "other");
+}
+
+TEST_F(SyncEngineTest, PruneChecksAgainAnObjectThatOnlyChangedAndThenDeletesIt) {
+  MakeNamespace("shop");
+  const std::string cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\n";
+  const std::string other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: shop}\n";
+  ASSERT_TRUE(Run({{"cm.yaml", cm}, {"other.yaml", other}}).ok);
+  // An unrelated update between check and delete: the resourceVersion moved, the object is still
+  // this Sync's; checked again, it is pruned.
+  BeforeDeleteApi updating(client_.get(), [this](const std::string& path) {
+    ASSERT_TRUE(client_->Patch(path, client::PatchType::kMerge, json{{"data", {{"x", "y"}}}}).ok());
+  });
+  SyncOutcome out = RunSync(updating, Request({{"other.yaml", other}}));
+  ASSERT_TRUE(out.ok) << out.reason << ": " << out.message;
+  EXPECT_EQ(out.pruned, 1);
+  EXPECT_FALSE(Exists("/api/v1/namespaces/shop/configmaps/cfg"));
+}
+
+TEST_F(SyncEngineTest, AManifestMovingToAnotherVersionOfItsKindIsNotPruned) {
+  MakeNamespace("shop");
+  // The inventory recorded the ConfigMap at another version of its group (as after a manifest's
+  // apiVersion moved): the same object, never pruned as one that left the commit.
+  inventory_ = {{"v1beta1", "ConfigMap", "shop", "cfg"}};
+  SyncOutcome out = Run({{"cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\n"}});
+  ASSERT_TRUE(out.ok) << out.reason << ": " << out.message;
+  EXPECT_EQ(out.pruned, 0);
+  EXPECT_TRUE(Exists("/api/v1/namespaces/shop/configmaps/cfg"));
+  ASSERT_EQ(out.inventory.size(), 1u);
+  EXPECT_EQ(out.inventory[0].api_version, "v1") << "recorded at the version applied";
+
+  // Another group with the same kind and name is another object.
+  EXPECT_TRUE((ObjectRef{"a.example/v1", "ConfigMap", "shop", "cfg"} < ObjectRef{"v1", "ConfigMap", "shop", "cfg"}) ||
+              (ObjectRef{"v1", "ConfigMap", "shop", "cfg"} < ObjectRef{"a.example/v1", "ConfigMap", "shop", "cfg"}));
+  EXPECT_EQ((ObjectRef{"apps/v1", "Deployment", "s", "w"}), (ObjectRef{"apps/v1beta2", "Deployment", "s", "w"}));
 }
 
 }  // namespace
