@@ -3,13 +3,24 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "controller/registry/parallel.h"
 
 namespace capstan::registry {
 namespace {
+
+// A repository's tags as re-read once per execution, before its first DELETE: which tags point
+// at which digest now. A DELETE by digest removes every tag on that digest, also tags pushed or
+// moved there since planning; this snapshot is what DeleteGroup checks them against.
+struct RepositoryTags {
+  std::once_flag once;
+  Status status;                                     // listing or a HEAD failed: delete nothing here
+  std::map<std::string, std::set<std::string>> tags_by_digest;
+};
 
 // Shared by the threads of one execution.
 struct Run {
@@ -19,6 +30,29 @@ struct Run {
   std::mutex mu;                     // guards result's fields
   std::atomic<bool> refused{false};  // a 405 was seen: attempt nothing more
   std::string refusal;               // set once before `refused` turns true
+  // Every repository with a manifest to delete; the map itself is filled before the threads start.
+  std::map<std::string, std::unique_ptr<RepositoryTags>> repository_tags;
+
+  const RepositoryTags& TagsOf(const std::string& repository) {
+    RepositoryTags& snapshot = *repository_tags.at(repository);
+    std::call_once(snapshot.once, [&] {
+      Result<std::vector<std::string>> tags = client.Tags(repository);
+      if (!tags.ok()) {
+        if (!tags.status().IsNotFound()) snapshot.status = tags.status().Annotate("re-listing tags");
+        return;
+      }
+      for (const std::string& tag : *tags) {
+        Result<ManifestRef> head = client.HeadManifest(repository, tag);
+        if (head.ok()) {
+          snapshot.tags_by_digest[head->digest].insert(tag);
+        } else if (!head.status().IsNotFound()) {
+          snapshot.status = head.status().Annotate("re-reading tag " + tag);
+          return;
+        }
+      }
+    });
+    return snapshot;
+  }
 
   void Set(size_t i, Outcome outcome, const Status& status = Status::Ok()) {
     std::lock_guard<std::mutex> lock(mu);
@@ -78,6 +112,21 @@ void DeleteGroup(Run& run, const std::vector<size_t>& tags) {
     for (size_t i : present) run.StopIfRefused(i);
     return;
   }
+  // Any tag outside the group now on this digest would go with the DELETE: skip the whole group.
+  const RepositoryTags& current = run.TagsOf(first.repository);
+  if (!current.status.ok()) {
+    for (size_t i : present) run.Set(i, Outcome::kFailed, current.status);
+    return;
+  }
+  if (auto on_digest = current.tags_by_digest.find(first.digest); on_digest != current.tags_by_digest.end()) {
+    std::set<std::string> planned;
+    for (size_t i : tags) planned.insert(run.plan.decisions[i].tag);
+    for (const std::string& tag : on_digest->second) {
+      if (planned.count(tag)) continue;
+      for (size_t i : present) run.Set(i, Outcome::kSkippedMoved);
+      return;
+    }
+  }
   Status deleted = run.client.DeleteManifest(first.repository, first.digest);
   if (!deleted.ok() && !deleted.IsNotFound()) {
     run.Refused(deleted);
@@ -133,8 +182,13 @@ const char* OutcomeName(Outcome outcome) {
 }
 
 ExecutionResult ExecutePlan(RegistryClient& client, const Plan& plan, const ExecuteOptions& options) {
-  Run run{client, plan, {}, {}, {}, {}};
+  Run run{client, plan, {}, {}, {}, {}, {}};
   run.result.results.resize(plan.decisions.size());
+  for (const TagDecision& d : plan.decisions) {
+    if (d.action == Action::kDeleteManifest && !run.repository_tags.count(d.repository)) {
+      run.repository_tags.emplace(d.repository, std::make_unique<RepositoryTags>());
+    }
+  }
   // One unit of work per manifest to delete (all its tags) and per tag to untag.
   std::map<std::pair<std::string, std::string>, std::vector<size_t>> groups;
   std::vector<std::vector<size_t>> units;

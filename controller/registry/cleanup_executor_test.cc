@@ -125,6 +125,26 @@ TEST_F(CleanupExecutorTest, ATagMovedSincePlanningIsSkipped) {
   EXPECT_EQ(DigestOf("app", "old"), "");
 }
 
+TEST_F(CleanupExecutorTest, ATagPutOnThePlannedDigestSincePlanningSavesTheManifest) {
+  PushedImage old = Push("app", "old", "2023-01-01T00:00:00Z");
+  Push("app", "older", "2022-01-01T00:00:00Z");
+  Plan plan = Scan(RetentionPolicy{});
+  ASSERT_EQ(plan.to_delete, 2);
+  ASSERT_TRUE(testing::Tag(*client_, "app", "release", old).ok());  // a new tag on the planned digest
+  ExecutionResult result = ExecutePlan(*client_, plan, {.concurrency = 2});
+  EXPECT_TRUE(result.first_error.ok()) << result.first_error.ToString();
+  EXPECT_EQ(result.skipped, 1);
+  EXPECT_EQ(result.deleted, 1);
+  for (size_t i = 0; i < plan.decisions.size(); ++i) {
+    if (plan.decisions[i].tag == "old") {
+      EXPECT_EQ(result.results[i].outcome, Outcome::kSkippedMoved);
+    }
+  }
+  EXPECT_EQ(DigestOf("app", "release"), old.digest);
+  EXPECT_EQ(DigestOf("app", "old"), old.digest);
+  EXPECT_EQ(DigestOf("app", "older"), "");
+}
+
 TEST_F(CleanupExecutorTest, DeletionDisabledDeletesNothingAndReportsThe405) {
   PushedImage kept = Push("app", "v1.0.0", "2023-01-01T00:00:00Z");
   ASSERT_TRUE(testing::Tag(*client_, "app", "alias", kept).ok());
