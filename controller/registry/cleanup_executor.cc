@@ -28,8 +28,11 @@ struct Run {
   const Plan& plan;
   ExecutionResult result;
   std::mutex mu;                     // guards result's fields
-  std::atomic<bool> refused{false};  // a 405 was seen: attempt nothing more
-  std::string refusal;               // set once before `refused` turns true
+  // A 405 (deletion refused) or an unavailable registry (after the client's retries) was seen:
+  // attempt nothing more. Every further request would fail the same way, the unavailable ones
+  // only after retrying for seconds each.
+  std::atomic<bool> refused{false};
+  Status refusal;                    // set once before `refused` turns true
   // Every repository with a manifest to delete; the map itself is filled before the threads start.
   std::map<std::string, std::unique_ptr<RepositoryTags>> repository_tags;
 
@@ -63,17 +66,22 @@ struct Run {
     }
   }
   bool Refused(const Status& status) {
-    if (status.code() != Code::kMethodNotAllowed) return false;
+    if (status.code() != Code::kMethodNotAllowed && status.code() != Code::kUnavailable) return false;
     std::lock_guard<std::mutex> lock(mu);
     if (!refused) {
-      refusal = status.message();
+      refusal = status;
       refused = true;
     }
     return true;
   }
   bool StopIfRefused(size_t i) {
     if (!refused) return false;
-    Set(i, Outcome::kNotAttempted, Status(Code::kMethodNotAllowed, "not attempted: " + refusal));
+    Status why;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      why = Status(refusal.code(), "not attempted: " + refusal.message());
+    }
+    Set(i, Outcome::kNotAttempted, why);
     return true;
   }
   // Whether the tag still points at the planned digest; sets the outcome when it does not.
@@ -81,8 +89,12 @@ struct Run {
     const TagDecision& d = plan.decisions[i];
     Result<ManifestRef> head = client.HeadManifest(d.repository, d.tag);
     if (!head.ok()) {
-      if (head.status().IsNotFound()) Set(i, Outcome::kSkippedGone);
-      else Set(i, Outcome::kFailed, head.status());
+      if (head.status().IsNotFound()) {
+        Set(i, Outcome::kSkippedGone);
+      } else {
+        Refused(head.status());
+        Set(i, Outcome::kFailed, head.status());
+      }
       return false;
     }
     if (head->digest != d.digest) {
@@ -115,6 +127,7 @@ void DeleteGroup(Run& run, const std::vector<size_t>& tags) {
   // Any tag outside the group now on this digest would go with the DELETE: skip the whole group.
   const RepositoryTags& current = run.TagsOf(first.repository);
   if (!current.status.ok()) {
+    run.Refused(current.status);
     for (size_t i : present) run.Set(i, Outcome::kFailed, current.status);
     return;
   }
@@ -143,7 +156,10 @@ void Untag(Run& run, size_t i) {
   const TagDecision& d = run.plan.decisions[i];
   // The original bytes, to put the tag back should the throwaway not be deletable.
   Result<Manifest> original = run.client.GetManifest(d.repository, d.digest);
-  if (!original.ok()) return run.Set(i, Outcome::kFailed, original.status());
+  if (!original.ok()) {
+    run.Refused(original.status());
+    return run.Set(i, Outcome::kFailed, original.status());
+  }
   if (!run.StillThere(i)) return;
   json throwaway = {{"schemaVersion", 2},
                     {"mediaType", kOciIndex},
@@ -205,10 +221,18 @@ ExecutionResult ExecutePlan(RegistryClient& client, const Plan& plan, const Exec
     units.push_back(std::move(tags));
     is_untag.push_back(false);
   }
-  ParallelFor(units.size(), options.concurrency, [&](size_t u) {
+  Status workers = ParallelFor(units.size(), options.concurrency, [&](size_t u) {
     if (is_untag[u]) Untag(run, units[u].front());
     else DeleteGroup(run, units[u]);
   });
+  if (!workers.ok()) {
+    // Removals a failed worker left without an outcome: reported failed, never as kept.
+    for (size_t i = 0; i < plan.decisions.size(); ++i) {
+      if (plan.decisions[i].action != Action::kKeep && run.result.results[i].outcome == Outcome::kKept) {
+        run.Set(i, Outcome::kFailed, workers);
+      }
+    }
+  }
   for (const TagResult& r : run.result.results) {
     switch (r.outcome) {
       case Outcome::kDeleted: ++run.result.deleted; break;

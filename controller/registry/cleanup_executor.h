@@ -13,8 +13,10 @@
 //    manifest (an empty OCI index carrying a capstan.io/untag annotation) and that manifest is
 //    deleted by digest. Should the delete fail, the tag is put back on its original manifest,
 //    so that a failure never leaves a tag on the throwaway.
-//  - The first 405 (deletion disabled or read-only) stops further removals: they are reported
-//    as not attempted rather than failing one by one.
+//  - The first 405 (deletion disabled or read-only) or kUnavailable (the registry unreachable
+//    after the client's retries) stops further removals: they are reported as not attempted
+//    rather than failing one by one (an unreachable registry would cost each of them seconds of
+//    retries).
 //
 // Thread-safety: stateless; uses `client` from several threads.
 #pragma once
