@@ -46,7 +46,7 @@ bool Populate(const std::string& url, const Flags& flags) {
   auto client = Connect(url);
   std::atomic<bool> ok{true};
   int64_t now = api::kinds::NowEpochSeconds();
-  ParallelFor(static_cast<size_t>(flags.repositories) * flags.tags, 8, [&](size_t n) {
+  Status pushed_all = ParallelFor(static_cast<size_t>(flags.repositories) * flags.tags, 8, [&](size_t n) {
     int r = static_cast<int>(n) / flags.tags;
     int i = static_cast<int>(n) % flags.tags;
     char repo[32], tag[32];
@@ -58,6 +58,10 @@ bool Populate(const std::string& url, const Flags& flags) {
     Result<testing::PushedImage> pushed = testing::PushImage(*client, repo, tag, spec);
     if (!pushed.ok() && ok.exchange(false)) std::fprintf(stderr, "push: %s\n", pushed.status().ToString().c_str());
   });
+  if (!pushed_all.ok()) {
+    std::fprintf(stderr, "push: %s\n", pushed_all.ToString().c_str());
+    return false;
+  }
   return ok;
 }
 

@@ -68,7 +68,10 @@ SchemaPtr PolicySchema() {
                            "created.")),
        F("decisionsConfigMap", String("The ConfigMap (same namespace, owned by this policy) holding every "
                                       "decision of the run.")),
-       F("requestCount", Integer("HTTP requests sent to the registry."))});
+       F("requestCount", Integer("HTTP requests sent to the registry.")),
+       F("inUseMatched", Integer("Workload image references (tag, digest or config digest) found on this "
+                                 "registry's host; 0 while workloads run its images means their references "
+                                 "name the host differently."))});
   auto counts = Object(
       Ref("RegistryCleanupCounts"),
       {F("repositories", Integer()), F("scanned", Integer()), F("kept", Integer()),

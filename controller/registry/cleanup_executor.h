@@ -5,13 +5,18 @@
 //    planned digest is skipped ("moved"), one that is gone counts as skipped ("gone").
 //  - delete-manifest: one DELETE /v2/<repo>/manifests/<digest> per repository and digest, sent
 //    only when at least one of its planned tags still points at it (the registry removes every
-//    tag still on that digest with it).
+//    tag still on that digest with it). Before a repository's first DELETE its tags are listed
+//    and HEADed once; a group whose digest now also carries a tag outside the group (pushed or
+//    moved there since planning) is skipped as "moved" rather than taking that tag with it.
+//    The remaining window: a tag put on the digest after that snapshot and before the DELETE.
 //  - untag (distribution 2.8 cannot delete a tag): the tag is pointed at a unique throwaway
 //    manifest (an empty OCI index carrying a capstan.io/untag annotation) and that manifest is
 //    deleted by digest. Should the delete fail, the tag is put back on its original manifest,
 //    so that a failure never leaves a tag on the throwaway.
-//  - The first 405 (deletion disabled or read-only) stops further removals: they are reported
-//    as not attempted rather than failing one by one.
+//  - The first 405 (deletion disabled or read-only) or kUnavailable (the registry unreachable
+//    after the client's retries) stops further removals: they are reported as not attempted
+//    rather than failing one by one (an unreachable registry would cost each of them seconds of
+//    retries).
 //
 // Thread-safety: stateless; uses `client` from several threads.
 #pragma once

@@ -125,6 +125,65 @@ TEST_F(CleanupExecutorTest, ATagMovedSincePlanningIsSkipped) {
   EXPECT_EQ(DigestOf("app", "old"), "");
 }
 
+TEST_F(CleanupExecutorTest, ATagPutOnThePlannedDigestSincePlanningSavesTheManifest) {
+  PushedImage old = Push("app", "old", "2023-01-01T00:00:00Z");
+  Push("app", "older", "2022-01-01T00:00:00Z");
+  Plan plan = Scan(RetentionPolicy{});
+  ASSERT_EQ(plan.to_delete, 2);
+  ASSERT_TRUE(testing::Tag(*client_, "app", "release", old).ok());  // a new tag on the planned digest
+  ExecutionResult result = ExecutePlan(*client_, plan, {.concurrency = 2});
+  EXPECT_TRUE(result.first_error.ok()) << result.first_error.ToString();
+  EXPECT_EQ(result.skipped, 1);
+  EXPECT_EQ(result.deleted, 1);
+  for (size_t i = 0; i < plan.decisions.size(); ++i) {
+    if (plan.decisions[i].tag == "old") {
+      EXPECT_EQ(result.results[i].outcome, Outcome::kSkippedMoved);
+    }
+  }
+  EXPECT_EQ(DigestOf("app", "release"), old.digest);
+  EXPECT_EQ(DigestOf("app", "old"), old.digest);
+  EXPECT_EQ(DigestOf("app", "older"), "");
+}
+
+TEST_F(CleanupExecutorTest, AnUnavailableRegistryStopsTheRunAfterTheFirstFailure) {
+  for (int i = 0; i < 6; ++i) Push("app", "old" + std::to_string(i), "2023-01-01T00:00:00Z");
+  Plan plan = Scan(RetentionPolicy{});
+  ASSERT_EQ(plan.to_delete, 6);
+  registry_.Stop();
+  ExecutionResult result = ExecutePlan(*client_, plan, {.concurrency = 1});
+  EXPECT_EQ(result.first_error.code(), Code::kUnavailable) << result.first_error.ToString();
+  int failed = 0;
+  int not_attempted = 0;
+  for (const TagResult& r : result.results) {
+    failed += r.outcome == Outcome::kFailed;
+    not_attempted += r.outcome == Outcome::kNotAttempted;
+  }
+  EXPECT_EQ(failed, 1);  // only the first removal paid for the retries
+  EXPECT_EQ(not_attempted, 5);
+  EXPECT_EQ(result.failed, 6);
+  ASSERT_TRUE(registry_.Start({})) << registry_.error();
+  Result<std::vector<std::string>> tags = client_->Tags("app");
+  ASSERT_TRUE(tags.ok()) << tags.status().ToString();
+  EXPECT_EQ(tags->size(), 6u);  // nothing half-done
+}
+
+TEST_F(CleanupExecutorTest, AnInterruptedUntagIsFinishedByTheNextRun) {
+  PushedImage kept = Push("app", "v1.0.0", "2023-01-01T00:00:00Z");
+  // What a run that died between the PUT of the throwaway and its DELETE leaves behind.
+  json throwaway = {{"schemaVersion", 2}, {"mediaType", kOciIndex}, {"manifests", json::array()},
+                    {"annotations", {{"capstan.io/untag", "app:v1.0.1 1-2-3"}}}};
+  ASSERT_TRUE(client_->PutManifest("app", "v1.0.1", kOciIndex, throwaway.dump()).ok());
+  RetentionPolicy policy;
+  policy.keep_tags = {std::regex("v.*")};
+  Plan plan = Scan(policy);
+  EXPECT_EQ(plan.to_delete, 1);
+  ExecutionResult result = ExecutePlan(*client_, plan);
+  EXPECT_TRUE(result.first_error.ok()) << result.first_error.ToString();
+  EXPECT_EQ(result.deleted, 1);
+  EXPECT_EQ(DigestOf("app", "v1.0.1"), "");
+  EXPECT_EQ(DigestOf("app", "v1.0.0"), kept.digest);
+}
+
 TEST_F(CleanupExecutorTest, DeletionDisabledDeletesNothingAndReportsThe405) {
   PushedImage kept = Push("app", "v1.0.0", "2023-01-01T00:00:00Z");
   ASSERT_TRUE(testing::Tag(*client_, "app", "alias", kept).ok());

@@ -51,6 +51,7 @@ RunReport RunCleanup(client::ApiClient& api, const std::string& ns, const Cleanu
   RunReport report;
   report.start_time = Now();
   report.dry_run = dry_run;
+  report.in_use_matched = static_cast<int64_t>(in_use.size());
   Result<std::unique_ptr<RegistryClient>> client = ConnectRegistry(api, ns, spec, options);
   if (!client.ok()) {
     report.error = client.status();

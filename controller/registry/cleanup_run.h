@@ -32,6 +32,9 @@ struct RunReport {
   int64_t repositories = 0;
   std::vector<std::pair<std::string, std::string>> repository_errors;  // (repository, message)
   int64_t requests = 0;
+  // Workload image references (tag, digest or config digest) found on this registry's host: 0
+  // while workloads do run images from it means their references name the host differently.
+  int64_t in_use_matched = 0;
 
   // "Failed" (error, or removals failed and none succeeded), "DryRun", "PartiallyFailed" (some
   // removals or repositories failed), "Succeeded".

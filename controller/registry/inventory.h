@@ -25,7 +25,11 @@ struct ImageInfo {
   std::optional<int64_t> created_seconds;  // parsed `created`; nullopt: absent or malformed
   int64_t size = 0;                         // config + layers; an index: the sum over its children
   std::vector<BlobRef> blobs;               // config and layers (images only)
+  std::string config_digest;                // the config blob's digest (images only; "" if none)
   std::vector<std::string> children;        // child manifest digests (indexes only)
+  // The throwaway manifest of an untag (an index annotated capstan.io/untag): a tag on it was
+  // left by a run that stopped between pointing the tag there and deleting the throwaway.
+  bool untag_leftover = false;
 };
 
 struct TagInfo {

@@ -29,6 +29,29 @@ bool Glob(const char* p, const char* s) {
   return !*s;
 }
 
+const json kEmptyArray = json::array();
+
+// `object[key]` when `object` is an object and that is a string; "" otherwise.
+std::string StringAt(const json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// `object["size"]` when it is a non-negative integer; 0 otherwise.
+int64_t SizeAt(const json& object) {
+  if (!object.is_object()) return 0;
+  auto it = object.find("size");
+  if (it == object.end() || !it->is_number_integer()) return 0;
+  int64_t size = it->get<int64_t>();
+  return size > 0 ? size : 0;
+}
+
+const json* ArrayAt(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_array() ? &*it : nullptr;
+}
+
 // One repository's scan state; manifests by digest are shared by the threads scanning its tags.
 struct RepoScan {
   RepositoryInventory inventory;
@@ -49,15 +72,23 @@ Status Describe(RegistryClient& client, RepoScan& repo, const Manifest& manifest
     std::lock_guard<std::mutex> lock(repo.mu);
     if (repo.inventory.images.count(digest)) return Status::Ok();
   }
+  // A manifest is whatever the registry holds: every field is checked, never assumed (json's
+  // value() throws on a non-object or a value of another type).
+  if (!manifest.doc.is_object()) return Status::Invalid("manifest " + digest + " is not a JSON object");
   ImageInfo image;
   image.digest = digest;
   image.media_type = manifest.ref.media_type;
   image.is_index = IsIndexMediaType(image.media_type) || manifest.doc.contains("manifests");
   if (image.is_index) {
     if (depth > 2) return Status::Invalid("index " + digest + " nests too deep");
-    for (const json& child : manifest.doc.value("manifests", json::array())) {
-      std::string child_digest = child.value("digest", "");
-      if (child_digest.empty()) continue;
+    const json* children = ArrayAt(manifest.doc, "manifests");
+    if (children == nullptr) return Status::Invalid("index " + digest + ": manifests is not an array");
+    if (auto annotations = manifest.doc.find("annotations"); annotations != manifest.doc.end()) {
+      image.untag_leftover = !StringAt(*annotations, "capstan.io/untag").empty();
+    }
+    for (const json& child : *children) {
+      std::string child_digest = StringAt(child, "digest");
+      if (child_digest.empty()) return Status::Invalid("index " + digest + ": a child without a digest");
       image.children.push_back(child_digest);
       Result<Manifest> child_manifest = client.GetManifest(repo.inventory.name, child_digest);
       if (!child_manifest.ok()) return child_manifest.status();
@@ -71,25 +102,22 @@ Status Describe(RegistryClient& client, RepoScan& repo, const Manifest& manifest
       }
     }
   } else {
-    const json config = manifest.doc.value("config", json::object());
-    std::string config_digest = config.value("digest", "");
+    auto config = manifest.doc.find("config");
+    std::string config_digest = config == manifest.doc.end() ? "" : StringAt(*config, "digest");
     if (!config_digest.empty()) {
-      image.blobs.push_back({config_digest, config.value("size", int64_t{0})});
+      image.blobs.push_back({config_digest, SizeAt(*config)});
+      image.config_digest = config_digest;
       Result<std::string> blob = client.GetBlob(repo.inventory.name, config_digest);
       if (!blob.ok()) return blob.status();
-      try {
-        json doc = json::parse(*blob);
-        if (doc.contains("created") && doc["created"].is_string()) {
-          image.created = doc["created"].get<std::string>();
-          image.created_seconds = api::kinds::ParseRfc3339(image.created);
-        }
-      } catch (const std::exception&) {
-        // A config that is not JSON has no creation time: the image is kept and reported.
-      }
+      json doc = json::parse(*blob, nullptr, /*allow_exceptions=*/false);
+      // A config that is not JSON, or without a string `created`, has no creation time: the image
+      // is kept and reported.
+      image.created = StringAt(doc, "created");
+      if (!image.created.empty()) image.created_seconds = api::kinds::ParseRfc3339(image.created);
     }
-    for (const json& layer : manifest.doc.value("layers", json::array())) {
-      image.blobs.push_back({layer.value("digest", ""), layer.value("size", int64_t{0})});
-    }
+    const json* layers = manifest.doc.contains("layers") ? ArrayAt(manifest.doc, "layers") : &kEmptyArray;
+    if (layers == nullptr) return Status::Invalid("manifest " + digest + ": layers is not an array");
+    for (const json& layer : *layers) image.blobs.push_back({StringAt(layer, "digest"), SizeAt(layer)});
     for (const BlobRef& blob : image.blobs) image.size += blob.size;
   }
   std::lock_guard<std::mutex> lock(repo.mu);
@@ -116,7 +144,7 @@ Result<Inventory> ScanRegistry(RegistryClient& client, const ScanOptions& option
     repos.back()->inventory.name = name;
   }
 
-  ParallelFor(repos.size(), options.concurrency, [&](size_t i) {
+  Status listed = ParallelFor(repos.size(), options.concurrency, [&](size_t i) {
     RepoScan& repo = *repos[i];
     Result<std::vector<std::string>> tags = client.Tags(repo.inventory.name);
     if (!tags.ok()) {
@@ -126,12 +154,13 @@ Result<Inventory> ScanRegistry(RegistryClient& client, const ScanOptions& option
     for (const std::string& tag : *tags) repo.inventory.tags.push_back({tag, ""});
     repo.tag_digests.assign(tags->size(), "");
   });
+  if (!listed.ok()) return listed.Annotate("listing tags");
 
   std::vector<std::pair<size_t, size_t>> work;  // (repository, tag)
   for (size_t r = 0; r < repos.size(); ++r) {
     for (size_t t = 0; t < repos[r]->inventory.tags.size(); ++t) work.emplace_back(r, t);
   }
-  ParallelFor(work.size(), options.concurrency, [&](size_t w) {
+  Status described = ParallelFor(work.size(), options.concurrency, [&](size_t w) {
     RepoScan& repo = *repos[work[w].first];
     const std::string& tag = repo.inventory.tags[work[w].second].tag;
     Result<Manifest> manifest = client.GetManifest(repo.inventory.name, tag);
@@ -143,9 +172,10 @@ Result<Inventory> ScanRegistry(RegistryClient& client, const ScanOptions& option
       std::lock_guard<std::mutex> lock(repo.mu);
       repo.tag_digests[work[w].second] = manifest->ref.digest;
     }
-    Status described = Describe(client, repo, *manifest, 0);
-    if (!described.ok()) RecordError(repo, described.Annotate("tag " + tag));
+    Status status = Describe(client, repo, *manifest, 0);
+    if (!status.ok()) RecordError(repo, status.Annotate("tag " + tag));
   });
+  if (!described.ok()) return described.Annotate("reading manifests");
 
   Inventory inventory;
   for (auto& repo : repos) {

@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 
 #include <cctype>
+#include <charconv>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -14,6 +16,16 @@
 
 namespace capstan::registry {
 namespace {
+
+// A header's non-negative decimal integer (Retry-After seconds, Content-Length); nullopt for
+// anything else (an HTTP date, garbage, overflow): headers come from the network, never trusted.
+std::optional<int64_t> HeaderInt(const std::string& value) {
+  int64_t out = 0;
+  const char* end = value.data() + value.size();
+  auto [ptr, ec] = std::from_chars(value.data(), end, out);
+  if (ec != std::errc() || ptr != end || value.empty() || out < 0) return std::nullopt;
+  return out;
+}
 
 // Every manifest type cleanup understands; without them distribution 2.8 answers a GET by tag with
 // a schema1 conversion whose digest is not the stored one.
@@ -294,8 +306,10 @@ struct RegistryClient::Impl {
       if (Retryable(r.status) && attempt + 1 < options.max_attempts) {
         std::chrono::milliseconds wait = Backoff(attempt);
         std::string retry_after = r.Header("Retry-After");
-        if (!retry_after.empty() && std::isdigit(static_cast<unsigned char>(retry_after[0]))) {
-          wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(std::stol(retry_after)), options.max_backoff);
+        if (std::optional<int64_t> seconds = HeaderInt(retry_after)) {
+          // Capped in seconds first, so that a huge value cannot overflow the conversion.
+          int64_t cap = std::chrono::duration_cast<std::chrono::seconds>(options.max_backoff).count() + 1;
+          wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(std::min(*seconds, cap)), options.max_backoff);
         }
         std::this_thread::sleep_for(wait);
         continue;
@@ -388,7 +402,7 @@ Result<ManifestRef> RegistryClient::HeadManifest(const std::string& repository, 
   ref.digest = r->Header("Docker-Content-Digest");
   ref.media_type = r->Header("Content-Type");
   std::string length = r->Header("Content-Length");
-  if (!length.empty()) ref.size = std::stoll(length);
+  ref.size = HeaderInt(length).value_or(0);
   if (ref.digest.empty()) {
     // Some registries send no digest on HEAD; the body's hash is the digest.
     Result<Manifest> m = GetManifest(repository, reference);

@@ -221,6 +221,46 @@ TEST(RegistryClientTest, TooManyRequestsHonoursRetryAfter) {
   EXPECT_GE(waited, std::chrono::milliseconds(1900));
 }
 
+// Headers from the network are parsed without throwing: a Retry-After too large for std::stol
+// and a Content-Length that is no number used to throw out of the client (and its thread).
+TEST(RegistryClientTest, MalformedRetryAfterAndContentLengthDoNotThrow) {
+  httplib::Server server;
+  std::atomic<int> calls{0};
+  server.Get("/v2/", [&](const httplib::Request&, httplib::Response& res) {
+    if (++calls == 1) {
+      res.status = 429;
+      res.set_header("Retry-After", "99999999999999999999999");
+      return;
+    }
+    res.set_content("{}", "application/json");
+  });
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 200;
+    res.set_header("Docker-Content-Digest", "sha256:abc");
+    res.set_header("Content-Type", kOciManifest);
+    res.set_header("Content-Length", "12x");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread thread([&] { server.listen_after_bind(); });
+  RegistryClientOptions options;
+  options.max_backoff = std::chrono::milliseconds(100);
+  auto client = std::move(RegistryClient::Create({"http://127.0.0.1:" + std::to_string(port), "", "", "", false},
+                                                 options)).value();
+  Status ping;
+  Result<ManifestRef> head = Status::Internal("not run");
+  EXPECT_NO_THROW(ping = client->Ping());
+  EXPECT_NO_THROW(head = client->HeadManifest("app", "v1"));
+  server.stop();
+  thread.join();
+  EXPECT_TRUE(ping.ok()) << ping.ToString();
+  EXPECT_EQ(calls.load(), 2);
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->digest, "sha256:abc");
+  EXPECT_EQ(head->size, 0);
+}
+
 // Debian packages no token server for distribution (docker_auth is not in Debian), so the Bearer
 // flow is checked against a small token endpoint: the challenge's realm, service and scope are
 // used, the credentials go to the token service, and the token to the registry.

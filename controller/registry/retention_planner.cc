@@ -10,14 +10,26 @@ const ImageInfo* FindImage(const RepositoryInventory& repo, const std::string& d
   return it == repo.images.end() ? nullptr : &it->second;
 }
 
+// Before 2000-01-01T00:00:00Z a `created` is a placeholder (reproducible builds set 1970 or 1980),
+// not when the image was built: it counts as no created time.
+constexpr int64_t kEarliestUsableCreated = 946'684'800;
+
+std::optional<int64_t> UsableCreated(const ImageInfo* image) {
+  if (image == nullptr || !image->created_seconds || *image->created_seconds < kEarliestUsableCreated) {
+    return std::nullopt;
+  }
+  return image->created_seconds;
+}
+
 // The digests of the keep.newest newest images among the repository's tagged images.
 std::set<std::string> NewestImages(const RepositoryInventory& repo, int64_t n) {
   std::vector<std::pair<int64_t, std::string>> ranked;
   std::set<std::string> seen;
   for (const TagInfo& tag : repo.tags) {
     if (!seen.insert(tag.digest).second) continue;
-    const ImageInfo* image = FindImage(repo, tag.digest);
-    if (image && image->created_seconds) ranked.emplace_back(*image->created_seconds, tag.digest);
+    if (std::optional<int64_t> created = UsableCreated(FindImage(repo, tag.digest))) {
+      ranked.emplace_back(*created, tag.digest);
+    }
   }
   // Newest first; equal times by digest, so that the choice does not depend on tag order.
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
@@ -28,12 +40,25 @@ std::set<std::string> NewestImages(const RepositoryInventory& repo, int64_t n) {
   return out;
 }
 
+// Whether a Pod runs `image` (or a child of it) as Docker reports it: by config digest.
+bool ConfigInUse(const RepositoryInventory& repo, const ImageInfo* image, const InUseSet& in_use, int depth = 0) {
+  if (image == nullptr || depth > 2) return false;
+  if (!image->is_index) {
+    return !image->config_digest.empty() && in_use.count(InUseConfigKey(repo.name, image->config_digest)) > 0;
+  }
+  for (const std::string& child : image->children) {
+    if (ConfigInUse(repo, FindImage(repo, child), in_use, depth + 1)) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> KeepReasons(const RepositoryInventory& repo, const TagInfo& tag, const ImageInfo* image,
                                      const RetentionPolicy& policy, const InUseSet& in_use,
                                      const std::set<std::string>& newest, int64_t now) {
   std::vector<std::string> reasons;
   if (policy.keep_in_use &&
-      (in_use.count(repo.name + ":" + tag.tag) || in_use.count(repo.name + "@" + tag.digest))) {
+      (in_use.count(repo.name + ":" + tag.tag) || in_use.count(repo.name + "@" + tag.digest) ||
+       ConfigInUse(repo, image, in_use))) {
     reasons.push_back("in-use");
   }
   for (const std::regex& pattern : policy.keep_tags) {
@@ -43,11 +68,11 @@ std::vector<std::string> KeepReasons(const RepositoryInventory& repo, const TagI
     }
   }
   if (newest.count(tag.digest)) reasons.push_back("newest");
-  bool has_time = image && image->created_seconds;
-  if (has_time && policy.newer_than_seconds && *image->created_seconds > now - *policy.newer_than_seconds) {
+  std::optional<int64_t> created = UsableCreated(image);
+  if (created && policy.newer_than_seconds && *created > now - *policy.newer_than_seconds) {
     reasons.push_back("newer-than");
   }
-  if (!has_time) reasons.push_back("no-created-time");
+  if (!created) reasons.push_back("no-created-time");
   return reasons;
 }
 
@@ -90,7 +115,10 @@ Plan PlanRetention(const Inventory& inventory, const RetentionPolicy& policy, co
         d.created = image->created;
         d.size = image->size;
       }
-      reasons.push_back(KeepReasons(repo, tag, image, policy, in_use, newest, now_seconds));
+      // A tag left on an untag's throwaway manifest has nothing to keep: the untag is finished.
+      bool leftover = image && image->untag_leftover;
+      reasons.push_back(leftover ? std::vector<std::string>{}
+                                 : KeepReasons(repo, tag, image, policy, in_use, newest, now_seconds));
       plan.decisions.push_back(std::move(d));
     }
     // Children of indexes that a kept tag points at, and the digests kept tags point at.
@@ -125,7 +153,8 @@ Plan PlanRetention(const Inventory& inventory, const RetentionPolicy& policy, co
         ++plan.to_untag;
       } else {
         d.action = Action::kDeleteManifest;
-        d.reason = "no keep rule holds";
+        const ImageInfo* image = FindImage(repo, d.digest);
+        d.reason = image && image->untag_leftover ? "left on an untag's throwaway manifest" : "no keep rule holds";
         ++plan.to_delete;
         deleted_manifests.insert(repo.name + "@" + d.digest);
       }

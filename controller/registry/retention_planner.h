@@ -4,17 +4,21 @@
 // Semantics (docs/registry-cleanup.md says the same):
 //  - A tag is kept when any keep rule holds for it; the reasons, in this order:
 //      in-use              a Pod / ReplicaSet / Deployment references repository:tag or
-//                          repository@digest (keep.inUse, default true)
+//                          repository@digest, or runs the image (or, for an index, one of its
+//                          children) by config digest (keep.inUse, default true)
 //      tag-regex           the tag matches one of keep.tags (the pattern must match the whole tag)
 //      newest              its image is among the keep.newest newest images of its repository
 //                          (images ranked by `created`, newest first; every tag of such an image)
 //      newer-than          its image was created less than keep.newerThan ago
-//      no-created-time     its image has no (parseable) `created`: never removed, reported
+//      no-created-time     its image has no (parseable) `created`, or one before 2000-01-01 (a
+//                          reproducible build's 1970 / 1980 placeholder): never removed, reported
 //      child-of-kept-index its manifest is a child of an index that a kept tag points at
 //  - Every other tag is removed:
 //      delete-manifest     when no kept tag shares its digest: DELETE the manifest by digest
 //                          (which also removes every other removed tag on that digest)
 //      untag               when a kept tag shares the digest: only this tag goes
+//  - A tag on an untag's throwaway manifest (ImageInfo::untag_leftover: an interrupted untag) is
+//    deleted with it whatever the keep rules say, finishing the untag.
 //  - An index's `created` is its newest child's. Children of a removed index are left in place.
 //  - Repositories with a scan error get no decisions (nothing is removed from them).
 //
@@ -40,8 +44,12 @@ struct RetentionPolicy {
   bool keep_in_use = true;
 };
 
-// References in use, relative to the registry being cleaned: "repo:tag" and "repo@digest".
+// References in use, relative to the registry being cleaned: "repo:tag", "repo@digest" (manifest
+// digest) and InUseConfigKey(repo, config digest) (an image Docker reports by its config digest).
 using InUseSet = std::set<std::string>;
+inline std::string InUseConfigKey(const std::string& repository, const std::string& config_digest) {
+  return repository + " config " + config_digest;
+}
 
 enum class Action { kKeep, kDeleteManifest, kUntag };
 const char* ActionName(Action action);  // "keep", "delete-manifest", "untag"

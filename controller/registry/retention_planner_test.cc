@@ -22,6 +22,7 @@ class Repo {
     image.size = size;
     if (blobs.empty()) blobs.push_back("blob-" + digest);
     for (const std::string& b : blobs) image.blobs.push_back({b, size});
+    image.config_digest = blobs.front();
     return *this;
   }
   Repo& Index(const std::string& digest, std::vector<std::string> children) {
@@ -160,6 +161,19 @@ TEST(RetentionPlannerTest, InUseByTagOrDigestIsKeptUnlessTheRuleIsOff) {
   EXPECT_EQ(d["app:by-tag"], "delete-manifest no keep rule holds");
 }
 
+TEST(RetentionPlannerTest, InUseByConfigDigestAsDockerReportsItKeepsTheImageAndItsIndex) {
+  Inventory inv;
+  inv.repositories.push_back(Repo("app").Image("d1", 100, 10, {"sha256:c1"}).Image("d2", 100, 10, {"sha256:c2"})
+                                 .Image("d3", 100, 10, {"sha256:c3"}).Index("i1", {"d2"})
+                                 .Tag("single", "d1").Tag("multi", "i1").Tag("unused", "d3").Build());
+  InUseSet in_use = {InUseConfigKey("app", "sha256:c1"), InUseConfigKey("app", "sha256:c2"),
+                     InUseConfigKey("other", "sha256:c3")};
+  auto d = Decisions(PlanRetention(inv, RetentionPolicy{}, in_use, kNow));
+  EXPECT_EQ(d["app:single"], "keep in-use");
+  EXPECT_EQ(d["app:multi"], "keep in-use");
+  EXPECT_EQ(d["app:unused"], "delete-manifest no keep rule holds");  // that config runs from another repository
+}
+
 TEST(RetentionPlannerTest, ImagesWithoutCreatedTimeAreKept) {
   Inventory inv;
   inv.repositories.push_back(Repo("app").Image("d1", std::nullopt).Image("d2", 5).Tag("x", "d1").Tag("y", "d2").Build());
@@ -168,6 +182,37 @@ TEST(RetentionPlannerTest, ImagesWithoutCreatedTimeAreKept) {
   auto d = Decisions(PlanRetention(inv, policy, {}, kNow));
   EXPECT_EQ(d["app:x"], "keep no-created-time");
   EXPECT_EQ(d["app:y"], "delete-manifest no keep rule holds");
+}
+
+TEST(RetentionPlannerTest, PlaceholderCreatedTimesOfReproducibleBuildsCountAsNone) {
+  Inventory inv;
+  RepositoryInventory repo = Repo("app").Image("d1970", 1).Image("d1980", 1).Image("d2000", 1).Image("d2", 5)
+                                 .Tag("epoch", "d1970").Tag("dos", "d1980").Tag("y2k", "d2000").Tag("y", "d2").Build();
+  repo.images["d1970"].created_seconds = 0;                  // 1970-01-01T00:00:00Z
+  repo.images["d1980"].created_seconds = 315'532'800;        // 1980-01-01T00:00:00Z
+  repo.images["d2000"].created_seconds = 946'684'800;        // 2000-01-01T00:00:00Z: usable
+  inv.repositories.push_back(repo);
+  RetentionPolicy policy;
+  policy.keep_newest = 1;  // must not pick a placeholder, nor rank it
+  auto d = Decisions(PlanRetention(inv, policy, {}, kNow));
+  EXPECT_EQ(d["app:epoch"], "keep no-created-time");
+  EXPECT_EQ(d["app:dos"], "keep no-created-time");
+  EXPECT_EQ(d["app:y"], "keep newest");
+  EXPECT_EQ(d["app:y2k"], "delete-manifest no keep rule holds");
+}
+
+TEST(RetentionPlannerTest, ATagLeftOnAnUntagThrowawayIsDeletedWhateverTheKeepRules) {
+  Inventory inv;
+  RepositoryInventory repo = Repo("app").Image("d1", 1).Tag("v1.0.0", "d1").Tag("v1.0.1", "throwaway").Build();
+  repo.images["throwaway"].digest = "throwaway";
+  repo.images["throwaway"].is_index = true;
+  repo.images["throwaway"].untag_leftover = true;
+  inv.repositories.push_back(repo);
+  RetentionPolicy policy;
+  policy.keep_tags = {std::regex("v.*")};
+  auto d = Decisions(PlanRetention(inv, policy, {"app:v1.0.1"}, kNow));
+  EXPECT_EQ(d["app:v1.0.0"], "keep tag-regex");
+  EXPECT_EQ(d["app:v1.0.1"], "delete-manifest left on an untag's throwaway manifest");
 }
 
 TEST(RetentionPlannerTest, RepositoryWithScanErrorGetsNoDecisionsAndKeepsSharedBlobs) {

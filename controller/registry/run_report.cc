@@ -52,7 +52,7 @@ json RunStatus(const RunReport& report, const std::string& trigger, const std::s
   json status = {
       {"lastRun", {{"startTime", report.start_time}, {"completionTime", report.completion_time}, {"result", result},
                    {"dryRun", report.dry_run}, {"trigger", trigger}, {"decisionsConfigMap", configmap_name},
-                   {"requestCount", report.requests}}},
+                   {"requestCount", report.requests}, {"inUseMatched", report.in_use_matched}}},
       {"counts", {{"repositories", report.repositories}, {"scanned", plan.scanned}, {"kept", kept},
                   {"keptByReason", by_reason}, {"deleted", ex.deleted}, {"untagged", ex.untagged},
                   {"skipped", ex.skipped}, {"failed", ex.failed}}},

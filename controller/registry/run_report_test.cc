@@ -12,6 +12,7 @@ RunReport Report() {
   r.start_time = "2025-01-01T00:00:00Z";
   r.completion_time = "2025-01-01T00:00:05Z";
   r.repositories = 1;
+  r.in_use_matched = 2;
   r.plan.scanned = 3;
   r.plan.kept_by_reason = {{"tag-regex", 1}};
   r.plan.to_delete = 1;
@@ -31,6 +32,7 @@ TEST(RunReportTest, StatusCountsErrorsAndConditions) {
   json status = RunStatus(Report(), "requested", "p-decisions");
   EXPECT_EQ(status["lastRun"]["result"], "PartiallyFailed");
   EXPECT_EQ(status["lastRun"]["trigger"], "requested");
+  EXPECT_EQ(status["lastRun"]["inUseMatched"], 2);
   EXPECT_EQ(status["counts"]["kept"], 1);
   EXPECT_EQ(status["counts"]["deleted"], 1);
   EXPECT_EQ(status["counts"]["failed"], 1);
