@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 ApplierOptions Complete(ApplierOptions o) {
   o.render.stats_socket = o.dir + "/stats.sock";
   o.render.cert_dir = o.dir + "/certs";
-  o.render.crt_list = o.dir + "/crt-list.txt";
+  o.render.crt_list = o.dir + "/certs/crt-list.txt";
   return o;
 }
 
@@ -31,6 +31,15 @@ Status WriteAtomically(const std::string& path, const std::string& content) {
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::Internal("cannot rename " + tmp + " to " + path);
   return Status::Ok();
+}
+
+// Removes the files under `dir` that `keep` does not name: certificates and crt-lists of configs
+// HAProxy no longer runs. Called only once the config naming `keep` is the one HAProxy runs.
+void RemoveUnused(const std::string& dir, const std::map<std::string, std::string>& keep) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!keep.count(entry.path().string())) std::filesystem::remove(entry.path(), ec);
+  }
 }
 
 }  // namespace
@@ -65,6 +74,7 @@ Status HaproxyApplier::WriteInitial(const HaproxyModel& model) {
   }
   applied_ = model;
   applied_text_ = rendered.text;
+  RemoveUnused(options_.render.cert_dir, rendered.files);
   return Status::Ok();
 }
 
@@ -78,6 +88,9 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     result.retry_after = Tick(now);
     return result;
   }
+  // A plan without a reload ends any earlier wish to reload (one that failed, say): the next
+  // structural change waits out the debounce again instead of reloading at once.
+  if (!plan.reload) reload_wanted_since_.reset();
   if (plan.reload) {
     if (!reload_wanted_since_) reload_wanted_since_ = now;
     const auto waited = now - *reload_wanted_since_;
@@ -136,6 +149,7 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     }
     reload_wanted_since_.reset();
     result.reloaded = true;
+    RemoveUnused(options_.render.cert_dir, rendered.files);
     draining_.clear();  // the old worker finishes its sessions; the new one has the file's states
     log::Info("haproxy reloaded", {{"reason", result.reload_reason}, {"worker", std::to_string(*pid)}});
   }
