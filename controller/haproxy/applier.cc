@@ -48,7 +48,7 @@ HaproxyApplier::HaproxyApplier(ApplierOptions options, HaproxyRuntimeClient* cli
     : options_(Complete(std::move(options))), client_(client), config_path_(options_.dir + "/haproxy.cfg") {}
 
 Status HaproxyApplier::RenderAndCheck(const HaproxyModel& model, RenderedConfig* rendered,
-                                      std::set<std::string>* blamed) {
+                                      std::set<std::string>* blamed, bool check_config) {
   std::error_code ec;
   std::filesystem::create_directories(options_.render.cert_dir, ec);
   if (ec) return Status::Internal("cannot create " + options_.render.cert_dir + ": " + ec.message());
@@ -56,6 +56,7 @@ Status HaproxyApplier::RenderAndCheck(const HaproxyModel& model, RenderedConfig*
   for (const auto& [path, content] : rendered->files) CAPSTAN_RETURN_IF_ERROR(WriteAtomically(path, content));
   const std::string next = config_path_ + ".new";
   CAPSTAN_RETURN_IF_ERROR(WriteAtomically(next, rendered->text));
+  if (!check_config) return Status::Ok();
   auto check = CheckHaproxyConfig(options_.haproxy_bin, next);
   if (!check.ok()) return check.status();
   if (!check->valid) {
@@ -68,7 +69,7 @@ Status HaproxyApplier::RenderAndCheck(const HaproxyModel& model, RenderedConfig*
 Status HaproxyApplier::WriteInitial(const HaproxyModel& model) {
   RenderedConfig rendered;
   std::set<std::string> blamed;
-  CAPSTAN_RETURN_IF_ERROR(RenderAndCheck(model, &rendered, &blamed));
+  CAPSTAN_RETURN_IF_ERROR(RenderAndCheck(model, &rendered, &blamed, /*check_config=*/true));
   if (::rename((config_path_ + ".new").c_str(), config_path_.c_str()) != 0) {
     return Status::Internal("cannot rename the new config over " + config_path_);
   }
@@ -101,7 +102,9 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     }
   }
   RenderedConfig rendered;
-  result.status = RenderAndCheck(desired, &rendered, &result.blamed);
+  // A plan without a reload changes server lines only (IP literals and ports, see the model
+  // builder) of a config HAProxy accepted: no `haproxy -c` for it.
+  result.status = RenderAndCheck(desired, &rendered, &result.blamed, /*check_config=*/plan.reload);
   if (!result.status.ok()) {
     // The wish to reload stands (reload_wanted_since_ kept): the caller's next candidate, without
     // the blamed objects, goes through at once instead of waiting out the debounce again.

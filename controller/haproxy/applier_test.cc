@@ -158,6 +158,27 @@ TEST_F(ApplierTest, EndpointChangesNeverReloadAndAReplicaNotListeningGetsNoTraff
   EXPECT_EQ(ReadFile(applier_->config_path()).find("  server s1 "), std::string::npos);
 }
 
+// An endpoint-only change rewrites the file without running `haproxy -c` (counted by a wrapper).
+TEST_F(ApplierTest, EndpointOnlyChangesSkipTheConfigCheck) {
+  const std::string wrapper = dir_ + "/haproxy-counting";
+  std::ofstream(wrapper) << "#!/bin/sh\necho x >> " << dir_ << "/checks\nexec " << kHaproxy << " \"$@\"\n";
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  ApplierOptions o;
+  o.dir = dir_;
+  o.haproxy_bin = wrapper;
+  o.reload_debounce = 0ms;
+  HaproxyApplier applier(o, client_.get());
+  ApplyResult r = applier.Apply(Model({"a"}), Clock::now());  // nothing applied yet: a reload
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  ASSERT_EQ(ReadFile(dir_ + "/checks"), "x\n");
+  r = applier.Apply(Model({"b"}), Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.reloaded);
+  EXPECT_EQ(ReadFile(dir_ + "/checks"), "x\n");
+  EXPECT_NE(ReadFile(applier.config_path()).find("127.0.0.1:" + std::to_string(ports_["b"])), std::string::npos);
+  ASSERT_TRUE(WaitUntil([&] { return Get(listen_) == "b\n"; }, 5s));
+}
+
 TEST_F(ApplierTest, StructuralChangesReloadOnceAndARefusedConfigKeepsTheLastGood) {
   const pid_t worker = Worker();
   HaproxyModel m = Model({"a"});

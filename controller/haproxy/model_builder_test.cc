@@ -96,6 +96,21 @@ TEST(ModelBuilderTest, ServicesBecomeBackendsAndListenersWithSlots) {
   EXPECT_EQ(r.model.listeners[2].port, 8080);
 }
 
+// Server lines get IP literals only (endpoint-only changes are written without `haproxy -c`).
+TEST(ModelBuilderTest, EndpointsThatAreNotIpLiteralsAreLeftOut) {
+  ModelInputs in = WebInputs();
+  in.endpoint_slices = {Slice("web", "http", {{"127.0.0.1", 20001, true, false}}),
+                        Slice("web", "http", {{"::1", 20002, true, false}}),
+                        Slice("web", "http", {{"example.com", 20003, true, false}}),
+                        Slice("web", "http", {{"127.0.0.1 backup", 20004, true, false}}),
+                        Slice("web", "http", {{"127.0.0.1", 70000, true, false}})};
+  ModelResult r = BuildHaproxyModel(in);
+  const Backend& web = r.model.backends[1];
+  ASSERT_EQ(web.servers.size(), 2u);
+  EXPECT_EQ(web.servers[0].address, "127.0.0.1");
+  EXPECT_EQ(web.servers[1].address, "::1");
+}
+
 TEST(ModelBuilderTest, EndpointsKeepTheirSlotsAndSlotsNeverShrink) {
   ModelInputs in = WebInputs();
   const ModelResult first = BuildHaproxyModel(in);
