@@ -158,8 +158,9 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
   ModelInputs in = Inputs();
   const HaproxyModel previous = applier_->applied();
   in.previous = &previous;
-  // Objects HAProxy refused stay out, without a new check or Event, until they change (another
-  // resourceVersion) or go.
+  // Objects `haproxy -c` refused stay out, without a new check or Event, until they change (another
+  // resourceVersion) or go. Those a failed reload blamed (a port another process holds) are not
+  // kept: the cause may go away by itself, so they are tried again on the next reconcile.
   std::map<std::string, std::string> still_rejected;
   auto leave_out = [&](ObjectList& list) {
     std::erase_if(list, [&](const ObjectPtr& o) {
@@ -211,12 +212,12 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
         for (const ObjectPtr& o : *list) {
           if (SourceName(*o) != source) continue;
           rejected.push_back({o, r.status.message()});
-          rejected_[source] = MetaString(*o, "resourceVersion");
+          if (!r.reload_failed) rejected_[source] = MetaString(*o, "resourceVersion");
         }
       }
       if (source.rfind("ConfigMap", 0) == 0 && in.defaults) {
         rejected.push_back({in.defaults, r.status.message()});
-        rejected_[source] = MetaString(*in.defaults, "resourceVersion");
+        if (!r.reload_failed) rejected_[source] = MetaString(*in.defaults, "resourceVersion");
       }
     }
     Report(rejected, kReasonRejected);

@@ -97,8 +97,8 @@ class HaproxyController final : public QueuedController {
   std::unique_ptr<HaproxyApplier> applier_;
   std::unique_ptr<supervisor::ChildSupervisor> haproxy_;
   std::atomic<bool> restarted_{false};
-  // Objects a refused config or reload blamed: source -> the resourceVersion refused. Only the
-  // reconcile thread touches it.
+  // Objects a refused config blamed: source -> the resourceVersion refused. Only the reconcile
+  // thread touches it.
   std::map<std::string, std::string> rejected_;
 
   mutable std::mutex stats_mu_;
