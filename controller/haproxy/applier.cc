@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 ApplierOptions Complete(ApplierOptions o) {
   o.render.stats_socket = o.dir + "/stats.sock";
   o.render.cert_dir = o.dir + "/certs";
-  o.render.crt_list = o.dir + "/crt-list.txt";
+  o.render.crt_list = o.dir + "/certs/crt-list.txt";
   return o;
 }
 
@@ -33,13 +33,22 @@ Status WriteAtomically(const std::string& path, const std::string& content) {
   return Status::Ok();
 }
 
+// Removes the files under `dir` that `keep` does not name: certificates and crt-lists of configs
+// HAProxy no longer runs. Called only once the config naming `keep` is the one HAProxy runs.
+void RemoveUnused(const std::string& dir, const std::map<std::string, std::string>& keep) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!keep.count(entry.path().string())) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 HaproxyApplier::HaproxyApplier(ApplierOptions options, HaproxyRuntimeClient* client)
     : options_(Complete(std::move(options))), client_(client), config_path_(options_.dir + "/haproxy.cfg") {}
 
 Status HaproxyApplier::RenderAndCheck(const HaproxyModel& model, RenderedConfig* rendered,
-                                      std::set<std::string>* blamed) {
+                                      std::set<std::string>* blamed, bool check_config) {
   std::error_code ec;
   std::filesystem::create_directories(options_.render.cert_dir, ec);
   if (ec) return Status::Internal("cannot create " + options_.render.cert_dir + ": " + ec.message());
@@ -47,6 +56,7 @@ Status HaproxyApplier::RenderAndCheck(const HaproxyModel& model, RenderedConfig*
   for (const auto& [path, content] : rendered->files) CAPSTAN_RETURN_IF_ERROR(WriteAtomically(path, content));
   const std::string next = config_path_ + ".new";
   CAPSTAN_RETURN_IF_ERROR(WriteAtomically(next, rendered->text));
+  if (!check_config) return Status::Ok();
   auto check = CheckHaproxyConfig(options_.haproxy_bin, next);
   if (!check.ok()) return check.status();
   if (!check->valid) {
@@ -59,12 +69,13 @@ Status HaproxyApplier::RenderAndCheck(const HaproxyModel& model, RenderedConfig*
 Status HaproxyApplier::WriteInitial(const HaproxyModel& model) {
   RenderedConfig rendered;
   std::set<std::string> blamed;
-  CAPSTAN_RETURN_IF_ERROR(RenderAndCheck(model, &rendered, &blamed));
+  CAPSTAN_RETURN_IF_ERROR(RenderAndCheck(model, &rendered, &blamed, /*check_config=*/true));
   if (::rename((config_path_ + ".new").c_str(), config_path_.c_str()) != 0) {
     return Status::Internal("cannot rename the new config over " + config_path_);
   }
   applied_ = model;
   applied_text_ = rendered.text;
+  RemoveUnused(options_.render.cert_dir, rendered.files);
   return Status::Ok();
 }
 
@@ -78,6 +89,9 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     result.retry_after = Tick(now);
     return result;
   }
+  // A plan without a reload ends any earlier wish to reload (one that failed, say): the next
+  // structural change waits out the debounce again instead of reloading at once.
+  if (!plan.reload) reload_wanted_since_.reset();
   if (plan.reload) {
     if (!reload_wanted_since_) reload_wanted_since_ = now;
     const auto waited = now - *reload_wanted_since_;
@@ -88,7 +102,9 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     }
   }
   RenderedConfig rendered;
-  result.status = RenderAndCheck(desired, &rendered, &result.blamed);
+  // A plan without a reload changes server lines only (IP literals and ports, see the model
+  // builder) of a config HAProxy accepted: no `haproxy -c` for it.
+  result.status = RenderAndCheck(desired, &rendered, &result.blamed, /*check_config=*/plan.reload);
   if (!result.status.ok()) {
     // The wish to reload stands (reload_wanted_since_ kept): the caller's next candidate, without
     // the blamed objects, goes through at once instead of waiting out the debounce again.
@@ -136,6 +152,7 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     }
     reload_wanted_since_.reset();
     result.reloaded = true;
+    RemoveUnused(options_.render.cert_dir, rendered.files);
     draining_.clear();  // the old worker finishes its sessions; the new one has the file's states
     log::Info("haproxy reloaded", {{"reason", result.reload_reason}, {"worker", std::to_string(*pid)}});
   }

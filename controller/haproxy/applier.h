@@ -2,7 +2,8 @@
 // a new one is refused.
 //
 // Apply(desired):
-//   1. Render; write certificates and crt-list; write the config to haproxy.cfg.new; `haproxy -c`.
+//   1. Render; write certificates and crt-list; write the config to haproxy.cfg.new; `haproxy -c`
+//      (not for an endpoint-only plan: only server lines of an accepted config change).
 //      Refused: nothing is renamed or reloaded, the last good config keeps serving, and the
 //      result names the objects the errors point at (BlameSources) with HAProxy's message.
 //   2. Rename haproxy.cfg.new over haproxy.cfg (atomic). The file always holds the current
@@ -79,8 +80,10 @@ class HaproxyApplier {
     int slot;
     std::chrono::steady_clock::time_point deadline;
   };
-  // Render, write extra files, write .new and check it. On success *rendered holds the config.
-  Status RenderAndCheck(const HaproxyModel& model, RenderedConfig* rendered, std::set<std::string>* blamed);
+  // Render, write extra files, write .new and (check_config) check it. On success *rendered holds
+  // the config.
+  Status RenderAndCheck(const HaproxyModel& model, RenderedConfig* rendered, std::set<std::string>* blamed,
+                        bool check_config);
   Status RunOp(const ServerOp& op, std::chrono::steady_clock::time_point now);
 
   const ApplierOptions options_;

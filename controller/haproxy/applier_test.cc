@@ -7,7 +7,9 @@
 #include <thread>
 
 #include "controller/haproxy/haproxy_test_util.h"
+#include "controller/haproxy/config_check.h"
 #include "controller/haproxy/runtime_plan.h"
+#include "controller/haproxy/tls_test_util.h"
 
 namespace capstan::controller::haproxy {
 namespace {
@@ -156,6 +158,27 @@ TEST_F(ApplierTest, EndpointChangesNeverReloadAndAReplicaNotListeningGetsNoTraff
   EXPECT_EQ(ReadFile(applier_->config_path()).find("  server s1 "), std::string::npos);
 }
 
+// An endpoint-only change rewrites the file without running `haproxy -c` (counted by a wrapper).
+TEST_F(ApplierTest, EndpointOnlyChangesSkipTheConfigCheck) {
+  const std::string wrapper = dir_ + "/haproxy-counting";
+  std::ofstream(wrapper) << "#!/bin/sh\necho x >> " << dir_ << "/checks\nexec " << kHaproxy << " \"$@\"\n";
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  ApplierOptions o;
+  o.dir = dir_;
+  o.haproxy_bin = wrapper;
+  o.reload_debounce = 0ms;
+  HaproxyApplier applier(o, client_.get());
+  ApplyResult r = applier.Apply(Model({"a"}), Clock::now());  // nothing applied yet: a reload
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  ASSERT_EQ(ReadFile(dir_ + "/checks"), "x\n");
+  r = applier.Apply(Model({"b"}), Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.reloaded);
+  EXPECT_EQ(ReadFile(dir_ + "/checks"), "x\n");
+  EXPECT_NE(ReadFile(applier.config_path()).find("127.0.0.1:" + std::to_string(ports_["b"])), std::string::npos);
+  ASSERT_TRUE(WaitUntil([&] { return Get(listen_) == "b\n"; }, 5s));
+}
+
 TEST_F(ApplierTest, StructuralChangesReloadOnceAndARefusedConfigKeepsTheLastGood) {
   const pid_t worker = Worker();
   HaproxyModel m = Model({"a"});
@@ -186,6 +209,80 @@ TEST_F(ApplierTest, StructuralChangesReloadOnceAndARefusedConfigKeepsTheLastGood
   EXPECT_EQ(Worker(), reloaded);
   EXPECT_EQ(Get(second), "a\n");
   EXPECT_EQ(applier_->applied(), m);
+
+  // An endpoint-only change after the refusal ends the wish to reload: the next structural change
+  // is debounced again rather than reloading at once.
+  HaproxyModel moved = m;
+  moved.backends[0].servers[0].port = ports_["b"];
+  r = applier_->Apply(moved, Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.reloaded);
+  HaproxyModel third = moved;
+  third.listeners.push_back({"default_web_80_third", "Service default/web", "127.0.0.1", FreePort(), true,
+                             "default_web_80", {}});
+  r = applier_->Apply(third, Clock::now());
+  EXPECT_FALSE(r.reloaded);
+  EXPECT_GT(r.retry_after.count(), 0);
+}
+
+// Certificate files go under names by content: a refused certificate never replaces one the running
+// config reads (a restart from the last good haproxy.cfg still loads), HAProxy's complaint about
+// it is blamed on its Secret, and files no running config reads are removed after a reload.
+TEST_F(ApplierTest, CertificatesAreNeverRewrittenAndAnUnloadableOneIsBlamedOnItsSecret) {
+  const auto pair = SelfSigned("shop.example.com");
+  const auto renewed_pair = SelfSigned("shop.example.com");
+  if (!pair || !renewed_pair) GTEST_SKIP() << "the openssl tool cannot make a certificate";
+  ApplierOptions o;
+  o.dir = dir_;
+  o.reload_debounce = 0ms;
+  o.log_path = dir_ + "/haproxy.log";
+  o.render.ingress_address = "127.0.0.1";
+  o.render.ingress_http_port = FreePort();
+  o.render.ingress_https_port = FreePort();
+  HaproxyApplier applier(o, client_.get());
+  HaproxyModel m = Model({"a"});
+  m.ingress.default_backend = "default_web_80";
+  m.ingress.default_source = "Ingress default/shop";
+  m.ingress.certificates.push_back(
+      {"default_shop-tls.pem", pair->first + pair->second, {"shop.example.com"}, "Secret default/shop-tls"});
+  auto files = [&] {
+    std::map<std::string, std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ + "/certs")) out[e.path().string()] = ReadFile(e.path());
+    return out;
+  };
+  ApplyResult r = applier.Apply(m, Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  ASSERT_TRUE(r.reloaded);
+  ASSERT_TRUE(WaitUntil([&] { return Get(o.render.ingress_http_port) == "a\n"; }, 5s));
+  const auto good_files = files();
+  EXPECT_EQ(good_files.size(), 2u);  // the certificate and the crt-list
+  const std::string good = ReadFile(applier.config_path());
+
+  HaproxyModel bad = m;
+  bad.ingress.certificates[0].pem = "garbage\n";
+  r = applier.Apply(bad, Clock::now());
+  EXPECT_EQ(r.status.code(), Code::kInvalid) << r.status.ToString();
+  EXPECT_EQ(r.blamed, std::set<std::string>{"Secret default/shop-tls"}) << r.status.message();
+  EXPECT_EQ(ReadFile(applier.config_path()), good);
+  for (const auto& [path, content] : good_files) EXPECT_EQ(ReadFile(path), content) << path;
+  auto check = CheckHaproxyConfig(kHaproxy, applier.config_path());  // what a restart would load
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->valid) << check->output;
+
+  HaproxyModel renewed = m;
+  renewed.ingress.certificates[0].pem = renewed_pair->first + renewed_pair->second;
+  r = applier.Apply(renewed, Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.reloaded);
+  const auto now_files = files();
+  EXPECT_EQ(now_files.size(), 2u);  // the old pair and the refused one are gone
+  for (const auto& [path, content] : now_files) {
+    EXPECT_EQ(good_files.count(path), 0u) << path;
+    // Each is read: the crt-list by the config, the certificate by the crt-list.
+    bool read = ReadFile(applier.config_path()).find(path) != std::string::npos;
+    for (const auto& [other, text] : now_files) read = read || text.find(path) != std::string::npos;
+    EXPECT_TRUE(read) << path;
+  }
 }
 
 // A reload HAProxy refuses because another process holds a port: the old config keeps serving,

@@ -21,6 +21,8 @@ std::set<std::string> BlameSources(const std::string& output, const RenderedConf
   // "parsing [FILE:LINE]" and "frontend 'x' (FILE:LINE)".
   static const std::regex line_re(R"([\[(][^\]()\s]*:(\d+)[\])])");
   static const std::regex proxy_re(R"((?:proxy|backend|frontend) '([^']+)')", std::regex::icase);
+  // "unable to load certificate from file '/.../certs/ns_secret-<hash>.pem'": a file's object.
+  static const std::regex file_re(R"('([^']+)')");
   std::istringstream in(output);
   std::string line;
   while (std::getline(in, line)) {
@@ -34,6 +36,10 @@ std::set<std::string> BlameSources(const std::string& output, const RenderedConf
     for (std::sregex_iterator it(line.begin(), line.end(), proxy_re), end; it != end; ++it) {
       auto found = config.proxy_sources.find((*it)[1].str());
       if (found != config.proxy_sources.end() && !found->second.empty()) out.insert(found->second);
+    }
+    for (std::sregex_iterator it(line.begin(), line.end(), file_re), end; it != end; ++it) {
+      auto found = config.file_sources.find((*it)[1].str());
+      if (found != config.file_sources.end() && !found->second.empty()) out.insert(found->second);
     }
   }
   return out;

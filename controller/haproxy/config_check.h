@@ -20,7 +20,8 @@ Result<ConfigCheck> CheckHaproxyConfig(const std::string& haproxy_bin, const std
 
 // The objects (RenderedConfig sources) the [ALERT] lines of `output` point at: by
 // "[FILE:LINE]" through line_sources, and by "proxy 'NAME'" / "backend 'NAME'" / "frontend
-// 'NAME'" through proxy_sources. Capstan's own lines have no source and are not returned.
+// 'NAME'" through proxy_sources, and by a quoted file path through file_sources ("unable to load
+// certificate from file '...'"). Capstan's own lines have no source and are not returned.
 std::set<std::string> BlameSources(const std::string& output, const RenderedConfig& config);
 
 // The [ALERT] lines of `output`, without the "[ALERT]    (pid) : " prefix, joined with "; " — a

@@ -158,10 +158,36 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
   ModelInputs in = Inputs();
   const HaproxyModel previous = applier_->applied();
   in.previous = &previous;
+  // Objects `haproxy -c` refused stay out, without a new check or Event, until they change (another
+  // resourceVersion) or go. Those a failed reload blamed (a port another process holds) are not
+  // kept: the cause may go away by itself, so they are tried again on the next reconcile.
+  std::map<std::string, std::string> still_rejected;
+  auto leave_out = [&](ObjectList& list) {
+    std::erase_if(list, [&](const ObjectPtr& o) {
+      auto it = rejected_.find(SourceName(*o));
+      if (it == rejected_.end() || it->second != MetaString(*o, "resourceVersion")) return false;
+      still_rejected.insert(*it);
+      return true;
+    });
+  };
+  leave_out(in.services);
+  leave_out(in.ingresses);
+  leave_out(in.secrets);
+  for (const char* snippet : {"ConfigMap defaults-snippet", "ConfigMap global-snippet"}) {
+    auto it = rejected_.find(snippet);
+    if (in.defaults && it != rejected_.end() && it->second == MetaString(*in.defaults, "resourceVersion")) {
+      still_rejected.insert(*it);
+    }
+  }
+  for (const char* snippet : {"ConfigMap defaults-snippet", "ConfigMap global-snippet"}) {
+    if (still_rejected.count(snippet)) in.defaults = nullptr;
+  }
+  rejected_ = std::move(still_rejected);
   ModelResult built = BuildHaproxyModel(in);
   Report(built.problems, kReasonInvalid);
   // A refused config is retried without the objects it blames.
   std::set<std::string> excluded;
+  for (const auto& [source, version] : rejected_) excluded.insert(source);
   ApplyResult r;
   for (int round = 0; round <= kMaxExclusions; ++round) {
     r = applier_->Apply(built.model, std::chrono::steady_clock::now());
@@ -184,10 +210,15 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
       // Find the object by its source name among the inputs.
       for (const ObjectList* list : {&in.services, &in.ingresses, &in.secrets}) {
         for (const ObjectPtr& o : *list) {
-          if (SourceName(*o) == source) rejected.push_back({o, r.status.message()});
+          if (SourceName(*o) != source) continue;
+          rejected.push_back({o, r.status.message()});
+          if (!r.reload_failed) rejected_[source] = MetaString(*o, "resourceVersion");
         }
       }
-      if (source.rfind("ConfigMap", 0) == 0 && in.defaults) rejected.push_back({in.defaults, r.status.message()});
+      if (source.rfind("ConfigMap", 0) == 0 && in.defaults) {
+        rejected.push_back({in.defaults, r.status.message()});
+        if (!r.reload_failed) rejected_[source] = MetaString(*in.defaults, "resourceVersion");
+      }
     }
     Report(rejected, kReasonRejected);
     if (!progress) break;

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <set>
 #include <string>
 
@@ -96,6 +97,9 @@ class HaproxyController final : public QueuedController {
   std::unique_ptr<HaproxyApplier> applier_;
   std::unique_ptr<supervisor::ChildSupervisor> haproxy_;
   std::atomic<bool> restarted_{false};
+  // Objects a refused config blamed: source -> the resourceVersion refused. Only the reconcile
+  // thread touches it.
+  std::map<std::string, std::string> rejected_;
 
   mutable std::mutex stats_mu_;
   HaproxyStats stats_;  // guarded by stats_mu_

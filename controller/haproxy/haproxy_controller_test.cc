@@ -136,16 +136,25 @@ json Slice(const std::string& service, int port) {
           {"ports", {{{"name", "http"}, {"port", port}, {"protocol", "TCP"}}}}};
 }
 
+// n busybox httpd replicas "r1".."rn" on free ports (*ports); fewer when one does not start.
+std::vector<std::unique_ptr<supervisor::ChildSupervisor>> StartReplicas(const std::string& dir, int n,
+                                                                        std::vector<int>* ports) {
+  std::vector<std::unique_ptr<supervisor::ChildSupervisor>> replicas;
+  for (int i = 1; i <= n; ++i) {
+    ports->push_back(FreePort());
+    auto r = StartHttpd(dir, "r" + std::to_string(i), ports->back());
+    if (!r) break;
+    replicas.push_back(std::move(r));
+  }
+  return replicas;
+}
+
 TEST(HaproxyControllerTest, ServesReplicasScalesWithoutReloadAndSurvivesAKill) {
   if (!HaveTools()) GTEST_SKIP() << "haproxy or busybox is not installed";
   const std::string dir = MakeTempDir("capstan-haproxy-ctl");
-  std::vector<std::unique_ptr<supervisor::ChildSupervisor>> replicas;
   std::vector<int> ports;
-  for (int i = 1; i <= 5; ++i) {
-    ports.push_back(FreePort());
-    replicas.push_back(StartHttpd(dir, "r" + std::to_string(i), ports.back()));
-    ASSERT_TRUE(replicas.back());
-  }
+  const auto replicas = StartReplicas(dir, 5, &ports);
+  ASSERT_EQ(replicas.size(), 5u);
   const int service_port = FreePort();
   CollectionsApi api;
   const json fast = {{"haproxy.capstan.io/check-interval", "100ms"}, {"haproxy.capstan.io/check-rise", "1"}};
@@ -211,6 +220,106 @@ TEST(HaproxyControllerTest, ServesReplicasScalesWithoutReloadAndSurvivesAKill) {
   }
   EXPECT_TRUE(condition);
   EXPECT_EQ(reached(5), 5u);
+
+  controller.Stop();
+  informers.StopAll();
+  std::filesystem::remove_all(dir);
+}
+
+constexpr char kIngresses[] = "/apis/networking.k8s.io/v1/ingresses";
+constexpr char kSecrets[] = "/api/v1/secrets";
+
+json Ingress(const std::string& name, const std::string& host, int port, const std::string& secret) {
+  const json backend = {{"service", {{"name", "web"}, {"port", {{"number", port}}}}}};
+  json spec = {{"ingressClassName", "haproxy"},
+               {"rules", {{{"host", host},
+                           {"http", {{"paths", {{{"path", "/"}, {"pathType", "Prefix"}, {"backend", backend}}}}}}}}}};
+  if (!secret.empty()) spec["tls"] = {{{"hosts", {host}}, {"secretName", secret}}};
+  return {{"apiVersion", "networking.k8s.io/v1"},
+          {"kind", "Ingress"},
+          {"metadata", {{"name", name}, {"namespace", "default"}}},
+          {"spec", spec}};
+}
+
+// A TLS Secret whose tls.crt is garbage: its Ingress gets an Event, everything else keeps
+// updating (HAProxy would refuse the whole configuration over one unreadable certificate). A
+// snippet HAProxy refuses stays out across reconciles without being checked or reported again.
+TEST(HaproxyControllerTest, AGarbageTlsSecretIsReportedAndStopsNothingElse) {
+  if (!HaveTools()) GTEST_SKIP() << "haproxy or busybox is not installed";
+  const std::string dir = MakeTempDir("capstan-haproxy-tls");
+  std::vector<int> ports;
+  const auto replicas = StartReplicas(dir, 2, &ports);
+  ASSERT_EQ(replicas.size(), 2u);
+  const int service_port = FreePort();
+  CollectionsApi api;
+  const json fast = {{"haproxy.capstan.io/check-interval", "100ms"}, {"haproxy.capstan.io/check-rise", "1"}};
+  api.Put(kServices, Service("web", service_port, fast));
+  api.Put(kSlices, Slice("web", ports[0]));
+  api.Put(kIngresses, Ingress("shop", "shop.example.com", service_port, "shop-tls"));
+  api.Put(kSecrets, {{"apiVersion", "v1"},
+                     {"kind", "Secret"},
+                     {"type", "kubernetes.io/tls"},
+                     {"metadata", {{"name", "shop-tls"}, {"namespace", "default"}}},
+                     {"data", {{"tls.crt", "Z2FyYmFnZQo="}, {"tls.key", "Z2FyYmFnZQo="}}}});  // "garbage\n"
+
+  client::SharedInformerFactory informers(&api);
+  HaproxyControllerOptions o;
+  o.data_dir = dir;
+  o.public_address = "127.0.0.1";
+  o.http_port = FreePort();
+  o.https_port = FreePort();
+  o.reload_debounce = 50ms;
+  HaproxyController controller(o);
+  ControllerContext ctx{&api, &informers, Clock::Real()};
+  ASSERT_TRUE(controller.Setup(ctx).ok());
+  informers.StartAll();
+  ASSERT_TRUE(informers.WaitForSyncAll(10s));
+  ASSERT_TRUE(controller.Start().ok());
+  ASSERT_TRUE(WaitUntil([&] { return Get(service_port) == "r1\n"; }, 15s)) << ReadFile(dir + "/haproxy/haproxy.log");
+  // The Ingress's route serves over HTTP; its TLS entry is left out and reported.
+  httplib::Client http("127.0.0.1", o.http_port);
+  auto res = http.Get("/", {{"Host", "shop.example.com"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "r1\n");
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const json& e : api.Created()) {
+      if (e.value("reason", "") == "HAProxyInvalid" && e["involvedObject"].value("name", "") == "shop" &&
+          e.value("message", "").find("Secret default/shop-tls: tls.crt is not a PEM certificate") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }, 10s));
+  // A defaults snippet HAProxy refuses: reported once and left out while it stays as it is, so
+  // the changes below are not checked against it again.
+  api.Put("/api/v1/namespaces/kube-system/configmaps",
+          {{"apiVersion", "v1"},
+           {"kind", "ConfigMap"},
+           {"metadata", {{"name", "capstan-haproxy-defaults"}, {"namespace", "kube-system"}}},
+           {"data", {{"defaults-snippet", "no-such-keyword 1"}}}});
+  auto rejected_events = [&] {
+    size_t n = 0;
+    for (const json& e : api.Created()) n += e.value("reason", "") == "HAProxyConfigRejected" ? 1 : 0;
+    return n;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return rejected_events() == 1; }, 10s));
+  EXPECT_EQ(controller.Stats().configs_rejected, 1u);
+  // Another Service's endpoint moves: applied, as is a new Service (a reload).
+  api.Put(kSlices, Slice("web", ports[1]));
+  api.Put(kSlices, {{"apiVersion", "discovery.k8s.io/v1"},
+                    {"kind", "EndpointSlice"},
+                    {"metadata", {{"name", "web-" + std::to_string(ports[0])}, {"namespace", "default"},
+                                  {"labels", {{"kubernetes.io/service-name", "gone"}}}}},
+                    {"addressType", "IPv4"},
+                    {"endpoints", json::array()},
+                    {"ports", {{{"name", "http"}, {"port", ports[0]}, {"protocol", "TCP"}}}}});
+  const int other_port = FreePort();
+  api.Put(kServices, Service("other", other_port, fast));
+  api.Put(kSlices, Slice("other", ports[0]));
+  ASSERT_TRUE(WaitUntil([&] { return Get(other_port) == "r1\n"; }, 15s)) << ReadFile(dir + "/haproxy/haproxy.log");
+  ASSERT_TRUE(WaitUntil([&] { return Get(service_port) == "r2\n"; }, 15s));
+  EXPECT_EQ(controller.Stats().configs_rejected, 1u);  // the snippet was not checked again
+  EXPECT_EQ(rejected_events(), 1u);
 
   controller.Stop();
   informers.StopAll();

@@ -95,7 +95,7 @@ struct Route {
 
 // A TLS certificate from a kubernetes.io/tls Secret, for the hosts of the Ingresses using it.
 struct Certificate {
-  std::string file;                // file name under the certificate directory ("<ns>_<secret>.pem")
+  std::string file;                // "<ns>_<secret>.pem"; written as "<ns>_<secret>-<content hash>.pem"
   std::string pem;                 // tls.crt then tls.key
   std::vector<std::string> hosts;  // SNI filters; sorted
   std::string source;              // "Secret <namespace>/<name>"

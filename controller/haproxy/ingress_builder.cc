@@ -1,6 +1,12 @@
 #include "controller/haproxy/ingress_builder.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
+#include <memory>
 #include <tuple>
 
 #include "base/base64.h"
@@ -70,18 +76,53 @@ api::kinds::HaproxySettings IngressSettings(const json& ing) {
 
 bool IsCanary(const json& ing) { return IngressSettings(ing).canary.value_or(false); }
 
+// Whether `crt` holds a PEM certificate and `key` a PEM private key that belongs to it; else *why.
+// HAProxy refuses the whole configuration over one unreadable certificate, so a bad pair must be
+// left out here, blamed on its Ingress, rather than reach `haproxy -c`.
+bool ValidTlsPair(const std::string& crt, const std::string& key, std::string* why) {
+  auto bio = [](const std::string& s) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())), &BIO_free);
+  };
+  auto crt_bio = bio(crt);
+  auto key_bio = bio(key);
+  std::unique_ptr<X509, decltype(&X509_free)> x509(PEM_read_bio_X509(crt_bio.get(), nullptr, nullptr, nullptr),
+                                                    &X509_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  ERR_clear_error();  // failures are reported here, not left on the thread's error queue
+  if (x509 == nullptr) *why = "tls.crt is not a PEM certificate";
+  else if (pkey == nullptr) *why = "tls.key is not a PEM private key (or is encrypted)";
+  else if (X509_check_private_key(x509.get(), pkey.get()) != 1) *why = "tls.key does not match the certificate in tls.crt";
+  else return true;
+  ERR_clear_error();
+  return false;
+}
+
 // Host precedence: exact hosts, then wildcards, then none.
 int HostRank(const std::string& h) { return h.empty() ? 2 : (h.rfind("*.", 0) == 0 ? 1 : 0); }
 
 }  // namespace
 
 bool OwnsIngress(const json& ing, const ObjectList& classes) {
-  const std::string cls = ing.contains("spec") ? ing["spec"].value("ingressClassName", "") : "";
-  if (cls.empty()) return true;  // IngressClass haproxy is the default class
-  for (const auto& c : classes) {
-    if (Meta(*c, "name") == cls) {
-      return c->contains("spec") && (*c)["spec"].value("controller", "") == kIngressController;
+  std::string cls = ing.contains("spec") ? ing["spec"].value("ingressClassName", "") : "";
+  // The annotation predates spec.ingressClassName and still names the class (another controller's
+  // "nginx", say) where the field is unset.
+  if (cls.empty() && ing.contains("metadata") && ing["metadata"].contains("annotations") &&
+      ing["metadata"]["annotations"].is_object()) {
+    cls = ing["metadata"]["annotations"].value("kubernetes.io/ingress.class", "");
+  }
+  auto ours = [](const json& c) { return c.contains("spec") && c["spec"].value("controller", "") == kIngressController; };
+  if (cls.empty()) {
+    // Classless: ours only while one of our classes is the cluster's default.
+    for (const auto& c : classes) {
+      if (!ours(*c) || !c->contains("metadata") || !(*c)["metadata"].contains("annotations")) continue;
+      const json& a = (*c)["metadata"]["annotations"];
+      if (a.is_object() && a.value("ingressclass.kubernetes.io/is-default-class", "") == "true") return true;
     }
+    return false;
+  }
+  for (const auto& c : classes) {
+    if (Meta(*c, "name") == cls) return ours(*c);
   }
   return cls == kIngressClassName;
 }
@@ -211,6 +252,10 @@ IngressModel BuildIngressModel(const ModelInputs& in, const std::set<std::string
       }
       if (!crt || !key || crt->empty() || key->empty()) {
         faults.push_back(field + ": Secret " + ns + "/" + secret + " not found or without tls.crt and tls.key");
+        continue;
+      }
+      if (std::string why; !ValidTlsPair(*crt, *key, &why)) {
+        faults.push_back(field + ": Secret " + ns + "/" + secret + ": " + why);
         continue;
       }
       Certificate& c = certs[ns + "_" + secret + ".pem"];

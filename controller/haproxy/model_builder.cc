@@ -1,5 +1,7 @@
 #include "controller/haproxy/model_builder.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -43,12 +45,17 @@ std::vector<Endpoint> EndpointsFor(const std::vector<const json*>& slices, const
   for (const json* slice : slices) {
     int port = 0;
     for (const json& p : slice->value("ports", json::array())) {
-      if (p.value("name", "") == port_name && p.value("port", 0) > 0) port = p.value("port", 0);
+      if (p.value("name", "") == port_name && p.value("port", 0) > 0 && p.value("port", 0) < 65536) port = p.value("port", 0);
     }
     if (port == 0) continue;
     for (const json& e : slice->value("endpoints", json::array())) {
       const json addrs = e.value("addresses", json::array());
       if (addrs.empty() || !addrs[0].is_string()) continue;
+      // Only IP literals reach a server line: the applier writes endpoint-only changes without
+      // `haproxy -c`, which is safe because nothing else can change there.
+      unsigned char ip[sizeof(in6_addr)];
+      const std::string a = addrs[0].get<std::string>();
+      if (inet_pton(AF_INET, a.c_str(), ip) != 1 && inet_pton(AF_INET6, a.c_str(), ip) != 1) continue;
       const json cond = e.value("conditions", json::object());
       // As Kubernetes: a nil ready means ready; serving defaults to ready.
       const bool ready = cond.value("ready", true);

@@ -18,9 +18,10 @@
 // the lowest free slots, and a backend's slot count is max(previous, SlotCount(endpoints)), so
 // endpoint churn never renumbers servers and slot counts never shrink while the process runs.
 //
-// Ingresses: ours when spec.ingressClassName is empty or names an IngressClass whose
-// spec.controller is kIngressController (or no IngressClass by that name exists and the name is
-// "haproxy"). Routes are sorted by precedence: exact hosts, wildcard hosts, no host; within a
+// Ingresses: ours when spec.ingressClassName (else the annotation kubernetes.io/ingress.class)
+// names an IngressClass whose spec.controller is kIngressController (or no IngressClass by that
+// name exists and the name is "haproxy"); with neither, only while an IngressClass of ours has
+// ingressclass.kubernetes.io/is-default-class "true". Routes are sorted by precedence: exact hosts, wildcard hosts, no host; within a
 // host Exact paths, then longer prefixes first. Two Ingresses claiming one host+path+type: the
 // first by namespace/name wins, the other is reported. Canary Ingresses
 // (haproxy.capstan.io/canary "true", canary-weight 0..100, canary-by-header NAME) attach to the

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "base/base64.h"
+#include "controller/haproxy/ingress_builder.h"
 #include "controller/haproxy/renderer.h"
+#include "controller/haproxy/tls_test_util.h"
 
 namespace capstan::controller::haproxy {
 namespace {
@@ -43,6 +45,14 @@ std::shared_ptr<const json> Slice(const std::string& service, const std::string&
               {"ports", {{{"name", port_name}, {"port", port}, {"protocol", "TCP"}}}}});
 }
 
+std::shared_ptr<const json> DefaultClass(bool is_default) {
+  return Obj({{"kind", "IngressClass"},
+              {"metadata",
+               {{"name", "haproxy"},
+                {"annotations", {{"ingressclass.kubernetes.io/is-default-class", is_default ? "true" : "false"}}}}},
+              {"spec", {{"controller", kIngressController}}}});
+}
+
 ModelInputs WebInputs() {
   ModelInputs in;
   in.services = {Service("web", {{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}},
@@ -52,6 +62,7 @@ ModelInputs WebInputs() {
                         Slice("web", "http", {{"127.0.0.1", 20002, true, false}}),
                         Slice("web", "http", {{"127.0.0.1", 20003, false, true}}),
                         Slice("web", "http", {{"127.0.0.1", 20004, false, false}})};
+  in.ingress_classes = {DefaultClass(true)};
   return in;
 }
 
@@ -83,6 +94,21 @@ TEST(ModelBuilderTest, ServicesBecomeBackendsAndListenersWithSlots) {
   EXPECT_EQ(r.model.listeners[1].port, 30080);
   EXPECT_EQ(r.model.listeners[2].address, "127.0.0.1");
   EXPECT_EQ(r.model.listeners[2].port, 8080);
+}
+
+// Server lines get IP literals only (endpoint-only changes are written without `haproxy -c`).
+TEST(ModelBuilderTest, EndpointsThatAreNotIpLiteralsAreLeftOut) {
+  ModelInputs in = WebInputs();
+  in.endpoint_slices = {Slice("web", "http", {{"127.0.0.1", 20001, true, false}}),
+                        Slice("web", "http", {{"::1", 20002, true, false}}),
+                        Slice("web", "http", {{"example.com", 20003, true, false}}),
+                        Slice("web", "http", {{"127.0.0.1 backup", 20004, true, false}}),
+                        Slice("web", "http", {{"127.0.0.1", 70000, true, false}})};
+  ModelResult r = BuildHaproxyModel(in);
+  const Backend& web = r.model.backends[1];
+  ASSERT_EQ(web.servers.size(), 2u);
+  EXPECT_EQ(web.servers[0].address, "127.0.0.1");
+  EXPECT_EQ(web.servers[1].address, "::1");
 }
 
 TEST(ModelBuilderTest, EndpointsKeepTheirSlotsAndSlotsNeverShrink) {
@@ -206,13 +232,16 @@ json Path(const std::string& path, const std::string& type, const std::string& s
 }
 
 TEST(ModelBuilderTest, IngressRoutesCanariesTlsAndProblems) {
+  const auto pair = testing::SelfSigned("shop.example.com");
+  if (!pair) GTEST_SKIP() << "the openssl tool cannot make a certificate";
+  const auto& [crt, key] = *pair;
   ModelInputs in = WebInputs();
   in.services.push_back(Service("web-v2", {{{"name", "web"}, {"port", 8080}}}, {{"clusterIP", "None"}}));
   in.services.push_back(Service("api", {{{"name", "grpc"}, {"port", 9090}}}));
   in.secrets = {Obj({{"kind", "Secret"},
                      {"metadata", {{"name", "shop-tls"}, {"namespace", "default"}}},
                      {"type", "kubernetes.io/tls"},
-                     {"data", {{"tls.crt", Base64Encode("CERT")}, {"tls.key", Base64Encode("KEY\n")}}}})};
+                     {"data", {{"tls.crt", Base64Encode(crt)}, {"tls.key", Base64Encode(key)}}}})};
   in.ingresses = {
       Ingress("shop", {{"rules", {{{"host", "shop.example.com"},
                                    {"http", {{"paths", {Path("/", "Prefix", "web", {{"name", "http"}}),
@@ -243,11 +272,62 @@ TEST(ModelBuilderTest, IngressRoutesCanariesTlsAndProblems) {
   EXPECT_EQ(ing.routes[1].canary_header, "X-Canary");
   EXPECT_EQ(ing.default_backend, "default_db_5432");
   ASSERT_EQ(ing.certificates.size(), 1u);
-  EXPECT_EQ(ing.certificates[0].pem, "CERT\nKEY\n");
+  EXPECT_EQ(ing.certificates[0].pem, crt + key);
   EXPECT_EQ(ing.certificates[0].hosts, std::vector<std::string>{"shop.example.com"});
   EXPECT_EQ(ing.redirect_hosts, std::vector<std::string>{"shop.example.com"});
   // Every backend an Ingress routes to is HTTP, whatever its port is called.
   for (const Backend& b : r.model.backends) EXPECT_TRUE(b.http) << b.name;
+}
+
+// Classless Ingresses are ours only while our class is the default; the old class annotation counts.
+TEST(ModelBuilderTest, IngressClassFieldAnnotationAndDefault) {
+  auto ing = [](json spec, json annotations) {
+    return json{{"kind", "Ingress"}, {"metadata", {{"name", "x"}, {"annotations", annotations}}}, {"spec", spec}};
+  };
+  const ObjectList ours_default = {DefaultClass(true)}, ours_not_default = {DefaultClass(false)};
+  const json none = json::object();
+  EXPECT_TRUE(OwnsIngress(ing(none, none), ours_default));
+  EXPECT_FALSE(OwnsIngress(ing(none, none), ours_not_default));
+  EXPECT_FALSE(OwnsIngress(ing(none, none), {}));
+  EXPECT_FALSE(OwnsIngress(ing(none, {{"kubernetes.io/ingress.class", "nginx"}}), ours_default));
+  EXPECT_TRUE(OwnsIngress(ing(none, {{"kubernetes.io/ingress.class", "haproxy"}}), ours_not_default));
+  EXPECT_TRUE(OwnsIngress(ing({{"ingressClassName", "haproxy"}}, none), ours_not_default));
+  EXPECT_FALSE(OwnsIngress(ing({{"ingressClassName", "nginx"}}, none), ours_default));
+}
+
+// HAProxy refuses a whole configuration over one unreadable certificate: a Secret that does not
+// hold a matching PEM pair is the Ingress's problem, and the rest (its routes too) applies.
+TEST(ModelBuilderTest, ATlsSecretWithoutAValidPemPairIsAProblemAndLeftOut) {
+  const auto pair = testing::SelfSigned("shop.example.com");
+  const auto other = testing::SelfSigned("other.example.com");
+  if (!pair || !other) GTEST_SKIP() << "the openssl tool cannot make a certificate";
+  auto secret = [](const std::string& name, const std::string& crt, const std::string& key) {
+    return Obj({{"kind", "Secret"},
+                {"metadata", {{"name", name}, {"namespace", "default"}}},
+                {"data", {{"tls.crt", Base64Encode(crt)}, {"tls.key", Base64Encode(key)}}}});
+  };
+  ModelInputs in = WebInputs();
+  in.secrets = {secret("garbage", "not a certificate", "not a key"), secret("nokey", pair->first, "junk\n"),
+                secret("mismatch", pair->first, other->second), secret("good", pair->first, pair->second)};
+  auto ingress = [](const std::string& name, const std::string& host, const std::string& secret_name) {
+    return Ingress(name, {{"rules", {{{"host", host}, {"http", {{"paths", {Path("/", "Prefix", "web", {{"name", "http"}})}}}}}}},
+                          {"tls", {{{"hosts", {host}}, {"secretName", secret_name}}}}});
+  };
+  in.ingresses = {ingress("a", "a.example.com", "garbage"), ingress("b", "b.example.com", "nokey"),
+                  ingress("c", "c.example.com", "mismatch"), ingress("d", "d.example.com", "good")};
+  ModelResult r = BuildHaproxyModel(in);
+  std::map<std::string, std::string> problems;
+  for (const Problem& p : r.problems) problems[SourceName(*p.object)] += p.message + ";";
+  EXPECT_EQ(problems["Ingress default/a"], "spec.tls[0].secretName: Secret default/garbage: tls.crt is not a PEM certificate;");
+  EXPECT_EQ(problems["Ingress default/b"],
+            "spec.tls[0].secretName: Secret default/nokey: tls.key is not a PEM private key (or is encrypted);");
+  EXPECT_EQ(problems["Ingress default/c"],
+            "spec.tls[0].secretName: Secret default/mismatch: tls.key does not match the certificate in tls.crt;");
+  EXPECT_EQ(problems.count("Ingress default/d"), 0u);
+  ASSERT_EQ(r.model.ingress.certificates.size(), 1u);
+  EXPECT_EQ(r.model.ingress.certificates[0].source, "Secret default/good");
+  EXPECT_EQ(r.model.ingress.routes.size(), 4u);  // the routes of the Ingresses at fault still apply
+  EXPECT_EQ(r.model.ingress.redirect_hosts, std::vector<std::string>{"d.example.com"});
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <sstream>
 
 namespace capstan::controller::haproxy {
@@ -151,26 +153,68 @@ void RenderBackend(Writer& w, const Backend& b) {
   empty_run(b.slots + 1);
 }
 
-void RenderIngress(Writer& w, const IngressModel& in, const RenderOptions& o) {
+// FNV-1a 64 of `content` in hex. Names files by content, not for security: a file a running
+// configuration reads is never rewritten, so the last good config keeps loading after a restart.
+std::string ContentHash(const std::string& content) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : content) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// `path` with "-<hash of content>" before the extension of its file name.
+std::string ContentAddressed(const std::string& path, const std::string& content) {
+  const size_t slash = path.rfind('/');
+  const size_t dot = path.rfind('.');
+  const size_t at = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? path.size() : dot;
+  return path.substr(0, at) + "-" + ContentHash(content) + path.substr(at);
+}
+
+bool ServesTls(const IngressModel& in, const RenderOptions& o) {
+  return o.ingress_http_port > 0 && o.ingress_https_port > 0 && !in.certificates.empty() &&
+         !(in.routes.empty() && in.default_backend.empty());
+}
+
+// The certificate files and the crt-list naming them, into out->files; returns the crt-list path.
+std::string RenderCertificates(const IngressModel& in, const RenderOptions& o, RenderedConfig* out) {
+  std::string list;
+  for (const Certificate& c : in.certificates) {
+    const std::string path = ContentAddressed(o.cert_dir + "/" + c.file, c.pem);
+    out->files[path] = c.pem;
+    out->file_sources[path] = c.source;
+    list += path;
+    for (const std::string& h : c.hosts) list += " " + h;
+    list += "\n";
+  }
+  const std::string path = ContentAddressed(o.crt_list, list);
+  out->files[path] = list;
+  return path;
+}
+
+void RenderIngress(Writer& w, const IngressModel& in, const RenderOptions& o, const std::string& crt_list) {
   // No Ingress, no frontend: a server without Ingresses binds no HTTP/HTTPS port.
   if (o.ingress_http_port <= 0 || (in.routes.empty() && in.default_backend.empty())) return;
-  const bool tls = o.ingress_https_port > 0 && !in.certificates.empty();
+  const bool tls = ServesTls(in, o);
   w.Line("", "");
   w.Line("", "frontend ingress");
   w.Line("", "  mode http");
   w.Line("", "  option idle-close-on-response");
   w.Line("", "  bind " + Bind(o.ingress_address, o.ingress_http_port));
-  if (tls) w.Line("", "  bind " + Bind(o.ingress_address, o.ingress_https_port) + " ssl crt-list " + o.crt_list);
+  if (tls) w.Line("", "  bind " + Bind(o.ingress_address, o.ingress_https_port) + " ssl crt-list " + crt_list);
   if (tls && !in.redirect_hosts.empty()) {
+    // Each host matched as routes match it: a wildcard is a pattern, not a string.
     std::string hosts;
-    for (const std::string& h : in.redirect_hosts) hosts += " " + Word(h);
+    for (const std::string& h : in.redirect_hosts) hosts += (hosts.empty() ? " " : " || !{ ssl_fc } ") + HostCondition(h);
     // Off port 443 the redirect must name the HTTPS port: the scheme alone would send clients to 443.
     const std::string to = o.ingress_https_port == 443
                                ? std::string("scheme https")
                                : "location \"https://%[req.hdr(host),field(1,:)]:" + std::to_string(o.ingress_https_port) +
                                      "%[capture.req.uri]\"";
-    w.Line("", "  http-request redirect " + to + " code 308 if !{ ssl_fc } { req.hdr(host),field(1,:),lower -m str" +
-                   hosts + " }");
+    w.Line("", "  http-request redirect " + to + " code 308 if !{ ssl_fc }" + hosts);
   }
   for (const Route& r : in.routes) {
     if (!r.canary_backend.empty()) {
@@ -238,23 +282,15 @@ RenderedConfig RenderHaproxyConfig(const HaproxyModel& m, const RenderOptions& o
     if (l.timeout_client_ms) w.Line(l.source, "  timeout client " + FormatDuration(*l.timeout_client_ms));
     w.Line(l.source, "  default_backend " + l.backend);
   }
-  RenderIngress(w, m.ingress, o);
+  RenderedConfig files;
+  const std::string crt_list = ServesTls(m.ingress, o) ? RenderCertificates(m.ingress, o, &files) : "";
+  RenderIngress(w, m.ingress, o, crt_list);
   for (const Backend& b : m.backends) RenderBackend(w, b);
   RenderedConfig out = w.Take();
+  out.files = std::move(files.files);
+  out.file_sources = std::move(files.file_sources);
   for (const Listener& l : m.listeners) out.proxy_sources[l.name] = l.source;
   for (const Backend& b : m.backends) out.proxy_sources[b.name] = b.source;
-  if (o.ingress_http_port > 0 && o.ingress_https_port > 0 && !m.ingress.certificates.empty() &&
-      !(m.ingress.routes.empty() && m.ingress.default_backend.empty())) {
-    std::string list;
-    for (const Certificate& c : m.ingress.certificates) {
-      const std::string path = o.cert_dir + "/" + c.file;
-      out.files[path] = c.pem;
-      list += path;
-      for (const std::string& h : c.hosts) list += " " + h;
-      list += "\n";
-    }
-    out.files[o.crt_list] = list;
-  }
   return out;
 }
 

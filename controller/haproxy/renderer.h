@@ -37,7 +37,7 @@ namespace capstan::controller::haproxy {
 struct RenderOptions {
   std::string stats_socket;       // the workers' stats socket path
   std::string cert_dir;           // where certificate files go
-  std::string crt_list;           // the crt-list file path
+  std::string crt_list;           // the crt-list file path, before "-<content hash>" goes in
   std::string ingress_address = "0.0.0.0";
   int ingress_http_port = 0;      // 0: no Ingress HTTP frontend
   int ingress_https_port = 0;     // 0: no HTTPS bind
@@ -45,7 +45,10 @@ struct RenderOptions {
 
 struct RenderedConfig {
   std::string text;
-  std::map<std::string, std::string> files;  // path -> content (certificates, crt-list)
+  // path -> content (certificates, crt-list). Names carry a hash of the content: a file once
+  // written is never rewritten, so a running (or restarting) HAProxy's files stay as it checked them.
+  std::map<std::string, std::string> files;
+  std::map<std::string, std::string> file_sources;  // certificate path -> its object (Secret ...)
   std::vector<std::string> line_sources;     // one per line of text
   std::map<std::string, std::string> proxy_sources;  // frontend/backend name -> its object
 };

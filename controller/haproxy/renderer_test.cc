@@ -138,6 +138,17 @@ TEST(RendererTest, IngressRoutesCanariesAndDefaultBackend) {
   EXPECT_EQ(t.find("ssl crt-list"), std::string::npos);  // no certificates: no HTTPS bind
 }
 
+// A wildcard TLS host is redirected to HTTPS by pattern, as its routes match it.
+TEST(RendererTest, HttpsRedirectMatchesHostsAsRoutesDo) {
+  HaproxyModel m = Model();
+  m.ingress.certificates.push_back({"default_shop-tls.pem", "PEM\n", {"*.example.com", "shop.example.com"}, "Secret default/shop-tls"});
+  m.ingress.redirect_hosts = {"*.example.com", "shop.example.com"};
+  const std::string t = RenderHaproxyConfig(m, Options()).text;
+  EXPECT_NE(t.find(" code 308 if !{ ssl_fc } { req.hdr(host),field(1,:),lower -m reg ^[^.]+\\\\.example\\\\.com$ } || !{ ssl_fc } "
+                   "{ req.hdr(host),field(1,:),lower -m str shop.example.com }\n"),
+            std::string::npos) << t;
+}
+
 TEST(RendererTest, SameModelSameBytes) {
   const HaproxyModel m = Model();
   const RenderedConfig a = RenderHaproxyConfig(m, Options());
@@ -178,7 +189,7 @@ TEST(RendererTest, HaproxyAcceptsTheRenderedConfig) {
     std::string pem((std::istreambuf_iterator<char>(c)), {});
     pem.append((std::istreambuf_iterator<char>(k)), {});
     m.ingress.certificates.push_back({"default_shop-tls.pem", pem, {"shop.example.com"}, "Secret default/shop-tls"});
-    m.ingress.redirect_hosts = {"shop.example.com"};
+    m.ingress.redirect_hosts = {"*.example.com", "shop.example.com"};
   }
   m.ingress.default_backend = "default_web_80";
   m.ingress.default_source = "Ingress default/shop";
@@ -190,11 +201,27 @@ TEST(RendererTest, HaproxyAcceptsTheRenderedConfig) {
   ASSERT_TRUE(check.ok()) << check.status().ToString();
   EXPECT_TRUE(check->valid) << check->output << "\n" << c.text;
   if (tls) {
-    EXPECT_NE(c.text.find("  bind 127.0.0.1:18443 ssl crt-list " + dir + "/crt-list.txt\n"), std::string::npos);
+    // Files are named by their content: certs/default_shop-tls-<hash>.pem, crt-list-<hash>.txt.
+    ASSERT_EQ(c.files.size(), 2u);
+    const std::string pem_path = c.files.begin()->first, list_path = std::next(c.files.begin())->first;
+    EXPECT_EQ(pem_path.rfind(dir + "/certs/default_shop-tls-", 0), 0u) << pem_path;
+    EXPECT_EQ(list_path.rfind(dir + "/crt-list-", 0), 0u) << list_path;
+    EXPECT_NE(c.text.find("  bind 127.0.0.1:18443 ssl crt-list " + list_path + "\n"), std::string::npos);
     EXPECT_NE(c.text.find("http-request redirect location \"https://%[req.hdr(host),field(1,:)]:18443%[capture.req.uri]\" "
                           "code 308 if !{ ssl_fc }"),
               std::string::npos) << c.text;
-    EXPECT_EQ(c.files.at(dir + "/crt-list.txt"), dir + "/certs/default_shop-tls.pem shop.example.com\n");
+    EXPECT_EQ(c.files.at(list_path), pem_path + " shop.example.com\n");
+    EXPECT_EQ(c.file_sources.at(pem_path), "Secret default/shop-tls");
+    // Another certificate, another file: the one the running config reads is never rewritten.
+    HaproxyModel renewed = m;
+    renewed.ingress.certificates[0].pem += "\n";
+    const RenderedConfig r = RenderHaproxyConfig(renewed, Options(dir));
+    for (const auto& [path, content] : r.files) EXPECT_EQ(c.files.count(path), 0u) << path;
+    // A certificate HAProxy cannot load is blamed on its Secret.
+    EXPECT_EQ(BlameSources("[ALERT]    (1) : config : parsing [" + list_path + ":1] : unable to load certificate from file '" +
+                               pem_path + "'.",
+                           c),
+              std::set<std::string>{"Secret default/shop-tls"});
   }
   // And rejects a broken snippet, which blame pins on the ConfigMap.
   m.global.defaults_snippet = "no-such-keyword 1";
