@@ -132,7 +132,7 @@ TEST_F(GitSourceTest, GitDaemonFetchAndUnreachableRemote) {
   std::string head = repo_->Commit("first");
   int port = testing::FreePort();
   GitDaemon daemon(root_.string(), port);
-  if (!daemon.Start()) GTEST_SKIP() << "git daemon did not start";
+  ASSERT_TRUE(daemon.Start()) << "git daemon did not start";
   FetchRequest r;
   r.url = "git://127.0.0.1:" + std::to_string(port) + "/remote.git";
   r.timeout = std::chrono::seconds(20);
