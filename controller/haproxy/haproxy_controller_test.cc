@@ -149,6 +149,20 @@ std::vector<std::unique_ptr<supervisor::ChildSupervisor>> StartReplicas(const st
   return replicas;
 }
 
+// Health checks fast enough that a replica turns UP within a test's patience.
+const json kFastChecks = {{"haproxy.capstan.io/check-interval", "100ms"}, {"haproxy.capstan.io/check-rise", "1"}};
+
+// The controller set up over `informers`, the informers synced, the controller started.
+::testing::AssertionResult SetUpAndStart(HaproxyController& controller, client::ApiClient* api,
+                                         client::SharedInformerFactory& informers) {
+  ControllerContext ctx{api, &informers, Clock::Real()};
+  if (Status st = controller.Setup(ctx); !st.ok()) return ::testing::AssertionFailure() << "Setup: " << st.ToString();
+  informers.StartAll();
+  if (!informers.WaitForSyncAll(10s)) return ::testing::AssertionFailure() << "informers did not sync";
+  if (Status st = controller.Start(); !st.ok()) return ::testing::AssertionFailure() << "Start: " << st.ToString();
+  return ::testing::AssertionSuccess();
+}
+
 TEST(HaproxyControllerTest, ServesReplicasScalesWithoutReloadAndSurvivesAKill) {
   if (!HaveTools()) GTEST_SKIP() << "haproxy or busybox is not installed";
   const std::string dir = MakeTempDir("capstan-haproxy-ctl");
@@ -157,8 +171,7 @@ TEST(HaproxyControllerTest, ServesReplicasScalesWithoutReloadAndSurvivesAKill) {
   ASSERT_EQ(replicas.size(), 5u);
   const int service_port = FreePort();
   CollectionsApi api;
-  const json fast = {{"haproxy.capstan.io/check-interval", "100ms"}, {"haproxy.capstan.io/check-rise", "1"}};
-  api.Put(kServices, Service("web", service_port, fast));
+  api.Put(kServices, Service("web", service_port, kFastChecks));
   for (int i = 0; i < 3; ++i) api.Put(kSlices, Slice("web", ports[i]));
 
   client::SharedInformerFactory informers(&api);
@@ -168,11 +181,7 @@ TEST(HaproxyControllerTest, ServesReplicasScalesWithoutReloadAndSurvivesAKill) {
   o.https_port = 0;
   o.reload_debounce = 50ms;
   HaproxyController controller(o);
-  ControllerContext ctx{&api, &informers, Clock::Real()};
-  ASSERT_TRUE(controller.Setup(ctx).ok());
-  informers.StartAll();
-  ASSERT_TRUE(informers.WaitForSyncAll(10s));
-  ASSERT_TRUE(controller.Start().ok());
+  ASSERT_TRUE(SetUpAndStart(controller, &api, informers));
 
   auto reached = [&](size_t want) {
     std::set<std::string> seen;
@@ -252,8 +261,7 @@ TEST(HaproxyControllerTest, AGarbageTlsSecretIsReportedAndStopsNothingElse) {
   ASSERT_EQ(replicas.size(), 2u);
   const int service_port = FreePort();
   CollectionsApi api;
-  const json fast = {{"haproxy.capstan.io/check-interval", "100ms"}, {"haproxy.capstan.io/check-rise", "1"}};
-  api.Put(kServices, Service("web", service_port, fast));
+  api.Put(kServices, Service("web", service_port, kFastChecks));
   api.Put(kSlices, Slice("web", ports[0]));
   api.Put(kIngresses, Ingress("shop", "shop.example.com", service_port, "shop-tls"));
   api.Put(kSecrets, {{"apiVersion", "v1"},
@@ -270,11 +278,7 @@ TEST(HaproxyControllerTest, AGarbageTlsSecretIsReportedAndStopsNothingElse) {
   o.https_port = FreePort();
   o.reload_debounce = 50ms;
   HaproxyController controller(o);
-  ControllerContext ctx{&api, &informers, Clock::Real()};
-  ASSERT_TRUE(controller.Setup(ctx).ok());
-  informers.StartAll();
-  ASSERT_TRUE(informers.WaitForSyncAll(10s));
-  ASSERT_TRUE(controller.Start().ok());
+  ASSERT_TRUE(SetUpAndStart(controller, &api, informers));
   ASSERT_TRUE(WaitUntil([&] { return Get(service_port) == "r1\n"; }, 15s)) << ReadFile(dir + "/haproxy/haproxy.log");
   // The Ingress's route serves over HTTP; its TLS entry is left out and reported.
   httplib::Client http("127.0.0.1", o.http_port);
@@ -314,7 +318,7 @@ TEST(HaproxyControllerTest, AGarbageTlsSecretIsReportedAndStopsNothingElse) {
                     {"endpoints", json::array()},
                     {"ports", {{{"name", "http"}, {"port", ports[0]}, {"protocol", "TCP"}}}}});
   const int other_port = FreePort();
-  api.Put(kServices, Service("other", other_port, fast));
+  api.Put(kServices, Service("other", other_port, kFastChecks));
   api.Put(kSlices, Slice("other", ports[0]));
   ASSERT_TRUE(WaitUntil([&] { return Get(other_port) == "r1\n"; }, 15s)) << ReadFile(dir + "/haproxy/haproxy.log");
   ASSERT_TRUE(WaitUntil([&] { return Get(service_port) == "r2\n"; }, 15s));
