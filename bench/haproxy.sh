@@ -13,6 +13,8 @@
 #   --quick   100 Services x 10 endpoints, 8 samples, 4 replicas (a smoke run)
 #   haproxy_bench flags: --services N --endpoints N --samples N --replicas N --phases abc
 #                        --check-interval 20ms (the annotation on (b)'s Service: the check's share)
+#                        --pre-stop-sleep N (preStop sleep in (c)'s Pods: the Kubernetes workaround, a control)
+#                        --load-keep-alive false ((c)'s clients open a connection per request)
 #                        --probe-threads N --load-threads N --load-pause-us N
 set -euo pipefail
 
@@ -23,7 +25,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) EXTRA+=(--services 100 --samples 8 --replicas 4) ;;
     --build-dir) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; EXTRA+=("$@"); break ;;
     *) EXTRA+=("$1") ;;
   esac

@@ -31,6 +31,7 @@
 #include "bench/lb_reload_peer.h"
 #include "bench/lb_traffic.h"
 #include "controller/haproxy/config_check.h"
+#include "controller/haproxy/haproxy_test_util.h"
 #include "controller/haproxy/model_builder.h"
 #include "controller/haproxy/renderer.h"
 
@@ -40,6 +41,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 namespace hp = controller::haproxy;
+using hp::testing::WaitUntil;
 
 struct Flags {
   std::string kubeconfig;       // empty: (b) and (c) measure the peer only
@@ -49,25 +51,18 @@ struct Flags {
   std::string phases = "abc";
   std::string marker = "lb-bench";  // LB_BENCH_MARK of every replica
   std::string check_interval;       // (b): haproxy.capstan.io/check-interval on the Service
+  int pre_stop_sleep = 0;           // (c): Capstan's Pods get a preStop `sleep N` (a control)
   int services = 1000, endpoints = 10;
   int samples = 50;             // (b), each side
   int replicas = 10;            // (c)
   int probe_threads = 2;
   int load_threads = 4;
   int load_pause_us = 200;
+  bool load_keep_alive = true;  // false: (c)'s clients open a connection per request
 };
 
 double Ms(LbClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 double Secs(LbClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto end = LbClock::now() + timeout;
-  while (!done()) {
-    if (LbClock::now() >= end) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
 
 // ---- (a) -----------------------------------------------------------------------------------
 
@@ -169,7 +164,7 @@ TrafficOptions ProbeOptions(const Flags& f, int port) {
 LatencyFigures CapstanReadyToRouted(const Flags& f, CapstanLb& capstan) {
   LatencyFigures out;
   const std::string app = "lb-ready";
-  const int port = FreeLoopbackPort();
+  const int port = hp::testing::FreePort();
   if (Status s = capstan.Create(app, port, 2, f.check_interval); !s.ok()) {
     out.error = "create: " + s.ToString();
     return out;
@@ -216,7 +211,7 @@ LatencyFigures CapstanReadyToRouted(const Flags& f, CapstanLb& capstan) {
 
 LatencyFigures PeerReadyToRouted(const Flags& f) {
   LatencyFigures out;
-  const int port = FreeLoopbackPort();
+  const int port = hp::testing::FreePort();
   auto peer = ReloadPeer::Start(f.dir + "/peer-b", f.haproxy, f.workload, port);
   if (!peer.ok()) {
     out.error = peer.status().ToString();
@@ -276,6 +271,7 @@ TrafficOptions LoadOptions(const Flags& f, int port) {
   o.port = port;
   o.threads = f.load_threads;
   o.pause = std::chrono::microseconds(f.load_pause_us);
+  o.keep_alive = f.load_keep_alive;
   o.limit = std::chrono::seconds(300);
   return o;
 }
@@ -299,7 +295,8 @@ RolloutFigures UnderLoad(const Flags& f, int port, const std::set<std::string>& 
 
 RolloutFigures CapstanRollout(const Flags& f, CapstanLb& capstan) {
   const std::string app = "lb-roll";
-  const int port = FreeLoopbackPort();
+  capstan.set_pre_stop_sleep(f.pre_stop_sleep);
+  const int port = hp::testing::FreePort();
   if (Status s = capstan.Create(app, port, f.replicas); !s.ok()) return {.error = "create: " + s.ToString()};
   std::set<std::string> old_names;
   {
@@ -324,7 +321,7 @@ RolloutFigures CapstanRollout(const Flags& f, CapstanLb& capstan) {
 }
 
 RolloutFigures PeerRollout(const Flags& f) {
-  const int port = FreeLoopbackPort();
+  const int port = hp::testing::FreePort();
   auto peer = ReloadPeer::Start(f.dir + "/peer-c", f.haproxy, f.workload, port);
   if (!peer.ok()) return {.error = peer.status().ToString()};
   std::vector<std::string> names;
@@ -373,7 +370,7 @@ void Usage() {
   std::fprintf(stderr,
                "usage: haproxy_bench --workload BIN --dir DIR [--kubeconfig K] [--haproxy BIN] [--phases abc] [--marker M]\n"
                "  [--services N] [--endpoints N] [--samples N] [--replicas N] [--probe-threads N]\n"
-               "  [--load-threads N] [--load-pause-us N] [--check-interval 20ms]\n");
+               "  [--load-threads N] [--load-pause-us N] [--load-keep-alive true|false] [--check-interval 20ms] [--pre-stop-sleep N]\n");
 }
 
 bool Parse(int argc, char** argv, Flags* f) {
@@ -388,6 +385,7 @@ bool Parse(int argc, char** argv, Flags* f) {
     else if (a == "--phases") f->phases = v;
     else if (a == "--marker") f->marker = v;
     else if (a == "--check-interval") f->check_interval = v;
+    else if (a == "--pre-stop-sleep") f->pre_stop_sleep = std::atoi(v.c_str());
     else if (a == "--services") f->services = std::atoi(v.c_str());
     else if (a == "--endpoints") f->endpoints = std::atoi(v.c_str());
     else if (a == "--samples") f->samples = std::atoi(v.c_str());
@@ -395,6 +393,7 @@ bool Parse(int argc, char** argv, Flags* f) {
     else if (a == "--probe-threads") f->probe_threads = std::atoi(v.c_str());
     else if (a == "--load-threads") f->load_threads = std::atoi(v.c_str());
     else if (a == "--load-pause-us") f->load_pause_us = std::atoi(v.c_str());
+    else if (a == "--load-keep-alive") f->load_keep_alive = v != "false" && v != "0";
     else return false;
   }
   return !f->workload.empty() && !f->dir.empty() && f->services > 0 && f->endpoints > 0 && f->samples > 0 &&
@@ -463,7 +462,9 @@ int Main(int argc, char** argv) {
                   r.load.first_failure.empty() ? "" : "; first failure: ", r.load.first_failure.c_str(),
                   r.error.empty() ? "" : ("; error: " + r.error).c_str());
     };
-    if (capstan) line("capstan", cc);
+    if (capstan) {
+      line(f.pre_stop_sleep > 0 ? ("capstan, preStop " + std::to_string(f.pre_stop_sleep) + "s").c_str() : "capstan", cc);
+    }
     line("reload per change", cp);
     std::printf("    the peer reloaded %d times during its rollout\n", cp.reloads);
   }

@@ -38,6 +38,10 @@ json CapstanLb::Deployment(const std::string& name, int replicas) const {
                            {{"name", "LB_BENCH_MARK"}, {"value", marker_}},
                            {{"name", "LB_WORKLOAD_MAX_SECONDS"}, {"value", "900"}}})},
       {"readinessProbe", {{"httpGet", {{"path", "/health"}, {"port", "http"}}}, {"periodSeconds", 1}}}};
+  if (pre_stop_sleep_ > 0) {
+    container["lifecycle"] = {
+        {"preStop", {{"exec", {{"command", {"/bin/sleep", std::to_string(pre_stop_sleep_)}}}}}}};
+  }
   return {{"apiVersion", "apps/v1"},
           {"kind", "Deployment"},
           {"metadata", {{"name", name}}},
@@ -46,7 +50,8 @@ json CapstanLb::Deployment(const std::string& name, int replicas) const {
             {"selector", {{"matchLabels", {{"app", name}}}}},
             {"template",
              {{"metadata", {{"labels", {{"app", name}}}}},
-              {"spec", {{"terminationGracePeriodSeconds", 5}, {"containers", json::array({container})}}}}}}}};
+              {"spec",
+               {{"terminationGracePeriodSeconds", 5 + pre_stop_sleep_}, {"containers", json::array({container})}}}}}}}};
 }
 
 Status CapstanLb::Create(const std::string& name, int port, int replicas, const std::string& check_interval) {

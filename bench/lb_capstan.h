@@ -43,6 +43,10 @@ class CapstanLb {
                                                     std::string marker);
   ~CapstanLb();  // stops the Pod watch
 
+  // > 0: every container gets lifecycle.preStop exec `sleep N` (the workaround Kubernetes users
+  // need without drain-before-SIGTERM; a control for (c)). Call before Create.
+  void set_pre_stop_sleep(int seconds) { pre_stop_sleep_ = seconds; }
+
   // Creates Service `name` (port `port`, targetPort http; `check_interval` non-empty: the
   // annotation haproxy.capstan.io/check-interval) and Deployment `name` with `replicas`.
   Status Create(const std::string& name, int port, int replicas, const std::string& check_interval = "");
@@ -81,6 +85,7 @@ class CapstanLb {
   const std::unique_ptr<client::RestClient> rest_;
   const std::string workload_bin_;
   const std::string marker_;
+  int pre_stop_sleep_ = 0;
   const std::string ns_ = "default";
   std::atomic<bool> stop_{false};
   std::thread pod_watcher_, slice_watcher_;

@@ -1,31 +1,14 @@
 #include "bench/lb_reload_peer.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include <httplib.h>
 
-namespace capstan::bench {
+#include "controller/haproxy/haproxy_test_util.h"
 
-int FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int port = 0;
-  socklen_t len = sizeof(a);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+namespace capstan::bench {
 
 bool Answers(int port, const std::string& path) {
   httplib::Client c("127.0.0.1", port);
@@ -92,7 +75,7 @@ Result<std::unique_ptr<ReloadPeer>> ReloadPeer::Start(const std::string& dir, co
 
 Result<LbClock::time_point> ReloadPeer::StartReplica(const std::string& name) {
   Replica r;
-  r.port = FreeLoopbackPort();
+  r.port = controller::haproxy::testing::FreePort();
   supervisor::ChildSpec spec;
   spec.name = name;
   spec.argv = {workload_bin_, name, std::to_string(r.port)};

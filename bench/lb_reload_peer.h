@@ -58,9 +58,6 @@ class ReloadPeer {
   int reloads_ = 0;
 };
 
-// A port nobody listens on now (bound to 0 on 127.0.0.1, read, released).
-int FreeLoopbackPort();
-
 // GET http://127.0.0.1:port/path answered 200 (one short-timeout attempt).
 bool Answers(int port, const std::string& path);
 

@@ -16,7 +16,7 @@ TrafficLoop::~TrafficLoop() { Stop(); }
 
 void TrafficLoop::Client() {
   httplib::Client c("127.0.0.1", options_.port);
-  c.set_keep_alive(true);
+  c.set_keep_alive(options_.keep_alive);
   c.set_tcp_nodelay(true);
   c.set_connection_timeout(2, 0);
   c.set_read_timeout(10, 0);

@@ -1,5 +1,6 @@
 // TrafficLoop: HTTP GET / load through a load balancer on 127.0.0.1:port, for bench/haproxy.sh.
-// `threads` clients, each with its own keep-alive connection (as real clients keep them), send
+// `threads` clients, each with its own keep-alive connection (as real clients keep them; or a new
+// connection per request), send
 // requests back to back (with an optional pause between two) until Stop(), the time limit or the
 // request cap, whichever comes first. It records when each distinct answer (a replica's name:
 // lb_workload answers with it) was first received, and counts failures: a transport error
@@ -25,6 +26,7 @@ struct TrafficOptions {
   int port = 0;
   int threads = 2;
   std::chrono::microseconds pause{0};       // between two requests of one client
+  bool keep_alive = true;                   // false: a new connection per request
   std::chrono::seconds limit{300};          // hard stop
   long max_requests = 50'000'000;           // hard stop
 };
