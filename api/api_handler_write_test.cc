@@ -81,6 +81,35 @@ TEST_F(ApiWriteTest, HandleAsyncTakesCreatesOnlyAndAnswersAsHandle) {
 
 // pods/binding: the scheduler's write. It binds once; a second binding, a binding without a
 // target and a binding of a deleting pod are refused; view tokens may not bind.
+// In-process callers hand the body over as a value and get the object back as one
+// (HttpRequest::decoded_body / decoded_response); the object stored is the same as over HTTP,
+// and errors still come back as Status text.
+TEST_F(ApiWriteTest, DecodedBodiesInAndOutForInProcessCallers) {
+  HttpRequest req = Request("POST", kDeployments);
+  req.headers.Add("Content-Type", "application/json");
+  req.decoded_body = std::make_shared<const json>(Deployment("decoded"));
+  req.decoded_response = true;
+  HttpResponse created = handler_->Handle(req);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_TRUE(created.body.empty());
+  ASSERT_NE(created.decoded_body, nullptr);
+  EXPECT_EQ((*created.decoded_body)["spec"]["strategy"]["type"], "RollingUpdate") << "defaults applied";
+  HttpResponse got = Do("GET", std::string(kDeployments) + "/decoded");
+  EXPECT_EQ(BodyOf(got), *created.decoded_body);
+
+  HttpRequest patch = Request("PATCH", std::string(kDeployments) + "/decoded");
+  patch.headers.Add("Content-Type", "application/merge-patch+json");
+  patch.decoded_body = std::make_shared<const json>(json{{"spec", {{"replicas", 5}}}});
+  patch.decoded_response = true;
+  HttpResponse patched = handler_->Handle(patch);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  ASSERT_NE(patched.decoded_body, nullptr);
+  EXPECT_EQ((*patched.decoded_body)["spec"]["replicas"], 5);
+
+  req.decoded_body = std::make_shared<const json>(Deployment("decoded"));
+  ExpectStatus(handler_->Handle(req), 409, "AlreadyExists");
+}
+
 TEST_F(ApiWriteTest, PodBindingSetsNodeNameOnce) {
   const std::string pods = "/api/v1/namespaces/default/pods";
   json pod = {{"apiVersion", "v1"},

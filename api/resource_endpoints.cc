@@ -37,8 +37,17 @@ json PartialMetadata(const json& obj) {
 }
 
 // Encodes one object in representation `rep` (negotiated from `req`, whose query it reads).
+// The answer to an in-process caller that asked for the decoded value (HttpRequest::decoded_response).
+HttpResponse DecodedResponse(int status, json obj) {
+  HttpResponse res;
+  res.status = status;
+  res.decoded_body = std::make_shared<json>(std::move(obj));
+  return res;
+}
+
 HttpResponse ObjectResponse(const HttpRequest& req, Representation rep, const KindInfo& kind, int status,
-                            const json& obj) {
+                            json obj) {
+  if (rep == Representation::kJson && req.decoded_response) return DecodedResponse(status, std::move(obj));
   if (rep == Representation::kTable) {
     return JsonResponse(status, ToTable(kind, {obj}, json{{"resourceVersion", MetaString(obj, "resourceVersion")}},
                                         TableOptions{IncludeObjectParam(req), true}));
@@ -48,10 +57,10 @@ HttpResponse ObjectResponse(const HttpRequest& req, Representation rep, const Ki
 }
 
 // Encodes one object in the representation the client asked for.
-HttpResponse ObjectResponse(const HttpRequest& req, const KindInfo& kind, int status, const json& obj) {
+HttpResponse ObjectResponse(const HttpRequest& req, const KindInfo& kind, int status, json obj) {
   auto rep = NegotiateRepresentation(req);
   if (!rep.ok()) return ErrorResponse(rep.status());
-  return ObjectResponse(req, *rep, kind, status, obj);
+  return ObjectResponse(req, *rep, kind, status, std::move(obj));
 }
 
 Result<DeleteOptions> ParseDeleteOptions(const HttpRequest& req, size_t max_depth) {
@@ -66,7 +75,7 @@ Result<DeleteOptions> ParseDeleteOptions(const HttpRequest& req, size_t max_dept
     opts.grace_period_seconds = v;
   }
   opts.dry_run = DryRun(req);
-  if (!req.body.empty()) {
+  if (!req.body.empty() || req.decoded_body) {
     auto body = DecodeBody(req, max_depth);
     if (!body.ok()) return body.status();
     const json& b = *body;
@@ -132,8 +141,12 @@ void ApiHandler::CreateAsync(const HttpRequest& req, const KindInfo& kind, const
   HttpRequest shape;
   if (*rep != Representation::kJson) shape.query = req.query;
   service_->CreateAsync(kind, ns, std::move(*body), WriteOptions{DryRun(req)},
-                        [&kind, rep = *rep, shape = std::move(shape), respond](Result<CreatedObject> r) {
+                        [&kind, rep = *rep, shape = std::move(shape), decoded = req.decoded_response,
+                         respond](Result<CreatedObject> r) {
                           if (!r.ok()) return respond(ErrorResponse(r.status()));
+                          if (rep == Representation::kJson && decoded) {
+                            return respond(DecodedResponse(201, std::move(r->object)));
+                          }
                           if (rep == Representation::kJson && !r->encoded.empty()) {
                             HttpResponse res;
                             res.status = 201;
@@ -195,7 +208,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
     if (sub != "status" || !kind->status_subresource) return NotFoundPath();
     if (info.verb == "get") {
       auto obj = service_->Get(*kind, ns, info.name);
-      return obj.ok() ? ObjectResponse(req, *kind, 200, *obj) : ErrorResponse(obj.status());
+      return obj.ok() ? ObjectResponse(req, *kind, 200, std::move(*obj)) : ErrorResponse(obj.status());
     }
     if (info.verb != "update" && info.verb != "patch") {
       return ErrorResponse(Status(Code::kMethodNotAllowed, "the status subresource supports get, update and patch"));
@@ -206,7 +219,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
   if (info.verb == "watch") return HandleWatch(req, *kind, ns, info.name);
   if (info.verb == "get") {
     auto obj = service_->Get(*kind, ns, info.name);
-    return obj.ok() ? ObjectResponse(req, *kind, 200, *obj) : ErrorResponse(obj.status());
+    return obj.ok() ? ObjectResponse(req, *kind, 200, std::move(*obj)) : ErrorResponse(obj.status());
   }
   if (info.verb == "create") {
     if (!info.name.empty()) return ErrorResponse(Status(Code::kMethodNotAllowed, "POST to a named object is not allowed"));
@@ -220,7 +233,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
     auto body = DecodeBody(req, options_.max_depth);
     if (!body.ok()) return ErrorResponse(body.status());
     auto obj = service_->Update(*kind, ns, info.name, info.subresource, std::move(*body), wopts);
-    return obj.ok() ? ObjectResponse(req, *kind, 200, *obj) : ErrorResponse(obj.status());
+    return obj.ok() ? ObjectResponse(req, *kind, 200, std::move(*obj)) : ErrorResponse(obj.status());
   }
   if (info.verb == "patch") {
     auto type = PatchTypeOf(req);
@@ -228,13 +241,13 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
     auto body = ParseJsonBody(req);
     if (!body.ok()) return ErrorResponse(body.status());
     auto obj = service_->Patch(*kind, ns, info.name, info.subresource, *type, *body, wopts);
-    return obj.ok() ? ObjectResponse(req, *kind, 200, *obj) : ErrorResponse(obj.status());
+    return obj.ok() ? ObjectResponse(req, *kind, 200, std::move(*obj)) : ErrorResponse(obj.status());
   }
   if (info.verb == "delete") {
     auto opts = ParseDeleteOptions(req, options_.max_depth);
     if (!opts.ok()) return ErrorResponse(opts.status());
     auto obj = service_->Delete(*kind, ns, info.name, *opts);
-    return obj.ok() ? ObjectResponse(req, *kind, 200, *obj) : ErrorResponse(obj.status());
+    return obj.ok() ? ObjectResponse(req, *kind, 200, std::move(*obj)) : ErrorResponse(obj.status());
   }
   if (info.verb == "deletecollection") {
     auto q = ParseListQuery(req);
@@ -256,6 +269,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
 }
 
 Result<json> ApiHandler::ParseJsonBody(const HttpRequest& req) const {
+  if (req.decoded_body) return *req.decoded_body;
   if (req.body.empty()) return Status::BadRequest("the request body is empty");
   return ParseJson(req.body, options_.max_depth);
 }

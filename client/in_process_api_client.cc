@@ -21,7 +21,6 @@ constexpr std::chrono::milliseconds kMinStreamWait{10};
 bool IsSuccess(int status) { return status >= 200 && status < 300; }
 
 // Invalid UTF-8 in a string value is replaced rather than thrown about.
-std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // What the stream's notify callback and Cancel() signal to a waiting Next(). Shared with the
 // callback, which the stream may keep (and call) for a while after the WatchEvents is gone.
@@ -243,7 +242,7 @@ InProcessApiClient::InProcessApiClient(Handler handler, std::string token, std::
     : handler_(std::move(handler)), token_(std::move(token)), user_agent_(std::move(user_agent)) {}
 
 Result<api::HttpRequest> InProcessApiClient::MakeRequest(const std::string& method, const std::string& path,
-                                                         const Query& query, const std::string& body,
+                                                         const Query& query, const json* body,
                                                          const std::string& content_type) const {
   api::HttpRequest req;
   req.method = method;
@@ -256,10 +255,11 @@ Result<api::HttpRequest> InProcessApiClient::MakeRequest(const std::string& meth
   req.headers.Add("Accept", "application/json");
   req.headers.Add("User-Agent", user_agent_);
   if (!token_.empty()) req.headers.Add("Authorization", "Bearer " + token_);
-  if (!body.empty()) {
+  if (body != nullptr) {
     req.headers.Add("Content-Type", content_type);
-    req.body = body;
+    req.decoded_body = std::make_shared<const json>(*body);
   }
+  req.decoded_response = true;
   req.remote = "in-process";
   return req;
 }
@@ -275,7 +275,7 @@ Result<api::HttpResponse> InProcessApiClient::Call(const api::HttpRequest& reque
 }
 
 Result<json> InProcessApiClient::DoJson(const std::string& method, const std::string& path, const Query& query,
-                                        const std::string& body, const std::string& content_type) const {
+                                        const json* body, const std::string& content_type) const {
   Result<api::HttpRequest> request = MakeRequest(method, path, query, body, content_type);
   if (!request.ok()) return request.status();
   Result<api::HttpResponse> response = Call(*request);
@@ -285,6 +285,7 @@ Result<json> InProcessApiClient::DoJson(const std::string& method, const std::st
     return Status::Internal(method + " " + path + ": the server answered with a stream");
   }
   if (!IsSuccess(response->status)) return StatusFromResponse(response->status, response->body);
+  if (response->decoded_body) return std::move(*response->decoded_body);
   if (response->body.empty()) return json::object();
   json parsed = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
@@ -294,35 +295,35 @@ Result<json> InProcessApiClient::DoJson(const std::string& method, const std::st
 }
 
 Result<json> InProcessApiClient::Get(const std::string& path, const Query& query) {
-  return DoJson("GET", path, query, "", "");
+  return DoJson("GET", path, query, nullptr, "");
 }
 
 Result<json> InProcessApiClient::List(const std::string& path, const Query& query) {
-  Result<json> list = DoJson("GET", path, query, "", "");
+  Result<json> list = DoJson("GET", path, query, nullptr, "");
   if (!list.ok()) return list;
   CAPSTAN_RETURN_IF_ERROR(CheckListShape(path, *list));
   return list;
 }
 
 Result<json> InProcessApiClient::Create(const std::string& path, const json& body, const Query& query) {
-  return DoJson("POST", path, query, Dump(body), "application/json");
+  return DoJson("POST", path, query, &body, "application/json");
 }
 
 Result<json> InProcessApiClient::Update(const std::string& path, const json& body, const Query& query) {
-  return DoJson("PUT", path, query, Dump(body), "application/json");
+  return DoJson("PUT", path, query, &body, "application/json");
 }
 
 Result<json> InProcessApiClient::Patch(const std::string& path, PatchType type, const json& patch,
                                        const Query& query) {
-  return DoJson("PATCH", path, query, Dump(patch), PatchContentType(type));
+  return DoJson("PATCH", path, query, &patch, PatchContentType(type));
 }
 
 Result<json> InProcessApiClient::Delete(const std::string& path, const json& options, const Query& query) {
-  return DoJson("DELETE", path, query, options.is_null() ? "" : Dump(options), "application/json");
+  return DoJson("DELETE", path, query, options.is_null() ? nullptr : &options, "application/json");
 }
 
 Result<std::unique_ptr<WatchEvents>> InProcessApiClient::Watch(const std::string& path, const Query& query) {
-  Result<api::HttpRequest> request = MakeRequest("GET", path, WithWatchParam(query), "", "");
+  Result<api::HttpRequest> request = MakeRequest("GET", path, WithWatchParam(query), nullptr, "");
   if (!request.ok()) return request.status();
   Result<api::HttpResponse> response = Call(*request);
   if (!response.ok()) return response.status();

@@ -109,16 +109,41 @@ TEST(InProcessApiClientTest, BuildsTheRequestAnHttpServerWouldDecode) {
   EXPECT_EQ(seen.Query("x"), "y&z=1");
   EXPECT_EQ(seen.headers.Get("authorization"), "Bearer secret-token");
   EXPECT_EQ(seen.headers.Get("content-type"), "application/strategic-merge-patch+json");
-  EXPECT_EQ(json::parse(seen.body), json({{"data", {{"k", "v"}}}}));
+  // The body travels as a value, not as text, and the handler is asked for a value back.
+  EXPECT_TRUE(seen.body.empty());
+  ASSERT_NE(seen.decoded_body, nullptr);
+  EXPECT_EQ(*seen.decoded_body, json({{"data", {{"k", "v"}}}}));
+  EXPECT_TRUE(seen.decoded_response);
 
   ASSERT_TRUE(client.Delete("/api/v1/namespaces/default/configmaps/x").ok());
   EXPECT_EQ(seen.method, "DELETE");
   EXPECT_TRUE(seen.body.empty());
+  EXPECT_EQ(seen.decoded_body, nullptr);
   EXPECT_FALSE(seen.headers.Get("content-type").has_value());
 
   auto listed = client.List("/api/v1/configmaps");  // the answer above is no list
   EXPECT_EQ(listed.status().code(), Code::kInternal);
   EXPECT_EQ(client.Get("/bad%zzpath").status().code(), Code::kBadRequest);
+}
+
+// A handler that answers with a decoded value is taken at its word (no text to parse); one that
+// answers with text, as every error does, is parsed as before.
+TEST(InProcessApiClientTest, TakesADecodedAnswerAsIs) {
+  InProcessApiClient client(
+      [](const api::HttpRequest& req) {
+        if (req.method == "PUT") return Answer(200, R"({"kind":"ConfigMap","from":"text"})");
+        api::HttpResponse r;
+        r.status = 201;
+        r.decoded_body = std::make_shared<json>(json{{"kind", "ConfigMap"}, {"from", "value"}});
+        return r;
+      },
+      "");
+  auto created = client.Create("/api/v1/namespaces/default/configmaps", json{{"kind", "ConfigMap"}});
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ((*created)["from"], "value");
+  auto updated = client.Update("/api/v1/namespaces/default/configmaps/a", json{{"kind", "ConfigMap"}});
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ((*updated)["from"], "text");
 }
 
 TEST(InProcessApiClientTest, MapsErrorsLikeRestClient) {

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace capstan::api {
 
 // Case-insensitive header list; the first of repeated headers wins in Get().
@@ -35,6 +37,14 @@ struct HttpRequest {
   Headers headers;
   std::string body;
   std::string remote;             // "127.0.0.1:51234"
+
+  // In-process callers only (the HTTP server never sets these). `decoded_body`, when set, is the
+  // JSON value of a JSON body and `body` is empty: the handler takes it instead of parsing text.
+  // `decoded_response` asks the handler to answer a successful JSON write or read of one object
+  // with HttpResponse::decoded_body rather than text. Why: a controller's write would otherwise
+  // be serialized, parsed, serialized and parsed again inside one process.
+  std::shared_ptr<const nlohmann::json> decoded_body;
+  bool decoded_response = false;
 
   // The first value of a query parameter, if present.
   std::optional<std::string> Query(const std::string& name) const;
@@ -63,6 +73,8 @@ struct HttpResponse {
   Headers headers;                // extra headers
   std::string body;
   std::shared_ptr<ResponseStream> stream;  // when set, body is ignored and the stream is sent
+  // Only for a request with decoded_response: the answer's JSON value; `body` is then empty.
+  std::shared_ptr<nlohmann::json> decoded_body;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
