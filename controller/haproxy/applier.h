@@ -71,6 +71,8 @@ class HaproxyApplier {
   void OnRestart();
 
   const HaproxyModel& applied() const { return applied_; }
+  // Slots (backend, slot) whose endpoint left and that are still draining before maint.
+  std::set<std::pair<std::string, int>> leaving() const;
   const std::string& config_path() const { return config_path_; }
   std::string master_socket() const { return options_.dir + "/master.sock"; }
 

@@ -18,6 +18,10 @@
 //      Kubernetes: Events only, as ingress controllers do.
 //   A refused config is retried without the blamed objects, so one bad object never blocks the
 //   others (at most kMaxExclusions rounds per reconcile).
+//   4. The termination order (drain_tracker.h): the built model's terminating servers are held,
+//      drained or put in maint (show stat when needed), and after the apply the Pods get the
+//      condition haproxy.capstan.io/Drained (False once routed, True once drained) that their
+//      node agent waits for before SIGTERM.
 //
 // Thread-safety: Controller's. The applier and the last model are touched only by the reconcile
 // (one worker); the supervisor's restart callback only sets an atomic flag and adds the key.
@@ -35,6 +39,7 @@
 #include "client/event_recorder.h"
 #include "client/informer.h"
 #include "controller/haproxy/applier.h"
+#include "controller/haproxy/drain_tracker.h"
 #include "controller/haproxy/model_builder.h"
 #include "controller/runtime/queued_controller.h"
 #include "controller/supervisor/child_supervisor.h"
@@ -86,6 +91,11 @@ class HaproxyController final : public QueuedController {
   // Events and Service conditions for the objects at fault; `ok` services get True.
   void Report(const std::vector<Problem>& problems, const std::string& reason);
   void SetServiceCondition(const nlohmann::json& svc, bool ok, const std::string& reason, const std::string& message);
+  // The termination order (haproxy_controller_drain.cc, drain_tracker.h): adjusts the built
+  // model's terminating servers (show stat when needed); after an apply, writes the Pods'
+  // Drained conditions. Both return how soon to look again (0: nothing in progress).
+  std::chrono::milliseconds AdjustDrains(HaproxyModel* model);
+  std::chrono::milliseconds ReportDrains();
 
   const HaproxyControllerOptions options_;
   std::string dir_;
@@ -100,6 +110,7 @@ class HaproxyController final : public QueuedController {
   // Objects a refused config blamed: source -> the resourceVersion refused. Only the reconcile
   // thread touches it.
   std::map<std::string, std::string> rejected_;
+  DrainTracker drains_;  // reconcile thread only
 
   mutable std::mutex stats_mu_;
   HaproxyStats stats_;  // guarded by stats_mu_
