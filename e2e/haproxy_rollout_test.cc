@@ -3,7 +3,8 @@
 // the test send bounded load to the Service port on 127.0.0.1.
 //   - a rolling update of every replica under load fails no request (the termination order:
 //     each old replica is drained in HAProxy before it gets SIGTERM), and every answer names a
-//     replica of the Deployment;
+//     replica of the Deployment; also when new replicas are Ready before HAProxy's checks pass
+//     (the last old server is held until a new one is UP);
 //   - the negative control: a replica killed from outside, without a drain, while HAProxy has a
 //     request in flight to it, fails requests: the harness sees failures when there are some;
 //   - a new Service under keep-alive load costs exactly one reload and no failed request;
@@ -230,6 +231,9 @@ class HaproxyRolloutTest : public ::testing::Test {
     return WaitFor([&] { return Reach(port_, replicas).size() == static_cast<size_t>(replicas); }, 60s);
   }
   std::string LateFlag() const { return server_.home() + "/late"; }
+  // Rolls every replica of a 3-replica Deployment (`probe`: with an httpGet readinessProbe)
+  // under the load of 4 clients: every request must succeed and come from one of its replicas.
+  void Roll(const std::string& port_range, bool probe);
   HaproxyRuntimeClient Cli() const { return HaproxyRuntimeClient(server_.data_dir() + "/haproxy/master.sock"); }
 
   ServerProcess server_;
@@ -245,7 +249,19 @@ std::string Describe(const Load::Result& r) {
 }
 
 TEST_F(HaproxyRolloutTest, ARollingUpdateOfEveryReplicaUnderLoadFailsNoRequest) {
-  ASSERT_TRUE(Serve("25000-25199", 3)) << server_.log();
+  Roll("25000-25199", /*probe=*/true);
+}
+
+// Without a readinessProbe a new Pod is Ready before it listens, and HAProxy's TCP check (every
+// 2 s, rise 2) turns its server UP seconds later: the Deployment replaces the last old replica
+// before any new one is UP in HAProxy, and only holding the old server (drain_tracker.h) keeps
+// the backend serving.
+TEST_F(HaproxyRolloutTest, ARollingUpdateFasterThanHaproxysChecksFailsNoRequest) {
+  Roll("25800-25999", /*probe=*/false);
+}
+
+void HaproxyRolloutTest::Roll(const std::string& port_range, bool probe) {
+  ASSERT_TRUE(Serve(port_range, 3, probe)) << server_.log();
   const std::set<std::string> old_pods = ReadyPods();
   ASSERT_EQ(old_pods.size(), 3u);
   // Routed: HAProxy marked each replica, so its node agent waits for the drain.
@@ -263,7 +279,7 @@ TEST_F(HaproxyRolloutTest, ARollingUpdateOfEveryReplicaUnderLoadFailsNoRequest) 
 
   Load load(port_, "/cgi-bin/slow", 4, /*keep_alive=*/false);
   ASSERT_TRUE(WaitFor([&] { return load.Done() >= 20; }, 10s));
-  auto r = server_.Capstan({"apply", "-f", "-"}, Deployment("web", 3, "v2"));
+  auto r = server_.Capstan({"apply", "-f", "-"}, Deployment("web", 3, "v2", probe));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> every_pod = old_pods;  // every replica seen during the rollout
   std::set<std::string> new_pods;
