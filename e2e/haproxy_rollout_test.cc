@@ -9,13 +9,17 @@
 //     request in flight to it, fails requests: the harness sees failures when there are some;
 //   - a new Service under keep-alive load costs exactly one reload and no failed request;
 //   - a new replica that does not listen yet (no readinessProbe, so its Pod is Ready at once)
-//     gets no traffic until HAProxy's own check passes.
+//     gets no traffic until HAProxy's own check passes;
+//   - a listener port another process holds when HAProxy starts is blamed on its Service, and the
+//     other Services are served.
 // The requests go to a CGI script that answers after 100-300 ms, so requests are in flight at
 // any moment and a replica stopped too early shows. Processes carry a unique environment
 // variable and are killed at the end whatever happened.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -399,6 +403,56 @@ TEST_F(HaproxyRolloutTest, ANewReplicaNotListeningYetGetsNoTraffic) {
   EXPECT_TRUE(WaitFor([&] { return Reach(port_, 3).count(newcomer) > 0; }, 20s));
   const Load::Result result = load.Stop();
   EXPECT_EQ(result.failed, 0) << Describe(result);
+}
+
+}  // namespace
+}  // namespace capstan::e2e
+
+namespace capstan::e2e {
+namespace {
+
+// A listener port another process holds when HAProxy first starts: HAProxy cannot start from
+// that config; the Service at fault is left out and reported, and the others are served.
+TEST_F(HaproxyRolloutTest, APortTakenAtTheFirstStartIsBlamedOnItsServiceAndTheRestServes) {
+  const std::vector<std::string> flags = {"--lb", "haproxy", "--lb-http-port", "0", "--lb-https-port", "0"};
+  ASSERT_TRUE(server_.Start(flags)) << server_.log();
+  const int taken_port = FreePort(), free_port = FreePort();
+  ASSERT_EQ(server_.Capstan({"apply", "-f", "-"}, Service("taken", "none", taken_port)).exit_code, 0);
+  ASSERT_EQ(server_.Capstan({"apply", "-f", "-"}, Service("web", "none", free_port)).exit_code, 0);
+  auto condition = [&](const std::string& name) {
+    json svc = json::parse(server_.Capstan({"get", "service", name, "-o", "json"}).out, nullptr, false);
+    if (!svc.is_object() || !svc.contains("status")) return json::object();
+    for (const json& c : svc["status"].value("conditions", json::array())) {
+      if (c.value("type", "") == "capstan.io/HAProxyConfigured") return c;
+    }
+    return json::object();
+  };
+  ASSERT_TRUE(WaitFor([&] { return condition("taken").value("status", "") == "True"; }, 20s)) << server_.log();
+  server_.Stop();
+
+  // Another process takes the port; the server starts again with both Services in its store.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(taken_port));
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  ASSERT_TRUE(server_.Start(flags)) << server_.log();
+  EXPECT_TRUE(WaitFor([&] {
+    const json c = condition("taken");
+    return c.value("status", "") == "False" && c.value("reason", "") == "HAProxyConfigRejected" &&
+           c.value("message", "").find("cannot bind") != std::string::npos;
+  }, 30s)) << condition("taken").dump() << "\n" << server_.log();
+  // The other Service is served: HAProxy answers on its port (503: it has no endpoints).
+  EXPECT_TRUE(WaitFor([&] {
+    httplib::Client c("127.0.0.1", free_port);
+    c.set_connection_timeout(1);
+    auto r = c.Get("/");
+    return static_cast<bool>(r);
+  }, 30s)) << server_.log();
+  EXPECT_TRUE(Cli().ShowProc().ok());
+  ::close(fd);
 }
 
 }  // namespace

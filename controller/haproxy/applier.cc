@@ -100,6 +100,7 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     if (waited < options_.reload_debounce) {
       result.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(options_.reload_debounce - waited) +
                            std::chrono::milliseconds(1);
+      result.deferred = true;
       return result;
     }
   }
@@ -188,6 +189,11 @@ Status HaproxyApplier::RunOp(const ServerOp& op, Clock::time_point now) {
       return Status::Ok();
   }
   return Status::Ok();
+}
+
+std::set<std::string> HaproxyApplier::BlameOutput(const std::string& output) const {
+  // Rendering is deterministic: the applied model renders to the file HAProxy read, line for line.
+  return BlameSources(output, RenderHaproxyConfig(applied_, options_.render));
 }
 
 std::set<std::pair<std::string, int>> HaproxyApplier::leaving() const {

@@ -128,6 +128,17 @@ Status HaproxyController::Start() {
   spec.log_path = dir_ + "/haproxy.log";
   spec.stop_signal = SIGUSR1;  // soft stop: workers finish their sessions (hard-stop-after bounds it)
   spec.stop_timeout = std::chrono::seconds(5);
+  spec.on_exit = [this](pid_t, int) {
+    CaptureExitOutput();
+    exited_ = true;
+    queue().Add(kKey);
+  };
+  {
+    std::error_code size_ec;
+    const auto size = std::filesystem::file_size(spec.log_path, size_ec);
+    std::lock_guard<std::mutex> lock(exit_mu_);
+    log_offset_ = size_ec ? 0 : size;
+  }
   spec.on_start = [this](pid_t pid, int restarts) {
     {
       std::lock_guard<std::mutex> lock(stats_mu_);
@@ -185,6 +196,7 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
     if (still_rejected.count(snippet)) in.defaults = nullptr;
   }
   rejected_ = std::move(still_rejected);
+  if (exited_.exchange(false) && ExcludeStartFailures(in)) return ReconcileResult::RequeueAfter(std::chrono::seconds(1));
   ModelResult built = BuildHaproxyModel(in);
   std::chrono::milliseconds drain_retry = AdjustDrains(&built.model);
   Report(built.problems, kReasonInvalid);
@@ -239,7 +251,9 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
   // Services served now get their condition True.
   std::set<std::string> at_fault = excluded;
   for (const Problem& p : built.problems) at_fault.insert(SourceName(*p.object));
-  if (r.status.ok()) {
+  // Not while a reload waits out its debounce: the Services it adds are not served yet (one
+  // that a failed reload left out would flap to True and back).
+  if (r.status.ok() && !r.deferred) {
     for (const ObjectPtr& svc : services_->List()) {
       if (!at_fault.count(SourceName(*svc))) SetServiceCondition(*svc, true, "Configured", "served by HAProxy");
     }

@@ -22,6 +22,8 @@
 //      drained or put in maint (show stat when needed), and after the apply the Pods get the
 //      condition haproxy.capstan.io/Drained (False once routed, True once drained) that their
 //      node agent waits for before SIGTERM.
+//   HAProxy that exits and cannot start again (a listener port another process holds) has the
+//   objects its output blames left out of the file it restarts from (haproxy_controller_start.cc).
 //
 // Thread-safety: Controller's. The applier and the last model are touched only by the reconcile
 // (one worker); the supervisor's restart callback only sets an atomic flag and adds the key.
@@ -96,6 +98,12 @@ class HaproxyController final : public QueuedController {
   // Drained conditions. Both return how soon to look again (0: nothing in progress).
   std::chrono::milliseconds AdjustDrains(HaproxyModel* model);
   std::chrono::milliseconds ReportDrains();
+  // HAProxy exited (haproxy_controller_start.cc): the supervisor thread keeps what it logged in
+  // that run; the reconcile, when that output blames objects (a listener port another process
+  // holds: it could not start), rewrites the file without them for the supervisor's next start
+  // and reports them. True when it did (the reconcile ends there).
+  void CaptureExitOutput();
+  bool ExcludeStartFailures(const ModelInputs& in);
 
   const HaproxyControllerOptions options_;
   std::string dir_;
@@ -111,6 +119,10 @@ class HaproxyController final : public QueuedController {
   // thread touches it.
   std::map<std::string, std::string> rejected_;
   DrainTracker drains_;  // reconcile thread only
+  std::atomic<bool> exited_{false};
+  std::mutex exit_mu_;
+  std::string exit_output_;  // guarded by exit_mu_: HAProxy's output of its last run
+  uint64_t log_offset_ = 0;  // guarded by exit_mu_: where that run's output began in haproxy.log
 
   mutable std::mutex stats_mu_;
   HaproxyStats stats_;  // guarded by stats_mu_
