@@ -178,6 +178,14 @@ TEST_F(ApiWriteTest, PodsOnANodeAreDeletedGracefully) {
   EXPECT_EQ(BodyOf(Do("DELETE", pods + "/p?gracePeriodSeconds=40"))["metadata"]["deletionGracePeriodSeconds"], 20);
   EXPECT_EQ(BodyOf(Do("DELETE", pods + "/p", json{{"gracePeriodSeconds", 5}}))["metadata"]["deletionGracePeriodSeconds"], 5);
   ExpectStatus(Do("DELETE", pods + "/p?gracePeriodSeconds=soon"), 400, "BadRequest");
+  // A status write meanwhile (the load balancer's drain condition) does not end the deletion
+  // early: only finalizers removed, or a grace of 0, do (Kubernetes' shouldDeleteDuringUpdate).
+  HttpResponse condition = Do(Request(
+      "PATCH", pods + "/p/status",
+      json{{"status", {{"conditions", {{{"type", "haproxy.capstan.io/Drained"}, {"status", "True"}}}}}}}.dump(),
+      "application/strategic-merge-patch+json"));
+  ASSERT_EQ(condition.status, 200) << condition.body;
+  ASSERT_EQ(Do("GET", pods + "/p").status, 200);
   ASSERT_EQ(Do("DELETE", pods + "/p?gracePeriodSeconds=0").status, 200);
   ExpectStatus(Do("GET", pods + "/p"), 404, "NotFound");
 

@@ -273,8 +273,15 @@ Result<json> ResourceService::CommitUpdate(const KindInfo& kind, const std::stri
     next["metadata"]["resourceVersion"] = std::to_string(old_revision);
     return next;
   }
-  // The object was waiting for its finalizers, and the last one was just removed.
-  if (!MetaString(next, "deletionTimestamp").empty() && !HasFinalizers(next)) {
+  // The object was waiting for its finalizers, and the last one was just removed; or its grace
+  // period is already 0 (Kubernetes' shouldDeleteDuringUpdate). A Pod in graceful deletion
+  // (grace > 0, no finalizers) stays: its node agent deletes it once its containers stopped, and
+  // status writes meanwhile (the load balancer's drain condition, docs/haproxy.md) must not end
+  // it early.
+  const bool grace_over = !old_meta.contains("deletionGracePeriodSeconds") ||
+                          !old_meta["deletionGracePeriodSeconds"].is_number_integer() ||
+                          old_meta["deletionGracePeriodSeconds"].get<int64_t>() == 0;
+  if (!MetaString(next, "deletionTimestamp").empty() && !HasFinalizers(next) && (HasFinalizers(old) || grace_over)) {
     auto wr = store_->Delete(key, store::Precondition{old_revision});
     if (!wr.ok()) return wr.status();
     next["metadata"]["resourceVersion"] = std::to_string(wr->revision);

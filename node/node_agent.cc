@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "client/json_fields.h"
+#include "node/termination_gate.h"
 
 namespace capstan::node {
 
@@ -331,7 +332,19 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
   RecordPtr rec = FindRecord(key);
   if (rec != nullptr && (pod == nullptr || MetaString(*pod, "uid") != rec->uid ||
                          !MetaString(*pod, "deletionTimestamp").empty())) {
-    if (pod != nullptr && MetaString(*pod, "uid") == rec->uid) rec->grace = GracePeriod(*pod);
+    if (pod != nullptr && MetaString(*pod, "uid") == rec->uid) {
+      rec->grace = GracePeriod(*pod);
+      if (!MetaString(*pod, "deletionTimestamp").empty()) {
+        // The load balancer drains the Pod before its containers hear of it (termination_gate.h).
+        const Clock::TimePoint now = clock_->Now();
+        if (!rec->terminating_since) rec->terminating_since = now;
+        const TerminationGate gate = GateTermination(
+            *pod, rec->grace, std::chrono::duration_cast<std::chrono::milliseconds>(now - *rec->terminating_since),
+            options_.lb_drain_wait_max);
+        if (gate.wait > std::chrono::milliseconds(0)) return ReconcileResult::RequeueAfter(gate.wait);
+        rec->grace = gate.grace_left;
+      }
+    }
     Status s = Teardown(*rec);
     if (!s.ok()) return ReconcileResult::Retry(s);
     ReleasePod(key, rec->uid);

@@ -27,7 +27,9 @@
 //   - probes (probe_manager.h) set each running container's started and ready; a failed liveness
 //     or startup probe stops the run (preStop first) and restartPolicy decides what follows.
 //   - stopping a run for good (deletion, liveness) runs the containers' preStop handlers within
-//     the grace period first.
+//     the grace period first. For a deletion, a Pod the load balancer routes to is first drained
+//     there (termination_gate.h): the agent waits, woken by the Pod's updates, bounded by the
+//     grace period and lb_drain_wait_max.
 //   - InspectPod, then: a terminated container that restartPolicy restarts (Always; OnFailure
 //     with a non-zero exit) stops and removes the whole run (the driver ABI restarts pods, not
 //     single containers) and starts it again after a back-off (crash_backoff_initial doubling to
@@ -109,6 +111,9 @@ struct NodeAgentOptions {
   std::chrono::milliseconds image_pull_backoff_initial{10000};
   std::chrono::milliseconds image_pull_backoff_max{300000};
   int probe_threads = 4;
+  // A terminating Pod the load balancer routes to waits for its drain (termination_gate.h) at
+  // most this long (and never beyond its grace period).
+  std::chrono::milliseconds lb_drain_wait_max{60000};
   bool record_events = true;                           // Events as the kubelet's (component "kubelet")
   controller::Clock* clock = nullptr;                  // nullptr: Clock::Real()
   client::SharedInformerFactory* informers = nullptr;  // nullptr: the agent owns one
@@ -160,6 +165,8 @@ class NodeAgent {
     // container -> lifecycle.preStop, kept from the pod at start: a pod gone from the cache is
     // still stopped the way its spec asked.
     std::vector<std::pair<std::string, nlohmann::json>> pre_stop;
+    // When the agent first saw the pod terminating (the load balancer's drain wait starts there).
+    std::optional<controller::Clock::TimePoint> terminating_since;
   };
   using RecordPtr = std::shared_ptr<PodRecord>;
 

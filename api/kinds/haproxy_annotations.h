@@ -24,6 +24,11 @@ namespace capstan::api::kinds {
 
 inline constexpr std::string_view kHaproxyAnnotationPrefix = "haproxy.capstan.io/";
 
+// The Pod status condition of the termination order (docs/haproxy.md): False (reason Routed) once
+// HAProxy routes to the Pod, True (reason Drained) once a terminating Pod's servers are drained.
+// The node agent stops a Pod carrying it False only once it is True (or its wait is up).
+inline constexpr char kHaproxyDrainedCondition[] = "haproxy.capstan.io/Drained";
+
 // Where a set of settings comes from; decides which keys are allowed.
 enum class HaproxySettingsScope {
   kService,   // Service annotations

@@ -86,6 +86,8 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
   const RuntimePlan plan = PlanRuntime(applied_, desired);
   if (!plan.reload && plan.ops.empty()) {
     reload_wanted_since_.reset();
+    // What differs, if anything, is never rendered (an endpoint's Pod): the file stays as it is.
+    applied_ = desired;
     result.retry_after = Tick(now);
     return result;
   }
@@ -98,6 +100,7 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     if (waited < options_.reload_debounce) {
       result.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(options_.reload_debounce - waited) +
                            std::chrono::milliseconds(1);
+      result.deferred = true;
       return result;
     }
   }
@@ -178,12 +181,25 @@ Status HaproxyApplier::RunOp(const ServerOp& op, Clock::time_point now) {
       return client_->SetServerState(op.backend, srv, AdminState::kDrain);
     case ServerOp::kReady:
       return client_->SetServerState(op.backend, srv, AdminState::kReady);
+    case ServerOp::kMaint:
+      return client_->SetServerState(op.backend, srv, AdminState::kMaint);
     case ServerOp::kLeave:
       CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kDrain));
       draining_.push_back({op.backend, op.slot, now + options_.drain_timeout});
       return Status::Ok();
   }
   return Status::Ok();
+}
+
+std::set<std::string> HaproxyApplier::BlameOutput(const std::string& output) const {
+  // Rendering is deterministic: the applied model renders to the file HAProxy read, line for line.
+  return BlameSources(output, RenderHaproxyConfig(applied_, options_.render));
+}
+
+std::set<std::pair<std::string, int>> HaproxyApplier::leaving() const {
+  std::set<std::pair<std::string, int>> out;
+  for (const Pending& p : draining_) out.insert({p.backend, p.slot});
+  return out;
 }
 
 std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {

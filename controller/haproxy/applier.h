@@ -53,6 +53,7 @@ struct ApplyResult {
   bool reload_failed = false;        // HAProxy refused the reload (the check had passed)
   int runtime_updates = 0;           // server ops applied through the runtime API
   std::chrono::milliseconds retry_after{0};  // > 0: deferred (debounce) or drains to finish
+  bool deferred = false;             // a reload waits out the debounce: nothing was applied
   std::string reload_reason;
 };
 
@@ -71,6 +72,11 @@ class HaproxyApplier {
   void OnRestart();
 
   const HaproxyModel& applied() const { return applied_; }
+  // The objects HAProxy's own output (a run that failed to start from the current file:
+  // "Binding [haproxy.cfg:LINE] ... cannot bind socket") points at, as BlameSources.
+  std::set<std::string> BlameOutput(const std::string& output) const;
+  // Slots (backend, slot) whose endpoint left and that are still draining before maint.
+  std::set<std::pair<std::string, int>> leaving() const;
   const std::string& config_path() const { return config_path_; }
   std::string master_socket() const { return options_.dir + "/master.sock"; }
 

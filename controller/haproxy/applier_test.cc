@@ -1,4 +1,5 @@
 #include "controller/haproxy/applier.h"
+#include "controller/haproxy/drain_tracker.h"
 
 #include <gtest/gtest.h>
 
@@ -186,11 +187,13 @@ TEST_F(ApplierTest, StructuralChangesReloadOnceAndARefusedConfigKeepsTheLastGood
   m.listeners.push_back({"default_web_80_other", "Service default/web", "127.0.0.1", second, true, "default_web_80", {}});
   ApplyResult r = applier_->Apply(m, Clock::now());
   EXPECT_GT(r.retry_after.count(), 0);  // debounced
+  EXPECT_TRUE(r.deferred);
   EXPECT_FALSE(r.reloaded);
   std::this_thread::sleep_for(110ms);
   r = applier_->Apply(m, Clock::now());
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_TRUE(r.reloaded);
+  EXPECT_FALSE(r.deferred);
   EXPECT_EQ(r.reload_reason, "listeners changed");
   EXPECT_NE(Worker(), worker);
   EXPECT_EQ(Get(second), "a\n");
@@ -347,6 +350,44 @@ TEST_F(ApplierTest, AReloadUnderKeepAliveLoadFailsNoRequest) {
   EXPECT_NE(Worker(), worker);
   EXPECT_GE(ok.load(), at_reload + 50);
   EXPECT_EQ(failed.load(), 0) << ok.load() << " succeeded";
+}
+
+}  // namespace
+}  // namespace capstan::controller::haproxy
+
+namespace capstan::controller::haproxy {
+namespace {
+
+// The termination order against a real HAProxy: a terminating server is drained once another
+// one is UP, then put in maint once idle (drain_tracker.h), through the runtime API only.
+TEST_F(ApplierTest, ATerminatingServerIsDrainedThenPutInMaintWithoutAReload) {
+  ASSERT_TRUE(applier_->Apply(Model({"a", "b"}), Clock::now()).status.ok());
+  ASSERT_TRUE(WaitUntil([&] { return Responses(4).count("b\n") > 0; }, 5s));
+  const pid_t worker = Worker();
+  DrainTracker tracker(5s);
+  auto pass = [&] {  // one reconcile: stats, decisions, apply
+    HaproxyModel desired = Model({"a", "b"});
+    desired.backends[0].servers[0].state = ServerState::kDrain;  // "a" terminates
+    auto stats = client_->ShowStat();
+    tracker.Adjust(&desired, applier_->applied(), stats.ok() ? &*stats : nullptr, Clock::now());
+    ApplyResult r = applier_->Apply(desired, Clock::now());
+    EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+    EXPECT_FALSE(r.reloaded);
+    return desired.backends[0].servers[0].state;
+  };
+  EXPECT_EQ(pass(), ServerState::kDrain);  // "b" is UP: no hold
+  EXPECT_EQ(Responses(6), (std::multiset<std::string>{"b\n", "b\n", "b\n", "b\n", "b\n", "b\n"}));
+  EXPECT_EQ(pass(), ServerState::kDrained);  // in effect and idle
+  auto stats = client_->ShowStat();
+  ASSERT_TRUE(stats.ok());
+  for (const ServerStat& s : stats.value()) {
+    if (s.server == "s1") {
+      EXPECT_EQ(s.status, "MAINT");
+    }
+  }
+  EXPECT_EQ(Worker(), worker);
+  EXPECT_NE(ReadFile(applier_->config_path()).find("  server s1 127.0.0.1:" + std::to_string(ports_["a"]) + " disabled\n"),
+            std::string::npos);
 }
 
 }  // namespace

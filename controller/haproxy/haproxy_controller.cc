@@ -26,7 +26,7 @@ std::string NowRfc3339() { return client::FormatRfc3339(std::chrono::system_cloc
 }  // namespace
 
 HaproxyController::HaproxyController(HaproxyControllerOptions options)
-    : QueuedController("haproxy", 1), options_(std::move(options)) {}
+    : QueuedController("haproxy", 1), options_(std::move(options)), drains_(options_.drain_timeout) {}
 
 HaproxyController::~HaproxyController() { Stop(); }
 
@@ -51,12 +51,14 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
   for (client::Informer* inf : {services_, slices_, ingresses_, classes_, secrets_, config_maps_}) {
     CAPSTAN_RETURN_IF_ERROR(inf->AddEventHandler(any));
   }
-  // Pods matter only for their readinessProbe (the HTTP check): new, gone, or relabelled.
+  // Pods matter for their readinessProbe (the HTTP check): new, gone, or relabelled; and for the
+  // termination order once they are terminating (a Pod no server routes to is drained at once).
   client::ResourceEventHandler pods;
   pods.on_add = any.on_add;
   pods.on_delete = any.on_delete;
   pods.on_update = [this](const ObjectPtr& old_pod, const ObjectPtr& pod) {
-    if (client::Field(client::Field(*old_pod, "metadata"), "labels") != client::Field(client::Field(*pod, "metadata"), "labels")) {
+    if (client::Field(client::Field(*old_pod, "metadata"), "labels") != client::Field(client::Field(*pod, "metadata"), "labels") ||
+        MetaString(*old_pod, "deletionTimestamp") != MetaString(*pod, "deletionTimestamp")) {
       queue().Add(kKey);
     }
   };
@@ -126,6 +128,17 @@ Status HaproxyController::Start() {
   spec.log_path = dir_ + "/haproxy.log";
   spec.stop_signal = SIGUSR1;  // soft stop: workers finish their sessions (hard-stop-after bounds it)
   spec.stop_timeout = std::chrono::seconds(5);
+  spec.on_exit = [this](pid_t, int) {
+    CaptureExitOutput();
+    exited_ = true;
+    queue().Add(kKey);
+  };
+  {
+    std::error_code size_ec;
+    const auto size = std::filesystem::file_size(spec.log_path, size_ec);
+    std::lock_guard<std::mutex> lock(exit_mu_);
+    log_offset_ = size_ec ? 0 : size;
+  }
   spec.on_start = [this](pid_t pid, int restarts) {
     {
       std::lock_guard<std::mutex> lock(stats_mu_);
@@ -183,7 +196,9 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
     if (still_rejected.count(snippet)) in.defaults = nullptr;
   }
   rejected_ = std::move(still_rejected);
+  if (exited_.exchange(false) && ExcludeStartFailures(in)) return ReconcileResult::RequeueAfter(std::chrono::seconds(1));
   ModelResult built = BuildHaproxyModel(in);
+  std::chrono::milliseconds drain_retry = AdjustDrains(&built.model);
   Report(built.problems, kReasonInvalid);
   // A refused config is retried without the objects it blames.
   std::set<std::string> excluded;
@@ -231,20 +246,29 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
     keep(in.secrets);
     if (excluded.count("ConfigMap defaults-snippet") || excluded.count("ConfigMap global-snippet")) in.defaults = nullptr;
     built = BuildHaproxyModel(in);
+    drain_retry = AdjustDrains(&built.model);
   }
   // Services served now get their condition True.
   std::set<std::string> at_fault = excluded;
   for (const Problem& p : built.problems) at_fault.insert(SourceName(*p.object));
-  if (r.status.ok()) {
+  // Not while a reload waits out its debounce: the Services it adds are not served yet (one
+  // that a failed reload left out would flap to True and back).
+  if (r.status.ok() && !r.deferred) {
     for (const ObjectPtr& svc : services_->List()) {
       if (!at_fault.count(SourceName(*svc))) SetServiceCondition(*svc, true, "Configured", "served by HAProxy");
     }
   }
+  const std::chrono::milliseconds report_retry = ReportDrains();
+  // The soonest of the applier's, the drains' and the condition writes' wishes (0: none).
+  auto soonest = [](std::chrono::milliseconds a, std::chrono::milliseconds b) {
+    return a.count() == 0 ? b : b.count() == 0 ? a : std::min(a, b);
+  };
+  const std::chrono::milliseconds drains = soonest(drain_retry, report_retry);
   if (!r.status.ok()) {
     log::Warn("haproxy: config not applied", {{"error", r.status.ToString()}});
-    return ReconcileResult::RequeueAfter(std::chrono::seconds(5));
+    return ReconcileResult::RequeueAfter(soonest(drains, std::chrono::seconds(5)));
   }
-  if (r.retry_after.count() > 0) return ReconcileResult::RequeueAfter(r.retry_after);
+  if (const auto after = soonest(r.retry_after, drains); after.count() > 0) return ReconcileResult::RequeueAfter(after);
   return ReconcileResult::Done();
 }
 

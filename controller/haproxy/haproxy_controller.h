@@ -18,6 +18,12 @@
 //      Kubernetes: Events only, as ingress controllers do.
 //   A refused config is retried without the blamed objects, so one bad object never blocks the
 //   others (at most kMaxExclusions rounds per reconcile).
+//   4. The termination order (drain_tracker.h): the built model's terminating servers are held,
+//      drained or put in maint (show stat when needed), and after the apply the Pods get the
+//      condition haproxy.capstan.io/Drained (False once routed, True once drained) that their
+//      node agent waits for before SIGTERM.
+//   HAProxy that exits and cannot start again (a listener port another process holds) has the
+//   objects its output blames left out of the file it restarts from (haproxy_controller_start.cc).
 //
 // Thread-safety: Controller's. The applier and the last model are touched only by the reconcile
 // (one worker); the supervisor's restart callback only sets an atomic flag and adds the key.
@@ -35,6 +41,7 @@
 #include "client/event_recorder.h"
 #include "client/informer.h"
 #include "controller/haproxy/applier.h"
+#include "controller/haproxy/drain_tracker.h"
 #include "controller/haproxy/model_builder.h"
 #include "controller/runtime/queued_controller.h"
 #include "controller/supervisor/child_supervisor.h"
@@ -86,6 +93,17 @@ class HaproxyController final : public QueuedController {
   // Events and Service conditions for the objects at fault; `ok` services get True.
   void Report(const std::vector<Problem>& problems, const std::string& reason);
   void SetServiceCondition(const nlohmann::json& svc, bool ok, const std::string& reason, const std::string& message);
+  // The termination order (haproxy_controller_drain.cc, drain_tracker.h): adjusts the built
+  // model's terminating servers (show stat when needed); after an apply, writes the Pods'
+  // Drained conditions. Both return how soon to look again (0: nothing in progress).
+  std::chrono::milliseconds AdjustDrains(HaproxyModel* model);
+  std::chrono::milliseconds ReportDrains();
+  // HAProxy exited (haproxy_controller_start.cc): the supervisor thread keeps what it logged in
+  // that run; the reconcile, when that output blames objects (a listener port another process
+  // holds: it could not start), rewrites the file without them for the supervisor's next start
+  // and reports them. True when it did (the reconcile ends there).
+  void CaptureExitOutput();
+  bool ExcludeStartFailures(const ModelInputs& in);
 
   const HaproxyControllerOptions options_;
   std::string dir_;
@@ -100,6 +118,11 @@ class HaproxyController final : public QueuedController {
   // Objects a refused config blamed: source -> the resourceVersion refused. Only the reconcile
   // thread touches it.
   std::map<std::string, std::string> rejected_;
+  DrainTracker drains_;  // reconcile thread only
+  std::atomic<bool> exited_{false};
+  std::mutex exit_mu_;
+  std::string exit_output_;  // guarded by exit_mu_: HAProxy's output of its last run
+  uint64_t log_offset_ = 0;  // guarded by exit_mu_: where that run's output began in haproxy.log
 
   mutable std::mutex stats_mu_;
   HaproxyStats stats_;  // guarded by stats_mu_

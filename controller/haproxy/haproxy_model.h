@@ -42,7 +42,9 @@ struct BackendSettings {
   bool operator==(const BackendSettings&) const = default;
 };
 
-enum class ServerState { kReady, kDrain };
+// kReady: serving. kDrain: terminating, no new requests (state drain). kDrained: terminating and
+// done (state maint): its sessions ended or the drain bound passed (drain_tracker.h decides).
+enum class ServerState { kReady, kDrain, kDrained };
 
 // One filled slot: an endpoint of the backend. Slots are numbered from 1; names are "s<slot>".
 struct ServerSlot {
@@ -50,6 +52,10 @@ struct ServerSlot {
   std::string address;
   int port = 0;
   ServerState state = ServerState::kReady;  // kDrain: terminating but still serving
+  // The endpoint's targetRef (the Pod: "<namespace>/<name>" and its uid), for the termination
+  // order (drain_tracker.h); empty when the slice names none. Never rendered.
+  std::string pod;
+  std::string pod_uid;
   bool operator==(const ServerSlot&) const = default;
 };
 

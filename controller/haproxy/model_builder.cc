@@ -35,13 +35,14 @@ struct Endpoint {
   std::string address;
   int port = 0;
   ServerState state = ServerState::kReady;
+  std::string pod, pod_uid;  // targetRef
   bool operator<(const Endpoint& o) const { return std::tie(address, port) < std::tie(o.address, o.port); }
 };
 
 // The endpoints of Service port `port_name` from the Service's slices, deduplicated by address
 // and port (a ready copy wins over a draining one).
 std::vector<Endpoint> EndpointsFor(const std::vector<const json*>& slices, const std::string& port_name) {
-  std::map<std::pair<std::string, int>, ServerState> found;
+  std::map<std::pair<std::string, int>, Endpoint> found;
   for (const json* slice : slices) {
     int port = 0;
     for (const json& p : slice->value("ports", json::array())) {
@@ -67,11 +68,19 @@ std::vector<Endpoint> EndpointsFor(const std::vector<const json*>& slices, const
       else continue;
       auto key = std::make_pair(addrs[0].get<std::string>(), port);
       auto it = found.find(key);
-      if (it == found.end() || state == ServerState::kReady) found[key] = state;
+      if (it == found.end() || state == ServerState::kReady) {
+        Endpoint& found_endpoint = found[key];
+        found_endpoint = {key.first, key.second, state, "", ""};
+        const json ref = e.value("targetRef", json::object());
+        if (ref.is_object() && ref.value("kind", "Pod") == "Pod" && ref.value("name", "") != "") {
+          found_endpoint.pod = ref.value("namespace", Str(*slice, "metadata", "namespace")) + "/" + ref.value("name", "");
+          found_endpoint.pod_uid = ref.value("uid", "");
+        }
+      }
     }
   }
   std::vector<Endpoint> out;
-  for (const auto& [key, state] : found) out.push_back({key.first, key.second, state});
+  for (const auto& [key, endpoint] : found) out.push_back(endpoint);
   return out;
 }
 
@@ -88,7 +97,7 @@ void AssignSlots(const Backend* previous, const std::vector<Endpoint>& endpoints
   for (const Endpoint& e : endpoints) {
     auto it = had.find({e.address, e.port});
     if (it != had.end() && it->second <= slots) {
-      b->servers.push_back({it->second, e.address, e.port, e.state});
+      b->servers.push_back({it->second, e.address, e.port, e.state, e.pod, e.pod_uid});
       used.insert(it->second);
     } else {
       fresh.push_back(&e);
@@ -108,7 +117,7 @@ void AssignSlots(const Backend* previous, const std::vector<Endpoint>& endpoints
   // slots >= the endpoint count and kept endpoints hold distinct slots <= slots, so `order`
   // has room for every new one.
   for (size_t i = 0; i < fresh.size() && i < order.size(); ++i) {
-    b->servers.push_back({order[i], fresh[i]->address, fresh[i]->port, fresh[i]->state});
+    b->servers.push_back({order[i], fresh[i]->address, fresh[i]->port, fresh[i]->state, fresh[i]->pod, fresh[i]->pod_uid});
   }
   b->slots = slots;
   std::sort(b->servers.begin(), b->servers.end(), [](const ServerSlot& x, const ServerSlot& y) { return x.slot < y.slot; });

@@ -146,7 +146,7 @@ void RenderBackend(Writer& w, const Backend& b) {
     empty_run(srv.slot);
     std::string line = "  server s" + std::to_string(srv.slot) + " " + Bind(srv.address, srv.port);
     if (b.http && !s.cookie.empty()) line += " cookie s" + std::to_string(srv.slot);
-    if (srv.state == ServerState::kDrain) line += " disabled";
+    if (srv.state != ServerState::kReady) line += " disabled";
     w.Line(src, line);
     next = srv.slot + 1;
   }

@@ -11,7 +11,7 @@
 //              idle-close-on-response (idle keep-alive clients are closed by a response during a
 //              reload, not reset), then defaults-snippet.
 //   per Service port: one backend with `slots` servers s1..sN. A ready endpoint's slot is
-//              `server sK ADDR:PORT`; a draining one's the same with `disabled`, so a worker
+//              `server sK ADDR:PORT`; a draining (or drained) one's the same with `disabled`, so a worker
 //              started by a reload never sends it new requests (the old worker finishes its
 //              sessions); runs of empty slots are `server-template s A-B 0.0.0.0:0 disabled`
 //              (MAINT: no traffic, no checks, until the runtime API gives them an address).

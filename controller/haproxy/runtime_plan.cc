@@ -43,7 +43,10 @@ RuntimePlan PlanRuntime(const HaproxyModel& applied, const HaproxyModel& desired
         continue;
       }
       if (was->state == now->state) continue;
-      plan.ops.push_back({now->state == ServerState::kDrain ? ServerOp::kDrain : ServerOp::kReady, d.name, slot, "", 0});
+      const ServerOp::Kind kind = now->state == ServerState::kDrain     ? ServerOp::kDrain
+                                  : now->state == ServerState::kDrained ? ServerOp::kMaint
+                                                                        : ServerOp::kReady;
+      plan.ops.push_back({kind, d.name, slot, "", 0});
     }
   }
   return plan;

@@ -13,6 +13,8 @@
 //   kLeave  an endpoint is gone: state drain, then, once its sessions ended (scur 0) or the
 //           drain timeout passed, maint (the applier does the waiting).
 //   kReady  a draining endpoint serves again: state ready.
+//   kMaint  a terminating endpoint is drained (drain_tracker.h: its sessions ended or the bound
+//           passed): state maint, no traffic at all, before its Pod is told it may stop.
 // A slot whose endpoint changed address is kLeave then kEnter (the builder avoids reusing a slot
 // freed in the same step when it can).
 #pragma once
@@ -25,7 +27,7 @@
 namespace capstan::controller::haproxy {
 
 struct ServerOp {
-  enum Kind { kEnter, kDrain, kLeave, kReady };
+  enum Kind { kEnter, kDrain, kLeave, kReady, kMaint };
   Kind kind = kEnter;
   std::string backend;
   int slot = 0;

@@ -1,0 +1,178 @@
+#include "controller/haproxy/drain_tracker.h"
+
+#include <algorithm>
+
+#include "api/kinds/haproxy_annotations.h"
+#include "controller/haproxy/runtime_plan.h"
+
+namespace capstan::controller::haproxy {
+namespace {
+
+using nlohmann::json;
+
+std::string ServerKey(const Backend& b, const ServerSlot& s) {
+  return b.name + "|" + s.address + ":" + std::to_string(s.port);
+}
+
+std::string Meta(const json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return "";
+  const json& v = obj["metadata"].value(key, json());
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+}  // namespace
+
+const json* FindPodCondition(const json& pod, const std::string& type) {
+  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return nullptr;
+  const json& status = pod["status"];
+  if (!status.contains("conditions") || !status["conditions"].is_array()) return nullptr;
+  const json& conditions = status["conditions"];
+  for (const json& c : conditions) {
+    if (c.is_object() && c.value("type", "") == type) return &c;
+  }
+  return nullptr;
+}
+
+bool DrainTracker::NeedsStats(const HaproxyModel& desired) {
+  for (const Backend& b : desired.backends) {
+    for (const ServerSlot& s : b.servers) {
+      if (s.state != ServerState::kReady) return true;
+    }
+  }
+  return false;
+}
+
+std::chrono::milliseconds DrainTracker::Adjust(HaproxyModel* desired, const HaproxyModel& applied,
+                                               const std::vector<ServerStat>* stats, Clock::time_point now) {
+  std::map<std::pair<std::string, std::string>, const ServerStat*> rows;
+  if (stats != nullptr) {
+    for (const ServerStat& s : *stats) rows[{s.backend, s.server}] = &s;
+  }
+  std::map<std::string, const Backend*> applied_backends;
+  for (const Backend& b : applied.backends) applied_backends[b.name] = &b;
+  std::set<std::string> terminating;
+  bool pending = false;
+  for (Backend& b : desired->backends) {
+    auto ab = applied_backends.find(b.name);
+    // The server HAProxy runs in this slot for the same endpoint, if any.
+    auto running = [&](const ServerSlot& s) -> const ServerSlot* {
+      if (ab == applied_backends.end()) return nullptr;
+      for (const ServerSlot& a : ab->second->servers) {
+        if (a.slot == s.slot && a.address == s.address && a.port == s.port) return &a;
+      }
+      return nullptr;
+    };
+    bool any_serving = false, any_up = false;
+    for (const ServerSlot& s : b.servers) {
+      if (s.state != ServerState::kReady) continue;
+      any_serving = true;
+      const ServerSlot* a = running(s);
+      auto row = rows.find({b.name, ServerName(s.slot)});
+      if (a != nullptr && a->state == ServerState::kReady && row != rows.end() &&
+          row->second->status.rfind("UP", 0) == 0) {
+        any_up = true;
+      }
+    }
+    for (ServerSlot& s : b.servers) {
+      if (s.state == ServerState::kReady) continue;
+      const std::string key = ServerKey(b, s);
+      terminating.insert(key);
+      if (drained_.count(key)) {
+        s.state = ServerState::kDrained;
+        continue;
+      }
+      const ServerSlot* a = running(s);
+      if (a == nullptr) {  // never entered: MAINT already
+        drained_.insert(key);
+        s.state = ServerState::kDrained;
+        continue;
+      }
+      if (a->state == ServerState::kReady) {
+        // Not draining yet: hold it while a replacement is coming but not UP, else start.
+        const bool hold = stats == nullptr || (any_serving && !any_up);
+        s.state = hold ? ServerState::kReady : ServerState::kDrain;
+        pending = true;
+        continue;
+      }
+      // Draining (or in maint) since the last apply at least: `stats` were read after that.
+      const Clock::time_point since = drain_since_.emplace(key, now).first->second;
+      auto row = rows.find({b.name, ServerName(s.slot)});
+      const bool idle = stats != nullptr && (row == rows.end() || row->second->current_sessions == 0);
+      if (idle || now - since >= drain_timeout_) {
+        drained_.insert(key);
+        s.state = ServerState::kDrained;
+      } else {
+        s.state = ServerState::kDrain;
+        pending = true;
+      }
+    }
+  }
+  std::erase_if(drain_since_, [&](const auto& e) { return !terminating.count(e.first); });
+  std::erase_if(drained_, [&](const std::string& k) { return !terminating.count(k); });
+  return pending ? std::chrono::milliseconds(200) : std::chrono::milliseconds(0);
+}
+
+std::vector<PodConditionWrite> DrainTracker::Conditions(const HaproxyModel& applied,
+                                                        const std::set<std::pair<std::string, int>>& leaving,
+                                                        const ObjectList& pods) {
+  std::map<std::string, std::vector<ServerState>> states;                     // pod uid -> its servers
+  std::map<std::string, std::set<std::pair<std::string, int>>> slots;         // pod uid -> its slots now
+  for (const Backend& b : applied.backends) {
+    for (const ServerSlot& s : b.servers) {
+      if (s.pod_uid.empty()) continue;
+      states[s.pod_uid].push_back(s.state);
+      slots[s.pod_uid].insert({b.name, s.slot});
+    }
+  }
+  // Slots whose endpoint left and that the applier still drains keep counting for their Pod.
+  std::map<std::string, bool> still_leaving;  // pod uid -> a slot of it is still draining
+  for (const auto& [uid, had] : pod_slots_) {
+    for (const auto& slot : had) {
+      if (leaving.count(slot) && !slots[uid].count(slot)) {
+        slots[uid].insert(slot);
+        still_leaving[uid] = true;
+      }
+    }
+  }
+  std::erase_if(slots, [](const auto& e) { return e.second.empty(); });
+  pod_slots_ = std::move(slots);
+
+  std::vector<PodConditionWrite> writes;
+  std::map<std::string, bool> written;  // of Pods that still exist
+  for (const auto& pod : pods) {
+    const std::string uid = Meta(*pod, "uid");
+    if (uid.empty()) continue;
+    // The condition only moves forward: none (0), False (1), True (2). What was written counts
+    // before the cache shows it.
+    const json* condition = FindPodCondition(*pod, api::kinds::kHaproxyDrainedCondition);
+    int level = condition == nullptr ? 0 : condition->value("status", "") == "True" ? 2 : 1;
+    if (auto was = written_.find(uid); was != written_.end()) {
+      written[uid] = was->second;
+      level = std::max(level, was->second ? 2 : 1);
+    }
+    auto it = states.find(uid);
+    const bool terminating = !Meta(*pod, "deletionTimestamp").empty();
+    PodConditionWrite w{Meta(*pod, "namespace"), Meta(*pod, "name"), uid, false, "", ""};
+    if (!terminating) {
+      if (level != 0 || it == states.end()) continue;
+      if (std::find(it->second.begin(), it->second.end(), ServerState::kReady) == it->second.end()) continue;
+      w.reason = "Routed";
+      w.message = "HAProxy routes traffic to this Pod: it is drained before its containers are stopped";
+      writes.push_back(std::move(w));
+      continue;
+    }
+    if (level != 1 || still_leaving.count(uid)) continue;
+    if (it != states.end() &&
+        std::any_of(it->second.begin(), it->second.end(), [](ServerState s) { return s != ServerState::kDrained; })) {
+      continue;
+    }
+    w.drained = true;
+    w.reason = "Drained";
+    w.message = "HAProxy sends this Pod no more traffic";
+    writes.push_back(std::move(w));
+  }
+  written_ = std::move(written);
+  return writes;
+}
+
+}  // namespace capstan::controller::haproxy
