@@ -173,6 +173,7 @@ Status HaproxyApplier::RunOp(const ServerOp& op, Clock::time_point now) {
       std::erase_if(draining_, [&](const Pending& p) { return p.backend == op.backend && p.slot == op.slot; });
       CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kMaint));
       CAPSTAN_RETURN_IF_ERROR(client_->SetServerAddr(op.backend, srv, op.address, op.port));
+      if (op.probed) return client_->SetServerState(op.backend, srv, AdminState::kReady);
       CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kDrain));
       CAPSTAN_RETURN_IF_ERROR(client_->SetServerHealth(op.backend, srv, Health::kDown));
       return client_->SetServerState(op.backend, srv, AdminState::kReady);

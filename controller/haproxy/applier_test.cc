@@ -159,6 +159,52 @@ TEST_F(ApplierTest, EndpointChangesNeverReloadAndAReplicaNotListeningGetsNoTraff
   EXPECT_EQ(ReadFile(applier_->config_path()).find("  server s1 "), std::string::npos);
 }
 
+// A server whose Pod passed the very check HAProxy runs (ServerSlot::probed) is UP as soon as it
+// enters, without waiting for HAProxy's first check (here a whole minute away); one not probed
+// waits for it.
+TEST_F(ApplierTest, AProbedServerIsUpAtOnceAnUnprobedOneWaitsForItsCheck) {
+  auto model = [&](bool b_probed) {
+    HaproxyModel m = Model({"a", "b"});
+    m.backends[0].settings.check.interval_ms = 60000;
+    m.backends[0].servers[1].probed = b_probed;
+    return m;
+  };
+  // The check interval is part of the backend's settings: a reload (once its debounce passed),
+  // after which "a" is UP again.
+  ApplyResult r;
+  ASSERT_TRUE(WaitUntil([&] {
+    r = applier_->Apply(model(false), Clock::now());
+    return !r.deferred;
+  }, 5s));
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  ASSERT_TRUE(r.reloaded);
+  ASSERT_TRUE(WaitUntil([&] { return applier_->Tick(Clock::now()).count() == 0 && Get(listen_) == "a\n"; }, 10s));
+  auto status_of = [&](const std::string& server) {
+    auto stats = client_->ShowStat();
+    if (!stats.ok()) return std::string("?");
+    for (const ServerStat& st : stats.value()) {
+      if (st.backend == "default_web_80" && st.server == server) return st.status;
+    }
+    return std::string("none");
+  };
+  // b left out, then entered unprobed: DOWN, no traffic within the minute.
+  HaproxyModel only_a = model(false);
+  only_a.backends[0].servers.pop_back();
+  ASSERT_TRUE(applier_->Apply(only_a, Clock::now()).status.ok());
+  ASSERT_TRUE(WaitUntil([&] { return applier_->Tick(Clock::now()).count() == 0; }, 5s));
+  ASSERT_TRUE(applier_->Apply(model(false), Clock::now()).status.ok());
+  EXPECT_NE(status_of("s2").rfind("UP", 0), 0u) << status_of("s2");
+  EXPECT_EQ(Responses(6).count("b\n"), 0u);
+  // The same, probed: UP at once and served.
+  ASSERT_TRUE(applier_->Apply(only_a, Clock::now()).status.ok());
+  ASSERT_TRUE(WaitUntil([&] { return applier_->Tick(Clock::now()).count() == 0; }, 5s));
+  r = applier_->Apply(model(true), Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.reloaded);
+  EXPECT_EQ(status_of("s2").rfind("UP", 0), 0u) << status_of("s2");
+  EXPECT_GT(Responses(6).count("b\n"), 0u);
+}
+
 // An endpoint-only change rewrites the file without running `haproxy -c` (counted by a wrapper).
 TEST_F(ApplierTest, EndpointOnlyChangesSkipTheConfigCheck) {
   const std::string wrapper = dir_ + "/haproxy-counting";

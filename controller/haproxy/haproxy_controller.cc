@@ -91,10 +91,9 @@ ModelInputs HaproxyController::Inputs() const {
         match = labels.contains(k) && labels[k] == v;
       }
       HealthCheck check;
-      if (match && CheckFromPod(*pod, &check)) {
-        in.probe_checks[ns + "/" + MetaString(*svc, "name")] = check;
-        break;
-      }
+      if (!match || !CheckFromPod(*pod, &check)) continue;
+      auto [chosen, first] = in.probe_checks.try_emplace(ns + "/" + MetaString(*svc, "name"), check);
+      if (first || chosen->second == check) in.probe_checked_pods.insert(MetaString(*pod, "uid"));
     }
   }
   return in;

@@ -56,6 +56,11 @@ struct ServerSlot {
   // order (drain_tracker.h); empty when the slice names none. Never rendered.
   std::string pod;
   std::string pod_uid;
+  // The backend's check is the Pod's own readinessProbe and the Pod is Ready, so that very check
+  // has just passed (the node agent ran it against the same address and port): HAProxy may send
+  // it requests at once instead of waiting a check interval for its own first check. Never
+  // rendered.
+  bool probed = false;
   bool operator==(const ServerSlot&) const = default;
 };
 

@@ -261,6 +261,13 @@ ModelResult BuildHaproxyModel(const ModelInputs& in) {
       auto prev = previous.find(b.name);
       AssignSlots(prev == previous.end() ? nullptr : prev->second,
                   EndpointsFor(slices[ns + "/" + name], p.value("name", "")), &b);
+      // Only when the check is the probe's as the node agent ran it: an annotation's path, or a
+      // port the probe does not serve, makes it another check that has not passed yet.
+      const bool check_is_probe = probe != in.probe_checks.end() && ProbeServesPort(probe->second, p) &&
+                                  !parsed->check_path.has_value();
+      for (ServerSlot& s : b.servers) {
+        s.probed = check_is_probe && s.state == ServerState::kReady && in.probe_checked_pods.count(s.pod_uid) > 0;
+      }
       auto listen = [&](const std::string& address, int at, const std::string& tag, const std::string& at_field) {
         for (const auto& [a, pt] : svc_binds) {
           if (a == address && pt == at) return;  // the same socket twice (service address = public)

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,9 @@ struct ModelInputs {
   // "<ns>/<service>" -> the HTTP check from its Pods' readinessProbe.httpGet (the controller
   // reads it from the Pod template); an annotation overrides it.
   std::map<std::string, HealthCheck> probe_checks;
+  // Uids of Pods whose own readinessProbe gives exactly their Service's probe check: a Ready one
+  // has passed the check HAProxy would run (ServerSlot::probed).
+  std::set<std::string> probe_checked_pods;
   // The model applied now (slot assignment and counts are kept from it); null at first.
   const HaproxyModel* previous = nullptr;
   std::string service_address = "127.0.0.1";

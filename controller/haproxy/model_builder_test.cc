@@ -1,5 +1,7 @@
 #include "controller/haproxy/model_builder.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "base/base64.h"
@@ -218,6 +220,45 @@ TEST(ModelBuilderTest, ReadinessProbeChecksOnlyThePortItProbes) {
   container["readinessProbe"]["httpGet"]["scheme"] = "HTTPS";
   HealthCheck https;
   EXPECT_FALSE(CheckFromPod({{"spec", {{"containers", {container}}}}}, &https));
+}
+
+// A Ready endpoint whose Pod's readinessProbe is the backend's check has passed that check
+// (ServerSlot::probed); not when an annotation changes the path, nor for a port the probe does
+// not serve, nor for a Pod whose own probe differs.
+TEST(ModelBuilderTest, AReadyServerWhosePodPassedTheCheckIsProbed) {
+  json container = {{"name", "main"},
+                    {"ports", {{{"name", "web"}, {"containerPort", 8080}}}},
+                    {"readinessProbe", {{"httpGet", {{"path", "/ready"}, {"port", "web"}}}}}};
+  HealthCheck from_probe;
+  ASSERT_TRUE(CheckFromPod({{"spec", {{"containers", {container}}}}}, &from_probe));
+  auto with_pods = [](std::shared_ptr<const json> slice, std::vector<std::string> uids) {
+    json s = *slice;
+    for (size_t i = 0; i < uids.size(); ++i) s["endpoints"][i]["targetRef"] = {{"kind", "Pod"}, {"name", "pod-" + uids[i]}, {"uid", uids[i]}};
+    return Obj(s);
+  };
+  ModelInputs in;
+  in.services = {Service("web", {{{"name", "http"}, {"port", 80}, {"targetPort", "web"}},
+                                 {{"name", "metrics"}, {"port", 9090}, {"targetPort", 9090}}})};
+  in.endpoint_slices = {with_pods(Slice("web", "http", {{"127.0.0.1", 20001, true, false}}), {"uid-a"}),
+                        with_pods(Slice("web", "http", {{"127.0.0.1", 20002, true, false}}), {"uid-b"}),
+                        with_pods(Slice("web", "metrics", {{"127.0.0.1", 20003, true, false}}), {"uid-a"})};
+  in.probe_checks["default/web"] = from_probe;
+  in.probe_checked_pods = {"uid-a"};  // uid-b's Pod has another probe (or none)
+  ModelResult r = BuildHaproxyModel(in);
+  ASSERT_EQ(r.model.backends.size(), 2u);
+  std::map<int, bool> probed;
+  for (const Backend& b : r.model.backends) {
+    for (const ServerSlot& s : b.servers) probed[s.port] = s.probed;
+  }
+  EXPECT_TRUE(probed.at(20001));
+  EXPECT_FALSE(probed.at(20002)) << "its Pod's probe is not the check";
+  EXPECT_FALSE(probed.at(20003)) << "the probe does not serve the metrics port";
+  // A check path from an annotation is another check: HAProxy's own first check decides.
+  in.services = {Service("web", {{{"name", "http"}, {"port", 80}, {"targetPort", "web"}}}, json::object(),
+                         {{"haproxy.capstan.io/check-path", "/healthz"}})};
+  r = BuildHaproxyModel(in);
+  ASSERT_FALSE(r.model.backends.empty());
+  for (const ServerSlot& s : r.model.backends[0].servers) EXPECT_FALSE(s.probed) << s.port;
 }
 
 std::shared_ptr<const json> Ingress(const std::string& name, json spec, json annotations = json::object()) {

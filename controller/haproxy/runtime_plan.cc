@@ -39,7 +39,7 @@ RuntimePlan PlanRuntime(const HaproxyModel& applied, const HaproxyModel& desired
       if (now == nullptr) continue;
       if (!same) {
         // A terminating endpoint never seen serving stays in MAINT (the file has it disabled).
-        if (now->state == ServerState::kReady) plan.ops.push_back({ServerOp::kEnter, d.name, slot, now->address, now->port});
+        if (now->state == ServerState::kReady) plan.ops.push_back({ServerOp::kEnter, d.name, slot, now->address, now->port, now->probed});
         continue;
       }
       if (was->state == now->state) continue;

@@ -8,6 +8,10 @@
 //           on 2.6); `health down` is ignored in MAINT but holds in DRAIN. So the server is DOWN
 //           when it becomes eligible, and HAProxy itself turns it UP after `rise` passed checks:
 //           a replica that is not listening yet never gets a request, and no poll is needed.
+//           With `probed` (ServerSlot::probed: the check is the Pod's readinessProbe, which has
+//           passed) it goes from MAINT straight to ready, UP at once: HAProxy 2.6 runs a slot's
+//           first check only at the next tick of its interval after MAINT, which would hold a
+//           Ready replica back by up to a whole interval. HAProxy's checks go on from there.
 //   kDrain  a serving endpoint starts terminating: state drain (no new requests; established
 //           sessions and persistent-cookie clients finish).
 //   kLeave  an endpoint is gone: state drain, then, once its sessions ended (scur 0) or the
@@ -33,6 +37,7 @@ struct ServerOp {
   int slot = 0;
   std::string address;  // kEnter
   int port = 0;         // kEnter
+  bool probed = false;  // kEnter: see above
   bool operator==(const ServerOp&) const = default;
 };
 
