@@ -39,6 +39,7 @@ std::string CapabilityList(const node::PluginInfo& p) {
   add(c.images, "images");
   add(c.exit_events, "exitEvents");
   add(c.remote_endpoint, "remoteEndpoint");
+  add(c.image_fs, "imageFs");
   std::string modes;
   for (const auto& m : c.network_modes) modes += (modes.empty() ? "" : "|") + m;
   out += (out.empty() ? "" : ",") + std::string("net=") + modes;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <cstdlib>
@@ -64,6 +65,14 @@ void ServerUsage() {
       "                              they are deleted and replaced elsewhere, unless they tolerate the\n"
       "                              taint themselves (default 5m)\n"
       "  --node-eviction-rate RATE   Nodes per second whose Pods may start being evicted (default 0.1)\n"
+      "  --image-gc-high-threshold PERCENT\n"
+      "                              the node removes unused images once its image filesystem is this\n"
+      "                              full (default 85; 100 turns image garbage collection off)\n"
+      "  --image-gc-low-threshold PERCENT\n"
+      "                              ... until it is down to this (default 80; below the high one)\n"
+      "  --image-minimum-gc-age DURATION\n"
+      "                              never an image first seen less than this ago (default 2m)\n"
+      "  --image-gc-period DURATION  how often the node looks (default 5m)\n"
       "  --leader-elect=false        run the controllers without holding the Lease\n"
       "                              kube-system/capstan-controller-manager (default: hold it, so two\n"
       "                              servers on one store never both reconcile)\n"
@@ -117,6 +126,7 @@ int RunServerCommand(int argc, char** argv) {
   node::PortRange port_range;
   std::string lb_mode;  // haproxy | none; empty: haproxy when installed
   controller::haproxy::HaproxyControllerOptions lb_options;
+  node::ImageGcPolicy image_gc;  // the kubelet's defaults
   opts.data_dir = api::DefaultDataDir();
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i], v;
@@ -193,6 +203,27 @@ int RunServerCommand(int argc, char** argv) {
         return 1;
       }
       lifecycle.eviction_rate = rate;
+    } else if (TakeValue(argc, argv, &i, "--image-gc-high-threshold", &v) ||
+               TakeValue(argc, argv, &i, "--image-gc-low-threshold", &v)) {
+      const bool high = a.rfind("--image-gc-high-threshold", 0) == 0;
+      auto n = ParseIntFlag(high ? "--image-gc-high-threshold" : "--image-gc-low-threshold", v);
+      if (!n.ok()) {
+        std::fprintf(stderr, "error: %s\n", n.status().message().c_str());
+        return 1;
+      }
+      // Out of 0..100 either way (Validate says so), without wrapping around.
+      (high ? image_gc.high_threshold_percent : image_gc.low_threshold_percent) =
+          static_cast<int>(std::clamp<int64_t>(*n, -1, 101));
+    } else if (TakeValue(argc, argv, &i, "--image-minimum-gc-age", &v) ||
+               TakeValue(argc, argv, &i, "--image-gc-period", &v)) {
+      const bool age = a.rfind("--image-minimum-gc-age", 0) == 0;
+      auto d = ParseDuration(v);
+      if (!d.ok()) {
+        std::fprintf(stderr, "error: %s: expected a duration (2m, 30s), got \"%s\"\n",
+                     age ? "--image-minimum-gc-age" : "--image-gc-period", v.c_str());
+        return 1;
+      }
+      (age ? image_gc.minimum_age : image_gc.period) = *d;
     } else if (a == "--leader-elect=false" || a == "--leader-elect=true" || a == "--leader-elect") {
       leader_elect = a != "--leader-elect=false";
     } else if (TakeValue(argc, argv, &i, "--lb", &v)) {
@@ -221,6 +252,11 @@ int RunServerCommand(int argc, char** argv) {
       std::fprintf(stderr, "error: unknown flag \"%s\" for capstan server (see capstan server --help)\n", a.c_str());
       return 1;
     }
+  }
+
+  if (Status st = image_gc.Validate(); !st.ok()) {
+    std::fprintf(stderr, "error: %s\n", st.message().c_str());
+    return 1;
   }
 
   // Admission (clusterIP, listener conflicts) and the HAProxy serve the same addresses and ports.
@@ -328,6 +364,7 @@ int RunServerCommand(int argc, char** argv) {
     nopts.driver = driver.get();
     nopts.driver_config = config;
     nopts.port_range = port_range;
+    nopts.image_gc = image_gc;
     agent = std::make_unique<node::NodeAgent>(node_api.get(), nopts);
     if (Status st = agent->Start(); !st.ok()) {
       log::Error("cannot start the node agent", {{"error", st.ToString()}});

@@ -105,5 +105,54 @@ TEST_F(ContainerdDriverTest, WorkloadScenario) {
   EXPECT_EQ(left, "") << "no container or sandbox of ours is left:\n" << about << server_.log();
 }
 
+// Image garbage collection (docs/image-gc.md) with thresholds that any disk exceeds: the unused
+// images go; the running Pod's image and the sandbox image (pinned) stay.
+TEST_F(ContainerdDriverTest, ImageGarbageCollection) {
+  const std::string image = env_["CONTAINERD_TEST_IMAGE"];
+  const std::string pause = env_["CONTAINERD_PAUSE_IMAGE"];
+  // Two images of their own: the busybox layer with another command each (another config, so
+  // another id).
+  for (const std::string name : {"a", "b"}) {
+    const std::string tar = dir_ + "/unused-" + name + ".tar";
+    RunResult built = e2e::Run({SourceDir() + "/plugins/containerd/testing/containerd_env.sh", "image", tar,
+                                "docker.io/capstan-gc/unused-" + name + ":1", "echo", name});
+    ASSERT_EQ(built.exit_code, 0) << built.out << built.err;
+    RunResult imported = Ctr({"images", "import", tar});
+    ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
+  }
+  auto present = [&](const std::string& ref) {
+    for (const std::string& line : Lines(Ctr({"images", "ls", "-q"}).out)) {
+      if (line == ref) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(present("docker.io/capstan-gc/unused-a:1"));
+  std::vector<std::string> flags = {"--driver", "containerd", "--driver-config",
+                                    json{{"endpoint", env_["CONTAINERD_ENDPOINT"]},
+                                         {"sandboxImage", pause},
+                                         {"logDir", dir_ + "/logs"}}
+                                        .dump(),
+                                    "--node-name", "e2e-containerd-gc", "--port-range", "24500-24999"};
+  for (const std::string& f : ImageGcTestFlags()) flags.push_back(f);
+  ASSERT_TRUE(server_.Start(flags)) << server_.log();
+  const std::string keeper = RunKeeperPod(server_, image);
+  ASSERT_EQ(keeper, "");
+  EXPECT_TRUE(WaitFor(
+      [&] { return !present("docker.io/capstan-gc/unused-a:1") && !present("docker.io/capstan-gc/unused-b:1"); },
+      30s))
+      << Ctr({"images", "ls", "-q"}).out << server_.log();
+  EXPECT_TRUE(present(image)) << "the running Pod's image stays";
+  EXPECT_TRUE(present(pause)) << "the sandbox image is pinned";
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const std::string& m : NodeEventMessages(server_, "ImageGCRemoved")) {
+          if (m.find("capstan-gc/unused-a:1") != std::string::npos) return true;
+        }
+        return false;
+      },
+      15s));
+  ASSERT_EQ(server_.Capstan({"delete", "pod", "keeper"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace capstan::e2e

@@ -79,5 +79,47 @@ TEST_F(DockerDriverTest, WorkloadScenario) {
   EXPECT_EQ(Docker({"ps", "-aq", "--filter", "label=capstan.io/managed-by=capstan"}).out, "");
 }
 
+// Image garbage collection (docs/image-gc.md) with thresholds that any disk exceeds: the unused
+// images go, with an Event each; the image of a running Pod stays.
+TEST_F(DockerDriverTest, ImageGarbageCollection) {
+  const std::string image = env_["CAPSTAN_TEST_IMAGE"];
+  // Two images of their own (another id each, not another tag of the test image): a rootfs of
+  // one file, imported.
+  for (const std::string name : {"a", "b"}) {
+    RunResult r = Shell("set -e; d=$(mktemp -d); echo " + name + " > \"$d/" + name + "\"; tar -C \"$d\" -cf - . | " +
+                        "/usr/bin/docker -H " + env_["CAPSTAN_DOCKER_ENDPOINT"] + " import - capstan-gc/unused-" + name +
+                        ":1 >/dev/null; rm -rf \"$d\"");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::vector<std::string> flags = {"--driver", "docker", "--driver-config",
+                                    json{{"endpoint", env_["CAPSTAN_DOCKER_ENDPOINT"]}}.dump(), "--node-name",
+                                    "e2e-docker-gc", "--port-range", "24000-24499"};
+  for (const std::string& f : ImageGcTestFlags()) flags.push_back(f);
+  ASSERT_TRUE(server_.Start(flags)) << server_.log();
+  const std::string keeper = RunKeeperPod(server_, image);
+  ASSERT_EQ(keeper, "");
+
+  auto present = [&](const std::string& ref) { return Docker({"image", "inspect", ref}).exit_code == 0; };
+  EXPECT_TRUE(WaitFor([&] { return !present("capstan-gc/unused-a:1") && !present("capstan-gc/unused-b:1"); }, 30s))
+      << server_.log();
+  EXPECT_TRUE(present(image)) << "the running Pod's image stays";
+
+  // An ImageGCRemoved Event on the Node per image removed; FreeDiskSpaceFailed since the disk
+  // stays above 0%.
+  std::string messages;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        messages.clear();
+        for (const std::string& m : NodeEventMessages(server_, "ImageGCRemoved")) messages += m + "\n";
+        return messages.find("capstan-gc/unused-a:1") != std::string::npos &&
+               messages.find("capstan-gc/unused-b:1") != std::string::npos &&
+               !NodeEventMessages(server_, "FreeDiskSpaceFailed").empty();
+      },
+      15s))
+      << messages;
+  EXPECT_EQ(messages.find(image + " "), std::string::npos) << messages;
+  ASSERT_EQ(server_.Capstan({"delete", "pod", "keeper"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace capstan::e2e

@@ -68,6 +68,11 @@ bool ServerProcess::Start(const std::vector<std::string>& extra_flags, std::chro
   if (std::find(extra_flags.begin(), extra_flags.end(), "--lb") == extra_flags.end()) {
     argv.insert(argv.end(), {"--lb", "none"});
   }
+  // Nor image garbage collection: it answers to how full the host's disk is (a CI host's may be
+  // above the default 85%), and would remove the images of tests that pause between Pods.
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--image-gc-high-threshold") == extra_flags.end()) {
+    argv.insert(argv.end(), {"--image-gc-high-threshold", "100"});
+  }
   if (!child_.Start(argv, log_path_, {{"HOME", home_}})) return false;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   static const std::regex server_re(R"re(server:\s*"?(https?://[^"\s]+)"?)re");

@@ -23,7 +23,8 @@ class ServerProcess {
   explicit ServerProcess(std::string data_dir = "");
   ~ServerProcess();
 
-  // Starts the server and waits (up to `timeout`) until it serves. Extra flags are appended.
+  // Starts the server and waits (up to `timeout`) until it serves. Extra flags are appended;
+  // without them: --driver none, --lb none, --image-gc-high-threshold 100 (no image GC).
   bool Start(const std::vector<std::string>& extra_flags = {},
              std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // SIGTERM (clean) or SIGKILL; returns the exit status as Child::Stop.

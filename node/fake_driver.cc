@@ -80,9 +80,19 @@ Result<FakeDriverConfig> FakeDriverConfig::FromJson(const json& config) {
         return Status::Invalid("fake driver config: seed must be an integer >= 0");
       }
       out.seed = v.get<uint64_t>();
+    } else if (key == "imageFs") {
+      const auto bytes = [&v](const char* field) -> int64_t {
+        return v.is_object() && v.contains(field) && v[field].is_number_integer() ? v[field].get<int64_t>() : -1;
+      };
+      const int64_t capacity = bytes("capacityBytes"), available = bytes("availableBytes");
+      if (capacity <= 0 || available < 0 || available > capacity) {
+        return Status::Invalid(
+            "fake driver config: imageFs must be {\"capacityBytes\": int > 0, \"availableBytes\": int in 0..capacity}");
+      }
+      out.image_fs = ImageFsStats{capacity, available, std::nullopt, "fake"};
     } else {
       return Status::Invalid("fake driver config: unknown field \"" + key +
-                             "\" (known: startLatencyMs, failureRate, capacity, seed)");
+                             "\" (known: startLatencyMs, failureRate, capacity, seed, imageFs)");
     }
   }
   return out;
@@ -92,7 +102,8 @@ FakeDriver::FakeDriver(FakeDriverConfig config, Clock* clock)
     : config_(std::move(config)),
       clock_(clock != nullptr ? clock : Clock::Real()),
       rng_(config_.seed),
-      failure_rate_(config_.failure_rate) {}
+      failure_rate_(config_.failure_rate),
+      image_fs_(config_.image_fs) {}
 
 DriverFingerprint FakeDriver::Fingerprint() {
   DriverFingerprint fp;
@@ -267,7 +278,66 @@ Result<std::string> FakeDriver::PullImage(const std::string& image, const std::o
   last_pull_auth_ = auth;
   if (auto it = failing_pulls_.find(image); it != failing_pulls_.end()) return Status::Unavailable(it->second);
   images_.push_back(image);
+  if (inventory_ && std::none_of(inventory_->begin(), inventory_->end(), [&](const ImageInfo& i) {
+        return std::find(i.tags.begin(), i.tags.end(), image) != i.tags.end();
+      })) {
+    inventory_->push_back(ImageInfo{std::string(kName) + "://" + image, {image}});
+  }
   return std::string(kName) + "://" + image;
+}
+
+Result<std::vector<ImageInfo>> FakeDriver::ListImages() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (inventory_) return *inventory_;
+  std::vector<ImageInfo> out;
+  for (const std::string& ref : images_) {
+    ImageInfo i;
+    i.id = std::string(kName) + "://" + ref;
+    i.tags = {ref};
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+Status FakeDriver::RemoveImage(const std::string& image) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto matches = [](const ImageInfo& i, const std::string& ref) {
+    return i.id == ref || i.id == std::string(kName) + "://" + ref ||
+           std::find(i.tags.begin(), i.tags.end(), ref) != i.tags.end();
+  };
+  if (!inventory_) {
+    inventory_.emplace();
+    for (const std::string& ref : images_) inventory_->push_back(ImageInfo{std::string(kName) + "://" + ref, {ref}});
+  }
+  auto it = std::find_if(inventory_->begin(), inventory_->end(), [&](const ImageInfo& i) { return matches(i, image); });
+  if (it == inventory_->end()) return Status::Ok();
+  for (const auto& [id, run] : runs_) {
+    for (const Container& c : run.containers) {
+      if (matches(*it, c.image)) return Status::Conflict("fake driver: image " + image + " is used by run " + id);
+    }
+  }
+  if (image_fs_) image_fs_->available_bytes = std::min(image_fs_->capacity_bytes, image_fs_->available_bytes + it->size_bytes);
+  for (const std::string& tag : it->tags) images_.erase(std::remove(images_.begin(), images_.end(), tag), images_.end());
+  removed_images_.push_back(it->id);
+  inventory_->erase(it);
+  return Status::Ok();
+}
+
+Result<ImageFsStats> FakeDriver::ImageFsInfo() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!image_fs_) return Status(Code::kMethodNotAllowed, "fake driver: imageFs is not enabled");
+  return *image_fs_;
+}
+
+void FakeDriver::SetImageInventory(std::vector<ImageInfo> images, std::optional<ImageFsStats> fs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  inventory_ = std::move(images);
+  image_fs_ = std::move(fs);
+}
+
+std::vector<std::string> FakeDriver::RemovedImages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return removed_images_;
 }
 
 Result<ExecOutput> FakeDriver::Exec(const PodHandle& handle, const std::string& container,

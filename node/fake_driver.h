@@ -22,6 +22,9 @@
 //   capacity        object of quantities, merged over {"cpu": "64", "memory": "256Gi",
 //                   "pods": "10000"} (a hollow node is big)
 //   seed            integer >= 0, default 1
+//   imageFs         {"capacityBytes": int > 0, "availableBytes": int in 0..capacity}: reported as
+//                   the image filesystem (ImageFsInfo; a removed image frees its size); absent:
+//                   none is reported, so no image garbage collection
 //
 // Thread-safety: every method is thread-safe (one mutex); no thread of its own.
 #pragma once
@@ -48,6 +51,7 @@ struct FakeDriverConfig {
   double failure_rate = 0;
   nlohmann::json capacity = {{"cpu", "64"}, {"memory", "256Gi"}, {"pods", "10000"}};
   uint64_t seed = 1;
+  std::optional<ImageFsStats> image_fs;
 
   // Parses spec.driver.config (null or an object). kInvalid names the offending key.
   static Result<FakeDriverConfig> FromJson(const nlohmann::json& config);
@@ -74,6 +78,14 @@ class FakeDriver final : public RuntimeDriver {
   bool PullsImages() const override;
   Result<std::vector<std::string>> ImageRefs() override;
   Result<std::string> PullImage(const std::string& image, const std::optional<ImagePullAuth>& auth) override;
+  // Without an inventory (SetImageInventory): the refs of SetImages and pulls, each its own
+  // image "fake://<ref>" of size 0.
+  Result<std::vector<ImageInfo>> ListImages() override;
+  // By id or tag; kConflict while a run not removed has a container of that image; frees the
+  // image's size on the image filesystem (up to its capacity).
+  Status RemoveImage(const std::string& image) override;
+  // kMethodNotAllowed until SetImageInventory gives a filesystem.
+  Result<ImageFsStats> ImageFsInfo() override;
   Result<ExecOutput> Exec(const PodHandle& handle, const std::string& container,
                           const std::vector<std::string>& command, std::chrono::milliseconds timeout) override;
 
@@ -81,6 +93,12 @@ class FakeDriver final : public RuntimeDriver {
   // Images: with `pulls` the agent must pull; `present` are held from the start; pulls of an
   // image in `failing` fail with its message (kUnavailable); others succeed and add the image.
   void SetImages(bool pulls, std::vector<std::string> present, std::map<std::string, std::string> failing = {});
+  // Replaces ListImages' answer with `images` (a container's image matches an image whose id is
+  // "fake://<image>" or which has the image among its tags) and sets the image filesystem
+  // (nullopt: not reported).
+  void SetImageInventory(std::vector<ImageInfo> images, std::optional<ImageFsStats> fs);
+  // What RemoveImage removed, in order (the ids).
+  std::vector<std::string> RemovedImages() const;
   uint64_t PullCount() const;
   std::optional<ImagePullAuth> LastPullAuth() const;
   // Exec answers with `handler(container, command)` (a running container only); without one,
@@ -130,6 +148,9 @@ class FakeDriver final : public RuntimeDriver {
   uint64_t starts_ = 0;
   bool pulls_images_ = false;
   std::vector<std::string> images_;
+  std::optional<std::vector<ImageInfo>> inventory_;
+  std::optional<ImageFsStats> image_fs_;
+  std::vector<std::string> removed_images_;
   std::map<std::string, std::string> failing_pulls_;
   uint64_t pull_count_ = 0;
   std::optional<ImagePullAuth> last_pull_auth_;

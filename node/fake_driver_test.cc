@@ -30,12 +30,22 @@ TEST(FakeDriverConfigTest, DefaultsAndParsing) {
   EXPECT_EQ(c->failure_rate, 0.5);
   EXPECT_EQ(c->capacity, json({{"cpu", "8"}, {"memory", "256Gi"}, {"pods", "110"}}));
   EXPECT_EQ(c->seed, 7u);
+  EXPECT_FALSE(c->image_fs.has_value());
+
+  auto fs = FakeDriverConfig::FromJson({{"imageFs", {{"capacityBytes", 100}, {"availableBytes", 0}}}});
+  ASSERT_TRUE(fs.ok()) << fs.status().ToString();
+  ASSERT_TRUE(fs->image_fs.has_value());
+  EXPECT_EQ(fs->image_fs->capacity_bytes, 100);
+  EXPECT_EQ(fs->image_fs->available_bytes, 0) << "a full disk";
 }
 
 TEST(FakeDriverConfigTest, RejectsBadValues) {
   for (const json& bad : {json("x"), json({{"startLatencyMs", -1}}), json({{"startLatencyMs", "1s"}}),
                           json({{"failureRate", 1.5}}), json({{"capacity", {{"cpu", true}}}}),
-                          json({{"seed", -3}}), json({{"startLatency", 5}})}) {
+                          json({{"seed", -3}}), json({{"startLatency", 5}}),
+                          json({{"imageFs", {{"capacityBytes", 0}, {"availableBytes", 0}}}}),
+                          json({{"imageFs", {{"capacityBytes", 10}, {"availableBytes", 11}}}}),
+                          json({{"imageFs", {{"capacityBytes", 10}}}})}) {
     auto r = FakeDriverConfig::FromJson(bad);
     EXPECT_FALSE(r.ok()) << bad.dump();
     if (!r.ok()) {

@@ -145,6 +145,10 @@ Status NodeAgent::Start() {
   }
   CAPSTAN_RETURN_IF_ERROR(Recover());
   CAPSTAN_RETURN_IF_ERROR(pool_->Start());
+  if (options_.image_gc.enabled()) {
+    image_gc_ = std::make_unique<ImageGcManager>(ImageGcOptionsFor(options_.image_gc));
+    CAPSTAN_RETURN_IF_ERROR(image_gc_->Start());
+  }
   try {
     heartbeat_ = std::thread([this] { HeartbeatLoop(); });
   } catch (const std::exception& e) {
@@ -161,6 +165,7 @@ void NodeAgent::Stop() {
     stopped_ = true;
   }
   if (driver_ != nullptr) driver_->OnPodExit(nullptr);  // no exit handler runs past here
+  if (image_gc_) image_gc_->Stop();  // it reads the pod cache and records events
   if (probes_) probes_->Stop();  // before the workers: no probe result enqueues past here
   if (pool_) pool_->Stop();
   if (events_) events_->Stop();

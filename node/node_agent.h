@@ -77,6 +77,7 @@
 #include "controller/runtime/work_queue.h"
 #include "controller/runtime/worker_pool.h"
 #include "client/event_recorder.h"
+#include "node/image_gc.h"
 #include "node/image_puller.h"
 #include "node/node_registration.h"
 #include "node/pod_launch.h"
@@ -114,6 +115,7 @@ struct NodeAgentOptions {
   // A terminating Pod the load balancer routes to waits for its drain (termination_gate.h) at
   // most this long (and never beyond its grace period).
   std::chrono::milliseconds lb_drain_wait_max{60000};
+  ImageGcPolicy image_gc;                              // image garbage collection (image_gc.h)
   bool record_events = true;                           // Events as the kubelet's (component "kubelet")
   controller::Clock* clock = nullptr;                  // nullptr: Clock::Real()
   client::SharedInformerFactory* informers = nullptr;  // nullptr: the agent owns one
@@ -193,6 +195,9 @@ class NodeAgent {
   // precondition. A Pod already gone or replaced is fine.
   Status FinishDeletion(const nlohmann::json& pod);
   Status WriteStatus(const nlohmann::json& pod, const PodRunInfo& info);
+  // node_agent_image_gc.cc: the image GC manager's view of this agent (the driver, the images
+  // of the Pods in the cache, Events on the Node).
+  ImageGcManagerOptions ImageGcOptionsFor(const ImageGcPolicy& policy);
   Status Recover();
   // Stops and removes runs whose pod is neither in the cache nor recorded. Heartbeat thread.
   void SweepOrphans();
@@ -223,6 +228,7 @@ class NodeAgent {
   ImagePuller puller_;
   std::unique_ptr<ProbeManager> probes_;           // started by Start()
   std::unique_ptr<client::EventRecorder> events_;  // null unless options.record_events
+  std::unique_ptr<ImageGcManager> image_gc_;       // started by Start() unless the policy is off
 
   mutable std::mutex records_mu_;
   std::unordered_map<std::string, RecordPtr> records_;  // guarded by records_mu_; key -> record

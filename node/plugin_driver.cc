@@ -239,7 +239,10 @@ Result<std::vector<std::string>> PluginDriver::ImageRefs() {
   auto images = ListImages();
   if (!images.ok()) return images.status();
   std::vector<std::string> refs;
-  for (const sdk::Image& i : *images) refs.insert(refs.end(), i.tags.begin(), i.tags.end());
+  for (const ImageInfo& i : *images) {
+    refs.insert(refs.end(), i.tags.begin(), i.tags.end());
+    refs.insert(refs.end(), i.digests.begin(), i.digests.end());
+  }
   return refs;
 }
 
@@ -283,10 +286,34 @@ Result<ExecOutput> PluginDriver::Exec(const PodHandle& handle, const std::string
   return ExecOutput{result->exit_code, std::move(result->out), std::move(result->err)};
 }
 
-Result<std::vector<sdk::Image>> PluginDriver::ListImages() {
+Result<std::vector<ImageInfo>> PluginDriver::ListImages() {
   auto list = instance_->CallDoc<sdk::ImageList>(PluginOp::kListImages, sdk::ListImagesRequest{});
   if (!list.ok()) return list.status();
-  return std::move(list->images);
+  std::vector<ImageInfo> out;
+  out.reserve(list->images.size());
+  for (sdk::Image& i : list->images) {
+    ImageInfo info;
+    info.id = std::move(i.id);
+    info.tags = std::move(i.tags);
+    info.digests = std::move(i.digests);
+    info.size_bytes = i.size_bytes;
+    if (i.created_unix_nano) {
+      info.created = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(*i.created_unix_nano)));
+    }
+    info.pinned = i.pinned;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<ImageFsStats> PluginDriver::ImageFsInfo() {
+  if (!capabilities_.image_fs) {
+    return Status(Code::kMethodNotAllowed, "driver " + name_ + " does not report its image filesystem (capability imageFs)");
+  }
+  auto info = instance_->CallDoc<sdk::ImageFsInfo>(PluginOp::kImageFsInfo, sdk::ImageFsInfoRequest{});
+  if (!info.ok()) return info.status();
+  return ImageFsStats{info->capacity_bytes, info->available_bytes, info->used_bytes, info->path};
 }
 
 Status PluginDriver::RemoveImage(const std::string& image) {

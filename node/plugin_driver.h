@@ -95,9 +95,12 @@ class PluginDriver final : public RuntimeDriver {
   Status Recover(const PodHandle& handle);
   // Blocks until every container of the run terminated or `timeout` passed (exited false).
   Result<PodWaitResult> Wait(const PodHandle& handle, std::chrono::milliseconds timeout);
-  Result<std::vector<sdk::Image>> ListImages();
+  Result<std::vector<ImageInfo>> ListImages() override;
   // Idempotent; kConflict while a run uses the image.
-  Status RemoveImage(const std::string& image);
+  Status RemoveImage(const std::string& image) override;
+  // kMethodNotAllowed unless the plugin declares imageFs (older plugins, whose table ends before
+  // image_fs_info, never do).
+  Result<ImageFsStats> ImageFsInfo() override;
 
   // Receives the plugin's ContainerExited events (when capabilities.exit_events), on a plugin
   // thread: must not block and must not call into this driver (queue the pod instead). Events are

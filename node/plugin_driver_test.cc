@@ -56,7 +56,7 @@ TEST(PluginDriverTest, LoadErrorsNameTheFileOrTheDirectories) {
   EXPECT_EQ(bad.status().code(), Code::kInvalid);
   EXPECT_EQ(bad.status().message(), "driver plugin " + kFake +
                                         ": create: INVALID_CONFIG: fake driver config: unknown field \"startLatency\" "
-                                        "(known: startLatencyMs, failureRate, capacity, seed)");
+                                        "(known: startLatencyMs, failureRate, capacity, seed, imageFs)");
   auto missing = LoadPluginDriver({kDir}, "no-such-driver", nullptr);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
@@ -371,7 +371,7 @@ TEST(PluginDriverTest, LogsExecAndImages) {
   auto images = driver->ListImages();
   ASSERT_TRUE(images.ok());
   std::vector<std::string> tags;
-  for (const sdk::Image& i : *images) tags.push_back(i.tags.at(0));
+  for (const ImageInfo& i : *images) tags.push_back(i.tags.at(0));
   EXPECT_EQ(tags, (std::vector<std::string>{"nginx:1.25", "redis:7"}));
   Status in_use = driver->RemoveImage("nginx:1.25");
   EXPECT_EQ(in_use.code(), Code::kConflict) << in_use.ToString();
@@ -380,6 +380,24 @@ TEST(PluginDriverTest, LogsExecAndImages) {
   ASSERT_TRUE(driver->RemovePod(*handle).ok());
   EXPECT_TRUE(driver->RemoveImage("fake://nginx:1.25").ok()) << "by id, once no run uses it";
   EXPECT_TRUE(driver->ListImages()->empty());
+}
+
+TEST(PluginDriverTest, ImageFilesystemOnlyWhenTheDriverDeclaresIt) {
+  auto plain = Load(Config("imagefs-none"));
+  ASSERT_NE(plain, nullptr);
+  EXPECT_FALSE(plain->Capabilities().image_fs);
+  auto none = plain->ImageFsInfo();
+  EXPECT_EQ(none.status().code(), Code::kMethodNotAllowed);
+  EXPECT_NE(none.status().message().find("capability imageFs"), std::string::npos) << none.status().ToString();
+
+  auto with_fs = Load(Config("imagefs", {{"imageFs", {{"capacityBytes", 1000}, {"availableBytes", 250}}}}));
+  ASSERT_NE(with_fs, nullptr);
+  EXPECT_TRUE(with_fs->Capabilities().image_fs);
+  auto fs = with_fs->ImageFsInfo();
+  ASSERT_TRUE(fs.ok()) << fs.status().ToString();
+  EXPECT_EQ(fs->capacity_bytes, 1000);
+  EXPECT_EQ(fs->available_bytes, 250);
+  EXPECT_EQ(fs->path, "fake");
 }
 
 }  // namespace

@@ -118,6 +118,7 @@ const char* PluginOpName(PluginOp op) {
     case PluginOp::kExec: return "exec";
     case PluginOp::kListImages: return "list_images";
     case PluginOp::kRemoveImage: return "remove_image";
+    case PluginOp::kImageFsInfo: return "image_fs_info";
   }
   return "unknown";
 }
@@ -257,6 +258,7 @@ capstan_driver_op PluginLibrary::Op(PluginOp op) const {
     case PluginOp::kExec: return CAPSTAN_TABLE_FIELD(exec);
     case PluginOp::kListImages: return CAPSTAN_TABLE_FIELD(list_images);
     case PluginOp::kRemoveImage: return CAPSTAN_TABLE_FIELD(remove_image);
+    case PluginOp::kImageFsInfo: return CAPSTAN_TABLE_FIELD(image_fs_info);
   }
   return nullptr;
 }

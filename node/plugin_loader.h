@@ -57,6 +57,7 @@ enum class PluginOp {
   kExec,
   kListImages,
   kRemoveImage,
+  kImageFsInfo,
 };
 const char* PluginOpName(PluginOp op);  // the field name in the table: "pull_image"
 

@@ -84,6 +84,18 @@ TEST(PluginLoaderTest, TableTooSmall) {
   ExpectError(OpenPlugin({kDir}, "smalltable"), Code::kInvalid, File("smalltable"), "driver table too small (24 bytes");
 }
 
+TEST(PluginLoaderTest, AFunctionBeyondAnOlderTablesSizeIsUnsupported) {
+  // Built before image_fs_info was appended: it loads, and the host never reads past its table.
+  auto lib = OpenPlugin({kDir}, "oldtable");
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  EXPECT_NE((*lib)->Op(PluginOp::kRemoveImage), nullptr);
+  EXPECT_EQ((*lib)->Op(PluginOp::kImageFsInfo), nullptr);
+  auto inst = PluginInstance::Create(*lib, json(nullptr));
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  PluginReply reply = (*inst)->Call(PluginOp::kImageFsInfo, "{}");
+  EXPECT_EQ(reply.code, CAPSTAN_ERR_UNSUPPORTED);
+}
+
 TEST(PluginLoaderTest, TableWithoutARequiredFunction) {
   ExpectError(OpenPlugin({kDir}, "nocreate"), Code::kInvalid, File("nocreate"),
               "the driver table lacks the required function create");

@@ -95,6 +95,25 @@ struct ImagePullAuth {
   std::string username, password, auth, identity_token, registry_token, server_address;
 };
 
+// One image the runtime holds (driver.h's ImageList entry).
+struct ImageInfo {
+  std::string id;                    // the runtime's id ("sha256:...")
+  std::vector<std::string> tags;     // "repo:tag", as the runtime names them
+  std::vector<std::string> digests;  // "repo@sha256:..."
+  int64_t size_bytes = 0;
+  std::optional<std::chrono::system_clock::time_point> created;
+  bool pinned = false;  // the runtime needs it (a sandbox image): never garbage-collected
+};
+
+// The filesystem that holds the images (driver.h's ImageFsInfo). Invariant:
+// capacity_bytes > 0 and 0 <= available_bytes <= capacity_bytes.
+struct ImageFsStats {
+  int64_t capacity_bytes = 0;
+  int64_t available_bytes = 0;
+  std::optional<int64_t> used_bytes;  // what the images take, when the runtime says
+  std::string path;                   // for messages
+};
+
 // What a command run in a container printed and how it ended.
 struct ExecOutput {
   int64_t exit_code = 0;
@@ -158,6 +177,19 @@ class RuntimeDriver {
   virtual bool PullsImages() const { return false; }
   // Every reference (repo:tag, repo@digest) of the images the runtime holds, as it names them.
   virtual Result<std::vector<std::string>> ImageRefs() { return Status(Code::kMethodNotAllowed, Name() + ": images is not supported"); }
+  // Every image the runtime holds (in use or not).
+  virtual Result<std::vector<ImageInfo>> ListImages() {
+    return Status(Code::kMethodNotAllowed, Name() + ": images is not supported");
+  }
+  // Removes an image by tag or id. Idempotent (an unknown image is OK); kConflict while a
+  // container the runtime has not removed uses it.
+  virtual Status RemoveImage(const std::string& /*image*/) {
+    return Status(Code::kMethodNotAllowed, Name() + ": images is not supported");
+  }
+  // The size and free space of the filesystem holding the images (image garbage collection).
+  virtual Result<ImageFsStats> ImageFsInfo() {
+    return Status(Code::kMethodNotAllowed, Name() + ": imageFs is not supported");
+  }
   // Pulls `image`; the image id. Blocks for as long as the pull takes.
   virtual Result<std::string> PullImage(const std::string& /*image*/, const std::optional<ImagePullAuth>& /*auth*/) {
     return Status(Code::kMethodNotAllowed, Name() + ": pull is not supported");

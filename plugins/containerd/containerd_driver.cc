@@ -71,6 +71,7 @@ sdk::Capabilities ContainerdDriver::GetCapabilities() {
   sdk::Capabilities c;
   c.exec = c.logs = c.image_pull = c.images = c.exit_events = true;
   c.remote_endpoint = false;  // logs are files on this host
+  c.image_fs = true;
   c.network_modes = {"host"};
   return c;
 }

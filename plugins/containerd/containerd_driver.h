@@ -70,6 +70,9 @@ class ContainerdDriver final : public sdk::Driver {
   sdk::Result<sdk::ExecResult> Exec(const sdk::ExecRequest& request) override;
   sdk::Result<std::vector<sdk::Image>> ListImages() override;
   sdk::Result<void> RemoveImage(const std::string& image) override;
+  // The image filesystem containerd's ImageFsInfo names (its snapshotter's mount point), sized
+  // by statvfs: the socket is local (remoteEndpoint false), so that directory is this host's.
+  sdk::Result<sdk::ImageFsInfo> GetImageFsInfo() override;
 
  private:
   // A run as containerd has it now.

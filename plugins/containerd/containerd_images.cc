@@ -1,5 +1,9 @@
 // ContainerdDriver's image operations (containerd_driver.h): pull (only what is missing), list,
 // and remove (refused while a container uses the image), over the CRI ImageService.
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
 #include <string_view>
 
 #include "plugins/containerd/containerd_driver.h"
@@ -62,8 +66,41 @@ sdk::Result<std::vector<sdk::Image>> ContainerdDriver::ListImages() {
     image.id = i.id();
     image.tags.assign(i.repo_tags().begin(), i.repo_tags().end());
     image.size_bytes = static_cast<int64_t>(i.size());
+    image.digests.assign(i.repo_digests().begin(), i.repo_digests().end());
     out.push_back(std::move(image));
   }
+  // The sandbox image: containerd needs it for every pod, so garbage collection leaves it.
+  std::string sandbox = config_.sandbox_image;
+  if (sandbox.empty()) {
+    sdk::Result<cri::StatusResponse> runtime = cri_->Status(true);
+    if (runtime.ok()) sandbox = ContainerdSandboxImage(runtime.value());
+  }
+  if (!sandbox.empty()) {
+    sdk::Result<cri::ImageStatusResponse> status = cri_->ImageStatus(sandbox);
+    if (status.ok() && status.value().has_image()) {
+      for (sdk::Image& image : out) image.pinned = image.pinned || image.id == status.value().image().id();
+    }
+  }
+  return out;
+}
+
+sdk::Result<sdk::ImageFsInfo> ContainerdDriver::GetImageFsInfo() {
+  sdk::Result<cri::ImageFsInfoResponse> info = cri_->ImageFsInfo();
+  if (!info.ok()) return info.error();
+  if (info.value().image_filesystems().empty()) return sdk::Internal("containerd's ImageFsInfo names no filesystem");
+  const cri::FilesystemUsage& usage = info.value().image_filesystems(0);
+  const std::string mount = usage.fs_id().mountpoint();
+  struct statvfs fs {};
+  if (mount.empty() || ::statvfs(mount.c_str(), &fs) != 0) {
+    return sdk::Unavailable("statvfs " + mount + " (containerd's image filesystem): " +
+                            (mount.empty() ? "no mount point" : std::strerror(errno)));
+  }
+  sdk::ImageFsInfo out;
+  out.capacity_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
+  out.available_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+  if (usage.has_used_bytes()) out.used_bytes = static_cast<int64_t>(usage.used_bytes().value());
+  out.path = mount;
+  if (out.capacity_bytes <= 0) return sdk::Internal("statvfs " + mount + ": a filesystem of size 0");
   return out;
 }
 

@@ -244,4 +244,8 @@ sdk::Result<void> CriClient::RemoveImage(const std::string& image, ms timeout) {
   return sdk::Ok();
 }
 
+sdk::Result<cri::ImageFsInfoResponse> CriClient::ImageFsInfo(ms timeout) {
+  return Call(images_.get(), &cri::ImageService::Stub::ImageFsInfo, "ImageFsInfo", cri::ImageFsInfoRequest(), timeout);
+}
+
 }  // namespace capstan::plugins::containerd

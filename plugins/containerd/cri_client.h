@@ -76,6 +76,7 @@ class CriClient {
   sdk::Result<cri::ImageStatusResponse> ImageStatus(const std::string& image, ms timeout = ms(0));
   sdk::Result<cri::PullImageResponse> PullImage(const cri::PullImageRequest& r, ms timeout);
   sdk::Result<void> RemoveImage(const std::string& image, ms timeout = ms(0));
+  sdk::Result<cri::ImageFsInfoResponse> ImageFsInfo(ms timeout = ms(0));
 
   // Cancels the calls in flight; every later call fails with UNAVAILABLE. Idempotent.
   void Shutdown();

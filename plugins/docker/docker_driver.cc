@@ -65,6 +65,7 @@ sdk::Capabilities DockerDriver::GetCapabilities() {
   caps.images = true;
   caps.exit_events = true;
   caps.remote_endpoint = true;
+  caps.image_fs = client_->config().endpoint.kind == Endpoint::Kind::kUnix;
   caps.network_modes = {"host", "bridge", "none"};
   return caps;
 }

@@ -66,6 +66,9 @@ class DockerDriver final : public sdk::Driver {
   sdk::Result<sdk::PullImageResult> PullImage(const sdk::PullImageRequest& request) override;
   sdk::Result<std::vector<sdk::Image>> ListImages() override;
   sdk::Result<void> RemoveImage(const std::string& image) override;
+  // The filesystem of the engine's DockerRootDir (GET /info), by statvfs: declared only for a
+  // unix socket endpoint, where that directory is this host's.
+  sdk::Result<sdk::ImageFsInfo> GetImageFsInfo() override;
   // docker_exec_logs.cc
   sdk::Result<void> Logs(const sdk::LogsRequest& request, sdk::LogSink& sink) override;
   sdk::Result<sdk::ExecResult> Exec(const sdk::ExecRequest& request) override;

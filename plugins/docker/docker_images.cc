@@ -1,4 +1,10 @@
-// DockerDriver's image operations: pull (with credentials), list, remove.
+// DockerDriver's image operations: pull (with credentials), list, remove, and the image
+// filesystem.
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "plugins/docker/docker_driver.h"
 #include "plugins/common/image_ref.h"
 #include "plugins/docker/image_pull.h"
@@ -71,6 +77,14 @@ sdk::Result<std::vector<sdk::Image>> DockerDriver::ListImages() {
       }
     }
     if (i.contains("Size") && i["Size"].is_number_integer()) image.size_bytes = i["Size"].get<int64_t>();
+    if (i.contains("RepoDigests") && i["RepoDigests"].is_array()) {
+      for (const json& d : i["RepoDigests"]) {
+        if (d.is_string() && d.get<std::string>() != "<none>@<none>") image.digests.push_back(d.get<std::string>());
+      }
+    }
+    if (i.contains("Created") && i["Created"].is_number_integer()) {
+      image.created_unix_nano = i["Created"].get<int64_t>() * 1000000000;
+    }
     out.push_back(std::move(image));
   }
   return out;
@@ -83,6 +97,23 @@ sdk::Result<void> DockerDriver::RemoveImage(const std::string& image) {
   if (!r.ok()) return r.error();
   if (r.value().status == 200 || r.value().status == 404) return sdk::Ok();
   return ErrorFromResponse(r.value(), "remove image " + image);
+}
+
+sdk::Result<sdk::ImageFsInfo> DockerDriver::GetImageFsInfo() {
+  sdk::Result<json> info = client_->Json({"GET", "/info", "", {}}, "docker info");
+  if (!info.ok()) return info.error();
+  const std::string root = JsonString(info.value(), "DockerRootDir");
+  if (root.empty()) return sdk::Internal("docker info: no DockerRootDir");
+  struct statvfs fs {};
+  if (::statvfs(root.c_str(), &fs) != 0) {
+    return sdk::Unavailable("statvfs " + root + " (the engine's DockerRootDir): " + std::strerror(errno));
+  }
+  sdk::ImageFsInfo out;
+  out.capacity_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
+  out.available_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+  out.path = root;
+  if (out.capacity_bytes <= 0) return sdk::Internal("statvfs " + root + ": a filesystem of size 0");
+  return out;
 }
 
 }  // namespace capstan::plugins::docker

@@ -12,7 +12,8 @@
 //   - logs: one line per event of a container (created, started, exited), following until exit;
 //   - exec: `true` (0), `false` (1), `echo ARGS...` (prints them); anything else exits 127;
 //   - images: pulled images and those of runs not removed, id "fake://<image>"; an image in use
-//     cannot be removed (CONFLICT).
+//     cannot be removed (CONFLICT); the image filesystem of the configuration's imageFs (constant:
+//     the fake's images have no size), declared as imageFs only when configured.
 // Thread-safety: every method is thread-safe: the engine's mutex guards its maps, FakeDriver is
 // thread-safe itself. Lock order: Engine::mu, then FakeDriver's own mutex. Events and log sinks are
 // called without the engine's mutex held.
@@ -139,6 +140,7 @@ class FakePlugin final : public sdk::Driver {
     sdk::Capabilities c;
     c.exec = c.logs = c.image_pull = c.images = c.exit_events = true;
     c.remote_endpoint = false;
+    c.image_fs = engine_->driver.ImageFsInfo().ok();  // configured (imageFs) or not
     c.network_modes = {"host", "bridge", "none"};
     return c;
   }
@@ -347,6 +349,12 @@ class FakePlugin final : public sdk::Driver {
     }
     engine_->pulled.erase(tag);
     return sdk::Ok();
+  }
+
+  sdk::Result<sdk::ImageFsInfo> GetImageFsInfo() override {
+    auto fs = engine_->driver.ImageFsInfo();
+    if (!fs.ok()) return sdk::Unsupported("image_fs_info");
+    return sdk::ImageFsInfo{fs->capacity_bytes, fs->available_bytes, fs->used_bytes, fs->path};
   }
 
  private:

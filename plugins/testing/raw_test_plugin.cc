@@ -17,6 +17,7 @@
 #define KIND_SMALL_TABLE 4    // struct_size stops before free_string
 #define KIND_NO_CREATE 5      // create is NULL
 #define KIND_RAW_THROWS 6     // inspect throws a C++ exception across the ABI (forbidden)
+#define KIND_OLD_TABLE 7      // a plugin built before image_fs_info: struct_size ends at remove_image
 
 namespace {
 
@@ -78,6 +79,10 @@ capstan_driver_api MakeTable() {
   api.create = nullptr;
 #elif CAPSTAN_TEST_PLUGIN_KIND == KIND_RAW_THROWS
   api.inspect = &Throws;
+#elif CAPSTAN_TEST_PLUGIN_KIND == KIND_OLD_TABLE
+  api.list_images = api.remove_image = &Unsupported;
+  api.image_fs_info = &Unsupported;  // beyond struct_size: the host must not see it
+  api.struct_size = offsetof(capstan_driver_api, image_fs_info);
 #endif
   return api;
 }

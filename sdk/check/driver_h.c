@@ -32,7 +32,8 @@ CAPSTAN_CHECK(api_logs, offsetof(capstan_driver_api, logs) == 128);
 CAPSTAN_CHECK(api_exec, offsetof(capstan_driver_api, exec) == 136);
 CAPSTAN_CHECK(api_list_images, offsetof(capstan_driver_api, list_images) == 144);
 CAPSTAN_CHECK(api_remove_image, offsetof(capstan_driver_api, remove_image) == 152);
-CAPSTAN_CHECK(api_size, sizeof(capstan_driver_api) == 160);
+CAPSTAN_CHECK(api_image_fs_info, offsetof(capstan_driver_api, image_fs_info) == 160);
+CAPSTAN_CHECK(api_size, sizeof(capstan_driver_api) == 168);
 #endif
 
 int capstan_driver_h_check(void) { return CAPSTAN_OK; }

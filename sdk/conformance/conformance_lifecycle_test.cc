@@ -232,6 +232,10 @@ TEST_F(Lifecycle, ImageInUseIsNotRemoved) {
   bool listed = false;
   for (const sdk::Image& i : Must<sdk::ImageList>(PluginOp::kListImages, sdk::ListImagesRequest{}).images) {
     listed = listed || std::find(i.tags.begin(), i.tags.end(), GetOptions().image) != i.tags.end();
+    EXPECT_GE(i.size_bytes, 0) << i.id << ": sizeBytes";
+    if (i.created_unix_nano) {
+      EXPECT_GT(*i.created_unix_nano, 0) << i.id << ": createdUnixNano";
+    }
   }
   EXPECT_TRUE(listed) << "the image of a run is listed";
   ExpectCode(CAPSTAN_ERR_CONFLICT, PluginOp::kRemoveImage, sdk::RemoveImageRequest{GetOptions().image},

@@ -83,6 +83,8 @@ TEST_F(Capabilities, DocumentShape) {
   for (const char* field : {"exec", "logs", "imagePull", "images", "exitEvents", "remoteEndpoint"}) {
     EXPECT_TRUE(doc.contains(field) && doc[field].is_boolean()) << "capabilities." << field << " must be a boolean";
   }
+  // Added later (imageFs): optional, a boolean when present.
+  EXPECT_TRUE(!doc.contains("imageFs") || doc["imageFs"].is_boolean()) << "capabilities.imageFs must be a boolean";
   ASSERT_TRUE(doc.contains("networkModes") && doc["networkModes"].is_array()) << reply.json;
   EXPECT_FALSE(doc["networkModes"].empty());
   for (const json& m : doc["networkModes"]) {
@@ -228,6 +230,17 @@ TEST_F(Unsupported, OptionalOperationsMatchTheCapabilities) {
   } else {
     ExpectCode(CAPSTAN_ERR_UNSUPPORTED, PluginOp::kListImages, sdk::ListImagesRequest{}, "images false");
     ExpectCode(CAPSTAN_ERR_UNSUPPORTED, PluginOp::kRemoveImage, sdk::RemoveImageRequest{image}, "images false");
+  }
+  if (caps_.image_fs) {
+    EXPECT_NE(library_->Op(PluginOp::kImageFsInfo), nullptr) << "imageFs declared, image_fs_info missing";
+    // The decoder checks 0 <= available <= capacity and capacity > 0.
+    auto fs = Must<sdk::ImageFsInfo>(PluginOp::kImageFsInfo, sdk::ImageFsInfoRequest{});
+    EXPECT_GT(fs.capacity_bytes, 0);
+    if (fs.used_bytes) {
+      EXPECT_LE(*fs.used_bytes, fs.capacity_bytes) << "usedBytes beyond capacityBytes";
+    }
+  } else {
+    ExpectCode(CAPSTAN_ERR_UNSUPPORTED, PluginOp::kImageFsInfo, sdk::ImageFsInfoRequest{}, "imageFs false");
   }
   sdk::PodRunHandle h = Start(Spec(1));
   if (caps_.exec) {

@@ -206,6 +206,11 @@ typedef struct capstan_driver_api {
   /* RemoveImageRequest -> no result. Idempotent (an unknown image is CAPSTAN_OK); CONFLICT when a
    * run not removed uses it. Capability: images. */
   capstan_driver_op remove_image;
+  /* ImageFsInfoRequest -> ImageFsInfo: the size and free space of the filesystem that holds the
+   * images (what the host's image garbage collection watches). Cheap enough to call every few
+   * minutes. UNAVAILABLE when the engine cannot be reached. Capability: imageFs. Added after
+   * remove_image: a table whose struct_size ends before it does not have it. */
+  capstan_driver_op image_fs_info;
   /* New fields go here, at the end, without changing CAPSTAN_DRIVER_ABI_VERSION. */
 } capstan_driver_api;
 
@@ -237,10 +242,10 @@ CAPSTAN_DRIVER_EXPORT int32_t capstan_driver_entry(uint32_t host_abi_min, uint32
  * Optional fields may be absent; readers ignore unknown ones.
  *
  * DriverConfig (create)     {"config": <driver-specific value, null when none>}
- * CapabilitiesRequest, FingerprintRequest, ListImagesRequest
+ * CapabilitiesRequest, FingerprintRequest, ListImagesRequest, ImageFsInfoRequest
  *                           {}  (no fields yet; a plugin ignores what it does not know)
  * Capabilities              {"exec": bool, "logs": bool, "imagePull": bool, "images": bool,
- *                            "exitEvents": bool, "remoteEndpoint": bool,
+ *                            "exitEvents": bool, "remoteEndpoint": bool, "imageFs": bool,
  *                            "networkModes": ["host" | "bridge" | "none", ...]  (non-empty)}
  * Fingerprint               {"healthy": bool, "message": str, "os": "linux", "arch": "amd64",
  *                            "runtimeVersion": "docker://27.3.1", "capacity": {"cpu": "8", ...},
@@ -276,7 +281,15 @@ CAPSTAN_DRIVER_EXPORT int32_t capstan_driver_entry(uint32_t host_abi_min, uint32
  * ExecRequest               {"handle", "container": str, "command": [str] (non-empty),
  *                            "timeoutMs": int (0: none)}
  * ExecResult                {"exitCode": int, "stdout": str, "stderr": str}
- * ImageList                 {"images": [{"id", "tags": [str], "sizeBytes": int}]}
+ * ImageList                 {"images": [{"id", "tags": [str], "sizeBytes": int,
+ *                              "digests": [str]  (repo@sha256:..., optional),
+ *                              "createdUnixNano": int  (optional),
+ *                              "pinned": bool  (optional: the runtime needs it, e.g. the pod
+ *                                               sandbox image; the host never garbage-collects it)}]}
+ * ImageFsInfo               {"capacityBytes": int, "availableBytes": int  (both required, > 0 and
+ *                            <= capacity; as statvfs: size and space free for unprivileged use),
+ *                            "usedBytes": int  (optional: what the images take on it),
+ *                            "path": str  (optional: where it is mounted, for messages)}
  * RemoveImageRequest        {"image": str (a tag or an id)}
  *
  * Events (emit_event on an instance table):

@@ -148,6 +148,8 @@ inline nlohmann::json ToJson(const FingerprintRequest&) { return nlohmann::json:
 inline void FromJson(const nlohmann::json&, const std::string&, detail::Reader&, FingerprintRequest*) {}
 inline nlohmann::json ToJson(const ListImagesRequest&) { return nlohmann::json::object(); }
 inline void FromJson(const nlohmann::json&, const std::string&, detail::Reader&, ListImagesRequest*) {}
+inline nlohmann::json ToJson(const ImageFsInfoRequest&) { return nlohmann::json::object(); }
+inline void FromJson(const nlohmann::json&, const std::string&, detail::Reader&, ImageFsInfoRequest*) {}
 
 inline nlohmann::json ToJson(const Capabilities& v) {
   return {{"exec", v.exec},
@@ -156,6 +158,7 @@ inline nlohmann::json ToJson(const Capabilities& v) {
           {"images", v.images},
           {"exitEvents", v.exit_events},
           {"remoteEndpoint", v.remote_endpoint},
+          {"imageFs", v.image_fs},
           {"networkModes", v.network_modes}};
 }
 inline void FromJson(const nlohmann::json& j, const std::string& p, detail::Reader& r, Capabilities* out) {
@@ -165,6 +168,7 @@ inline void FromJson(const nlohmann::json& j, const std::string& p, detail::Read
   r.Bool(j, "images", p, &out->images);
   r.Bool(j, "exitEvents", p, &out->exit_events);
   r.Bool(j, "remoteEndpoint", p, &out->remote_endpoint);
+  r.Bool(j, "imageFs", p, &out->image_fs);
   out->network_modes.clear();
   r.Strings(j, "networkModes", p, &out->network_modes);
   if (r.ok() && out->network_modes.empty()) r.Fail(detail::Reader::Join(p, "networkModes"), "must not be empty");
@@ -486,7 +490,13 @@ inline void FromJson(const nlohmann::json& j, const std::string& p, detail::Read
 
 inline nlohmann::json ToJson(const ImageList& v) {
   nlohmann::json images = nlohmann::json::array();
-  for (const Image& i : v.images) images.push_back({{"id", i.id}, {"tags", i.tags}, {"sizeBytes", i.size_bytes}});
+  for (const Image& i : v.images) {
+    nlohmann::json image = {{"id", i.id}, {"tags", i.tags}, {"sizeBytes", i.size_bytes}};
+    if (!i.digests.empty()) image["digests"] = i.digests;
+    if (i.created_unix_nano) image["createdUnixNano"] = *i.created_unix_nano;
+    if (i.pinned) image["pinned"] = true;
+    images.push_back(std::move(image));
+  }
   return {{"images", images}};
 }
 inline void FromJson(const nlohmann::json& j, const std::string& p, detail::Reader& r, ImageList* out) {
@@ -494,7 +504,35 @@ inline void FromJson(const nlohmann::json& j, const std::string& p, detail::Read
     r.String(e, "id", ep, &o->id, /*required=*/true);
     r.Strings(e, "tags", ep, &o->tags);
     r.Int(e, "sizeBytes", ep, &o->size_bytes);
+    r.Strings(e, "digests", ep, &o->digests);
+    r.OptInt(e, "createdUnixNano", ep, &o->created_unix_nano);
+    r.Bool(e, "pinned", ep, &o->pinned);
   });
+}
+
+inline nlohmann::json ToJson(const ImageFsInfo& v) {
+  nlohmann::json j = {{"capacityBytes", v.capacity_bytes}, {"availableBytes", v.available_bytes}};
+  if (v.used_bytes) j["usedBytes"] = *v.used_bytes;
+  if (!v.path.empty()) j["path"] = v.path;
+  return j;
+}
+// Both sizes are required and consistent (0 < available <= capacity would be too strict: a full
+// disk has 0 available), so that a host never divides by zero nor sees more free than there is.
+inline void FromJson(const nlohmann::json& j, const std::string& p, detail::Reader& r, ImageFsInfo* out) {
+  if (detail::Reader::Get(j, "capacityBytes") == nullptr) r.Fail(detail::Reader::Join(p, "capacityBytes"), "required");
+  if (detail::Reader::Get(j, "availableBytes") == nullptr) {
+    r.Fail(detail::Reader::Join(p, "availableBytes"), "required");
+  }
+  r.Int(j, "capacityBytes", p, &out->capacity_bytes);
+  r.Int(j, "availableBytes", p, &out->available_bytes);
+  r.OptInt(j, "usedBytes", p, &out->used_bytes);
+  r.String(j, "path", p, &out->path);
+  if (!r.ok()) return;
+  if (out->capacity_bytes <= 0) r.Fail(detail::Reader::Join(p, "capacityBytes"), "must be positive");
+  if (out->available_bytes < 0 || out->available_bytes > out->capacity_bytes) {
+    r.Fail(detail::Reader::Join(p, "availableBytes"), "must be in 0..capacityBytes");
+  }
+  if (out->used_bytes && *out->used_bytes < 0) r.Fail(detail::Reader::Join(p, "usedBytes"), "must not be negative");
 }
 
 inline nlohmann::json ToJson(const RemoveImageRequest& v) { return {{"image", v.image}}; }

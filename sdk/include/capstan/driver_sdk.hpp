@@ -208,6 +208,8 @@ class Driver {
   virtual Result<ExecResult> Exec(const ExecRequest& /*request*/) { return Unsupported("exec"); }
   virtual Result<std::vector<Image>> ListImages() { return Unsupported("list_images"); }
   virtual Result<void> RemoveImage(const std::string& /*image*/) { return Unsupported("remove_image"); }
+  // Optional (imageFs).
+  virtual Result<ImageFsInfo> GetImageFsInfo() { return Unsupported("image_fs_info"); }
 };
 
 }  // namespace capstan::sdk
@@ -487,6 +489,27 @@ struct Glue {
     });
   }
 
+  static int32_t ImageFsInfoOp(capstan_driver_instance* inst, const char* req, char** out_json,
+                               char** out_error) noexcept {
+    return Guard(out_error, [&]() -> int32_t {
+      ImageFsInfoRequest r;
+      const bool declared = inst != nullptr && inst->capabilities.image_fs;
+      if (int32_t c = Prepare(inst, req, out_json, out_error, declared, "image_fs_info", &r)) return c;
+      Result<ImageFsInfo> info = inst->driver->GetImageFsInfo();
+      if (info.ok()) {
+        // The host refuses an inconsistent document: say here that it is the driver's bug.
+        const ImageFsInfo& v = info.value();
+        if (v.capacity_bytes <= 0 || v.available_bytes < 0 || v.available_bytes > v.capacity_bytes) {
+          return Fail(out_error, CAPSTAN_ERR_INTERNAL,
+                      "driver bug: image_fs_info: capacityBytes " + std::to_string(v.capacity_bytes) +
+                          " and availableBytes " + std::to_string(v.available_bytes) +
+                          " (need 0 <= available <= capacity, capacity > 0)");
+        }
+      }
+      return Reply(info, out_json, out_error);
+    });
+  }
+
   static const capstan_driver_api* Table() noexcept {
     static const capstan_driver_api api = {
         sizeof(capstan_driver_api),
@@ -510,6 +533,7 @@ struct Glue {
         &Exec,
         &ListImages,
         &RemoveImage,
+        &ImageFsInfoOp,
     };
     return &api;
   }

@@ -38,6 +38,9 @@ struct FingerprintRequest {
 struct ListImagesRequest {
   static constexpr char kKind[] = "ListImagesRequest";
 };
+struct ImageFsInfoRequest {
+  static constexpr char kKind[] = "ImageFsInfoRequest";
+};
 
 struct Capabilities {
   static constexpr char kKind[] = "Capabilities";
@@ -47,6 +50,7 @@ struct Capabilities {
   bool images = false;       // list_images and remove_image
   bool exit_events = false;  // emits ContainerExited events
   bool remote_endpoint = false;
+  bool image_fs = false;     // image_fs_info
   std::vector<std::string> network_modes{"host"};  // of "host", "bridge", "none"; non-empty
 };
 
@@ -208,11 +212,22 @@ struct Image {
   std::string id;
   std::vector<std::string> tags;
   int64_t size_bytes = 0;
+  std::vector<std::string> digests;           // "repo@sha256:..."
+  std::optional<int64_t> created_unix_nano;   // when the image was built, if the runtime says
+  bool pinned = false;                        // never garbage-collected (the sandbox image, ...)
 };
 
 struct ImageList {
   static constexpr char kKind[] = "ImageList";
   std::vector<Image> images;
+};
+
+struct ImageFsInfo {
+  static constexpr char kKind[] = "ImageFsInfo";
+  int64_t capacity_bytes = 0;
+  int64_t available_bytes = 0;
+  std::optional<int64_t> used_bytes;  // what the images take
+  std::string path;                   // the mount point or directory, for messages
 };
 
 struct RemoveImageRequest {
