@@ -6,6 +6,7 @@
 #include <map>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "client/json_fields.h"
 #include "controller/haproxy/settings.h"
 
@@ -113,6 +114,7 @@ Status HaproxyController::Start() {
   ao.reload_debounce = options_.reload_debounce;
   ao.log_path = dir_ + "/haproxy.log";
   applier_ = std::make_unique<HaproxyApplier>(ao, client_.get());
+  metrics_ = std::make_unique<HaproxyMetrics>(&metrics::DefaultRegistry(), client_->socket_path());
   // The first config: from the caches when it passes the check, else an empty one (the first
   // reconcile then sorts out who is at fault).
   ModelResult first = BuildHaproxyModel(Inputs());
@@ -133,6 +135,7 @@ Status HaproxyController::Start() {
       stats_.haproxy_restarts = restarts;
     }
     if (restarts > 0) {
+      metrics_->RecordRestart();
       restarted_ = true;
       queue().Add(kKey);
     }
@@ -201,6 +204,7 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
       if (r.reload_failed) ++stats_.reloads_failed;
       else if (!r.status.ok() && !r.blamed.empty()) ++stats_.configs_rejected;
     }
+    metrics_->RecordApply(r, std::chrono::steady_clock::now() - t0);
     if (r.status.ok() || r.blamed.empty()) break;
     std::vector<Problem> rejected;
     bool progress = false;

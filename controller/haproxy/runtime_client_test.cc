@@ -35,11 +35,11 @@ TEST(ShowProcTest, ParsesMasterWorkersAndOldWorkers) {
 
 TEST(ShowStatTest, ParsesServerRowsByHeaderNames) {
   auto s = ParseShowStat(
-      "# pxname,svname,scur,status,weight,check_status,addr,\n"
-      "f,FRONTEND,3,OPEN,,,,\n"
-      "b,s1,2,UP,1,L7OK,127.0.0.1:20001,\n"
-      "b,s2,0,MAINT,1,,0.0.0.0:0,\n"
-      "b,BACKEND,2,UP,1,,,\n");
+      "# pxname,svname,scur,status,weight,check_status,addr,check_code,last_chk,lastchg,\n"
+      "f,FRONTEND,3,OPEN,,,,,,,\n"
+      "b,s1,2,UP,1,L7OK,127.0.0.1:20001,200,HTTP status check returned code <3C>200<3E>,12,\n"
+      "b,s2,0,MAINT,1,,0.0.0.0:0,,,,\n"
+      "b,BACKEND,2,UP,1,,,,,,\n");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->size(), 2u);
   EXPECT_EQ((*s)[0].backend, "b");
@@ -48,7 +48,12 @@ TEST(ShowStatTest, ParsesServerRowsByHeaderNames) {
   EXPECT_EQ((*s)[0].status, "UP");
   EXPECT_EQ((*s)[0].check_status, "L7OK");
   EXPECT_EQ((*s)[0].address, "127.0.0.1:20001");
+  EXPECT_EQ((*s)[0].check_code, 200);
+  EXPECT_EQ((*s)[0].last_check, "HTTP status check returned code <3C>200<3E>");
+  EXPECT_EQ((*s)[0].last_change_seconds, 12);
   EXPECT_EQ((*s)[1].status, "MAINT");
+  EXPECT_EQ((*s)[1].check_code, 0);
+  EXPECT_EQ((*s)[1].last_change_seconds, -1);
   EXPECT_FALSE(ParseShowStat("b,s1,2\n").ok());
 }
 
