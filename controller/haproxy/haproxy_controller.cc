@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "client/json_fields.h"
+#include "controller/haproxy/ingress_status.h"
 #include "controller/haproxy/settings.h"
 
 namespace capstan::controller::haproxy {
@@ -242,6 +243,14 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
   if (r.status.ok()) {
     for (const ObjectPtr& svc : services_->List()) {
       if (!at_fault.count(SourceName(*svc))) SetServiceCondition(*svc, true, "Configured", "served by HAProxy");
+    }
+    // Ingresses served get the address kubectl's ADDRESS column shows (ingress_status.h).
+    if (options_.http_port > 0) {
+      const IngressModel& served = applier_->applied().ingress;
+      for (const StatusPatch& p : IngressStatusPatches(ingresses_->List(), served, options_.public_address)) {
+        auto w = api_->Patch(p.path, client::PatchType::kMerge, p.body);
+        if (!w.ok()) log::Debug("haproxy: cannot set the Ingress status", {{"path", p.path}, {"error", w.status().ToString()}});
+      }
     }
   }
   if (!r.status.ok()) {
