@@ -194,6 +194,19 @@ class HaproxyIngressTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   }
 
+  // `capstan ARGS` prints what kubectl 1.33 prints against the same server (but for ages, which
+  // may tick between the two).
+  static void ExpectAsKubectlPrints(const std::vector<std::string>& args) {
+    const std::string kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+    if (::access(kubectl.c_str(), X_OK) != 0) return;
+    auto mine = server_->Capstan(args);
+    auto theirs = server_->Kubectl(kubectl, args);
+    ASSERT_EQ(mine.exit_code, 0) << mine.err;
+    ASSERT_EQ(theirs.exit_code, 0) << theirs.err;
+    const std::regex age("[0-9]+s\n");
+    EXPECT_EQ(std::regex_replace(mine.out, age, "AGE\n"), std::regex_replace(theirs.out, age, "AGE\n"));
+  }
+
   static ServerProcess* server_;
   static int http_port_, https_port_;
   static std::map<std::string, int> service_ports_;
@@ -325,14 +338,7 @@ TEST_F(HaproxyIngressTest, HostAndPathRulesAndDefaultBackend) {
     return std::regex_search(
         mine.out, std::regex("^NAME +CLASS +HOSTS +ADDRESS +PORTS +AGE\nroutes +haproxy +a\\.test,b\\.test +127\\.0\\.0\\.1 +80 +[0-9]+s\n$"));
   }, 10s)) << mine.out << mine.err;
-  const std::string kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
-  if (::access(kubectl.c_str(), X_OK) == 0) {
-    auto theirs = server_->Kubectl(kubectl, {"get", "ingress", "routes"});
-    ASSERT_EQ(theirs.exit_code, 0) << theirs.err;
-    // Same text but for the age, which may have ticked between the two.
-    const std::regex age("[0-9]+s\n");
-    EXPECT_EQ(std::regex_replace(mine.out, age, "AGE\n"), std::regex_replace(theirs.out, age, "AGE\n"));
-  }
+  ExpectAsKubectlPrints({"get", "ingress", "routes"});
 }
 
 // TLS: two kubernetes.io/tls Secrets for two hosts; a client naming each host (SNI) to 127.0.0.1
@@ -377,6 +383,14 @@ TEST_F(HaproxyIngressTest, TlsBySniAndRedirectToHttps) {
   auto redirect = e2e::Run({"curl", "-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H",
                        "Host: secure.test", "http://127.0.0.1:" + std::to_string(http_port_) + "/index.html?x=1"});
   EXPECT_EQ(redirect.out, "308 https://secure.test:" + https + "/index.html?x=1") << redirect.err;
+
+  // PORTS "80, 443" with TLS; ADDRESS once served.
+  RunResult mine;
+  EXPECT_TRUE(WaitFor([&] {
+    mine = server_->Capstan({"get", "ingress", "secure"});
+    return std::regex_search(mine.out, std::regex("\nsecure +haproxy +secure\\.test,secure2\\.test +127\\.0\\.0\\.1 +80, 443 +[0-9]+s\n"));
+  }, 10s)) << mine.out << mine.err;
+  ExpectAsKubectlPrints({"get", "ingress", "secure", "-o", "wide"});
 }
 
 // /metrics after a reload: the new Service's reload is counted as ok, HAProxy is up with one
