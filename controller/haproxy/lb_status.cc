@@ -8,21 +8,36 @@ namespace {
 
 bool NeverFilled(const ServerStat& s) { return s.address.empty() || s.address == "0.0.0.0:0"; }
 
-}  // namespace
-
-json ServiceLoadBalancerView(const json& service, const std::vector<ServerStat>& stats) {
+// The backend of each TCP port (model_builder.h names them), by port; none for a headless Service.
+std::vector<std::pair<int, std::string>> Backends(const json& service) {
   const json& meta = service.value("metadata", json::object());
   const json& spec = service.value("spec", json::object());
   const std::string prefix = meta.value("namespace", "") + "_" + meta.value("name", "") + "_";
-  json out = {{"backends", json::array()}};
-  if (spec.value("clusterIP", "") == "None") {
-    out["message"] = "a headless Service (clusterIP: None) has no HAProxy listener";
-    return out;
-  }
+  std::vector<std::pair<int, std::string>> out;
+  if (spec.value("clusterIP", "") == "None") return out;
   for (const json& port : spec.value("ports", json::array())) {
     if (!port.is_object() || port.value("protocol", "TCP") != "TCP" || !port.contains("port")) continue;
     const int number = port.value("port", 0);
-    const std::string backend = prefix + std::to_string(number);
+    out.emplace_back(number, prefix + std::to_string(number));
+  }
+  return out;
+}
+
+std::vector<std::string> BackendNames(const json& service) {
+  std::vector<std::string> out;
+  for (const auto& [port, name] : Backends(service)) out.push_back(name);
+  return out;
+}
+
+}  // namespace
+
+json ServiceLoadBalancerView(const json& service, const std::vector<ServerStat>& stats) {
+  json out = {{"backends", json::array()}};
+  if (service.value("spec", json::object()).value("clusterIP", "") == "None") {
+    out["message"] = "a headless Service (clusterIP: None) has no HAProxy listener";
+    return out;
+  }
+  for (const auto& [number, backend] : Backends(service)) {
     json servers = json::array();
     int slots = 0;
     for (const ServerStat& s : stats) {
@@ -55,9 +70,15 @@ HaproxyLoadBalancerStatus::HaproxyLoadBalancerStatus(std::string master_socket, 
     : client_(std::move(master_socket), timeout) {}
 
 Result<json> HaproxyLoadBalancerStatus::ServiceStatus(const json& service) {
-  auto stats = client_.ShowStat();
-  if (!stats.ok()) return stats.status();
-  return ServiceLoadBalancerView(service, *stats);
+  // Only this Service's backends: `show stat` of a whole large config is megabytes.
+  const std::vector<std::string> names = BackendNames(service);
+  std::vector<ServerStat> rows;
+  for (const std::string& backend : names) {
+    auto stats = client_.ShowServerStats(backend);
+    if (!stats.ok()) return stats.status();
+    rows.insert(rows.end(), stats->begin(), stats->end());
+  }
+  return ServiceLoadBalancerView(service, rows);
 }
 
 }  // namespace capstan::controller::haproxy

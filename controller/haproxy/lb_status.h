@@ -1,6 +1,7 @@
 // HaproxyLoadBalancerStatus: the managed HAProxy's view of one Service for GET
 // /capstan/v1/namespaces/NS/services/NAME/loadbalancer (api/load_balancer_status.h), read from
-// `show stat` through the master CLI on demand, with a short timeout (the API's handler threads
+// `show stat BACKEND` (its backends only, one call per port) through the master CLI on demand,
+// with a short timeout (the API's handler threads
 // call it; they may block, the I/O threads never do).
 //
 // A Service's backends are named "<namespace>_<name>_<port>" (model_builder.h); namespace and
@@ -22,7 +23,8 @@
 
 namespace capstan::controller::haproxy {
 
-// Pure: {"backends": [...], "message": "..."} for `service` (a v1 Service) from `show stat` rows.
+// Pure: {"backends": [...], "message": "..."} for `service` (a v1 Service) from `show stat` rows
+// (of all backends, or of its own).
 nlohmann::json ServiceLoadBalancerView(const nlohmann::json& service, const std::vector<ServerStat>& stats);
 
 class HaproxyLoadBalancerStatus final : public api::LoadBalancerStatus {

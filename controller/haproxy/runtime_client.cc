@@ -214,6 +214,13 @@ Result<std::vector<ServerStat>> HaproxyRuntimeClient::ShowStat() const {
   return ParseShowStat(*text);
 }
 
+Result<std::vector<ServerStat>> HaproxyRuntimeClient::ShowServerStats(const std::string& backend) const {
+  auto text = Worker("show stat " + backend + " 4 -1");
+  if (!text.ok()) return text.status();
+  if (Trim(*text) == "No such proxy.") return std::vector<ServerStat>{};
+  return ParseShowStat(*text);
+}
+
 Status HaproxyRuntimeClient::WorkerCommand(const std::string& command,
                                            std::initializer_list<const char*> ok_prefixes) const {
   auto answer = Worker(command);

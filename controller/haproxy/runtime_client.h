@@ -63,6 +63,9 @@ class HaproxyRuntimeClient {
   // Retries for about half a second while the master answers nothing (starting, re-executing).
   Result<ProcInfo> ShowProc() const;
   Result<std::vector<ServerStat>> ShowStat() const;
+  // The server rows of one backend only (`show stat BACKEND 4 -1`); none when there is no such
+  // backend.
+  Result<std::vector<ServerStat>> ShowServerStats(const std::string& backend) const;
 
   Status SetServerAddr(const std::string& backend, const std::string& server, const std::string& address,
                        int port) const;

@@ -134,6 +134,16 @@ TEST_F(RuntimeClientTest, ServersMoveThroughTheRuntimeApiWithoutAReload) {
   ASSERT_TRUE(WaitUntil([&] { return Stat("s1").status == "UP"; }, 5s)) << Stat("s1").status;
   EXPECT_EQ(Stat("s2").status, "MAINT");
   EXPECT_EQ(Responders(4), std::set<std::string>{"a\n"});
+  // One backend's servers only (describe service); an unknown backend has none.
+  auto one = client_->ShowServerStats("default_web_80");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  ASSERT_EQ(one->size(), 8u);  // the slots
+  EXPECT_EQ((*one)[0].server, "s1");
+  EXPECT_EQ((*one)[0].check_code, 200);
+  EXPECT_GE((*one)[0].last_change_seconds, 0);
+  auto none = client_->ShowServerStats("default_nosuch_80");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
 
   // The entry sequence: address, drain (leaving MAINT for ready would make it UP at once),
   // health down, ready: DOWN until its first check passes, then UP by HAProxy's own doing.
