@@ -96,9 +96,14 @@ class HaproxyIngressTest : public ::testing::Test {
     server_ = new ServerProcess();
     http_port_ = FreePort();
     https_port_ = FreePort();
+    // ctest runs each test as its own process, two at a time: each server takes its Pods' ports
+    // from its own window of 26000-26499 (the allocator's bind check alone could hand two servers
+    // starting at once the same port).
+    const int window = 26000 + 25 * static_cast<int>(::getpid() % 20);
+    const std::string pod_ports = std::to_string(window) + "-" + std::to_string(window + 24);
     if (!server_->Start({"--driver", "process", "--driver-config",
                          json{{"stateDir", server_->home() + "/driver-state"}}.dump(), "--node-name", "e2e-ingress",
-                         "--port-range", "26000-26499", "--lb", "haproxy", "--lb-public-address", "127.0.0.1",
+                         "--port-range", pod_ports, "--lb", "haproxy", "--lb-public-address", "127.0.0.1",
                          "--lb-http-port", std::to_string(http_port_), "--lb-https-port",
                          std::to_string(https_port_)})) {
       failure_ = "the server did not start: " + server_->log();
