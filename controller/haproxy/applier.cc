@@ -2,9 +2,9 @@
 
 #include <stdio.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "base/log.h"
 #include "controller/haproxy/config_check.h"
@@ -206,15 +206,15 @@ std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {
   // A leaving server that is UP keeps serving while no other server of its backend is UP (a
   // Service's selector switched to Pods whose checks have not passed yet: draining it now would
   // leave the backend without a server and fail requests), at most drain_timeout; then it drains.
+  std::set<std::pair<std::string, std::string>> leaving;
+  for (const Pending& p : leaving_) leaving.insert({p.backend, ServerName(p.slot)});
+  std::set<std::string> served;  // backends with a server UP that is not leaving
+  for (const auto& [key, is_up] : up) {
+    if (is_up && !leaving.count(key)) served.insert(key.first);
+  }
   std::vector<Pending> still_leaving;
   for (const Pending& p : leaving_) {
-    bool other_up = false;
-    for (const auto& [key, is_up] : up) {
-      const bool leaving = std::any_of(leaving_.begin(), leaving_.end(), [&](const Pending& l) {
-        return l.backend == key.first && ServerName(l.slot) == key.second;
-      });
-      other_up = other_up || (key.first == p.backend && is_up && !leaving);
-    }
+    const bool other_up = served.count(p.backend) > 0;
     const bool self_up = up[{p.backend, ServerName(p.slot)}];
     if (!stats.ok() || other_up || !self_up || now >= p.deadline) {
       Status st = client_->SetServerState(p.backend, ServerName(p.slot), AdminState::kDrain);
