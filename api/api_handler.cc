@@ -6,6 +6,8 @@
 #include "api/errors.h"
 #include "api/negotiation.h"
 #include "api/gitops_webhook.h"
+#include "api/load_balancer_status.h"
+#include "api/request_metrics.h"
 #include "api/openapi.h"
 #include "api/request_info.h"
 #include "base/log.h"
@@ -16,6 +18,13 @@ ApiHandler::ApiHandler(ResourceService* service, const TokenAuthenticator* auth,
     : service_(service), auth_(auth), options_(std::move(options)) {}
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
+  const auto start = std::chrono::steady_clock::now();
+  HttpResponse r = HandleCaught(req);
+  RecordApiRequest(MetricVerb(req), r.status, std::chrono::steady_clock::now() - start);
+  return r;
+}
+
+HttpResponse ApiHandler::HandleCaught(const HttpRequest& req) {
   try {
     return HandleUnsafe(req);
   } catch (const std::exception& e) {
@@ -72,6 +81,16 @@ HttpResponse ApiHandler::HandleUnsafe(const HttpRequest& req) {
     if (!st.ok()) return ErrorResponse(st);
     return JsonResponse(200, SuccessStatus());
   }
+  // Prometheus metrics: a read like any other (Kubernetes: RBAC on the non-resource URL).
+  if (req.path == "/metrics") return MetricsResponse(req);
+  if (std::string ns, name; ParseLoadBalancerStatusPath(req.path, &ns, &name)) {
+    std::shared_ptr<LoadBalancerStatus> lb;
+    {
+      std::lock_guard<std::mutex> lock(lb_status_mu_);
+      lb = lb_status_;
+    }
+    return HandleLoadBalancerStatus(service_, lb.get(), req, ns, name);
+  }
   return HandleResource(req);
 }
 
@@ -87,6 +106,17 @@ bool ApiHandler::HandleAsync(HttpRequest& req, const HttpResponder& respond) {
   }
   const KindInfo* kind = FindKind(info.group, info.version, info.resource);
   if (kind == nullptr || (!kind->namespaced && !info.namespace_.empty())) return false;
+  // Counted when answered (from the store's commit thread).
+  const auto start = std::chrono::steady_clock::now();
+  HttpResponder counted = [respond, start](HttpResponse r) {
+    RecordApiRequest("POST", r.status, std::chrono::steady_clock::now() - start);
+    respond(std::move(r));
+  };
+  return HandleAsyncCreate(req, info, *kind, counted);
+}
+
+bool ApiHandler::HandleAsyncCreate(HttpRequest& req, const RequestInfo& info, const KindInfo& kind,
+                                   const HttpResponder& respond) {
   try {
     if (options_.require_auth) {
       std::optional<Identity> who = auth_ ? auth_->Authenticate(req) : std::nullopt;
@@ -99,7 +129,7 @@ bool ApiHandler::HandleAsync(HttpRequest& req, const HttpResponder& respond) {
         return true;
       }
     }
-    CreateAsync(req, *kind, info.namespace_, respond);
+    CreateAsync(req, kind, info.namespace_, respond);
   } catch (const std::exception& e) {
     log::Error("request failed with an exception", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
     respond(ErrorResponse(Status::Internal(std::string("internal error: ") + e.what())));
@@ -190,6 +220,11 @@ HttpResponse ApiHandler::HandleNonResource(const HttpRequest& req, bool* handled
   }
   *handled = false;
   return {};
+}
+
+void ApiHandler::SetLoadBalancerStatus(std::shared_ptr<LoadBalancerStatus> status) {
+  std::lock_guard<std::mutex> lock(lb_status_mu_);
+  lb_status_ = std::move(status);
 }
 
 }  // namespace capstan::api

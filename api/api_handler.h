@@ -16,11 +16,14 @@
 
 #include "api/auth.h"
 #include "api/http/http_types.h"
+#include "api/load_balancer_status.h"
 #include "api/pod_streams.h"
 #include "api/decoded_event_cache.h"
 #include "api/resource_service.h"
 
 namespace capstan::api {
+
+struct RequestInfo;
 
 struct ApiHandlerOptions {
   std::string server_address = "127.0.0.1:7420";  // reported in /api discovery
@@ -48,9 +51,15 @@ class ApiHandler {
 
   // Where pods/log and pods/exec go (pod_streams.h); null: nowhere (503). Any thread.
   void SetPodStreams(std::shared_ptr<PodStreams> streams);
+  // What answers GET /capstan/v1/namespaces/NS/services/NAME/loadbalancer (load_balancer_status.h);
+  // null: no load balancer. Any thread.
+  void SetLoadBalancerStatus(std::shared_ptr<LoadBalancerStatus> status);
 
  private:
   HttpResponse HandleUnsafe(const HttpRequest& req);
+  HttpResponse HandleCaught(const HttpRequest& req);  // HandleUnsafe; exceptions become a 500
+  bool HandleAsyncCreate(HttpRequest& req, const RequestInfo& info, const KindInfo& kind,
+                         const HttpResponder& respond);
   // 403 when `who` may not do what `req` asks.
   std::optional<HttpResponse> Authorize(const Identity& who, const HttpRequest& req) const;
   void CreateAsync(const HttpRequest& req, const KindInfo& kind, const std::string& ns, const HttpResponder& respond);
@@ -73,6 +82,8 @@ class ApiHandler {
   DecodedEventCache decoded_events_;  // shared by every watch this handler serves
   mutable std::mutex pod_streams_mu_;
   std::shared_ptr<PodStreams> pod_streams_;  // guarded by pod_streams_mu_
+  mutable std::mutex lb_status_mu_;
+  std::shared_ptr<LoadBalancerStatus> lb_status_;  // guarded by lb_status_mu_
 };
 
 }  // namespace capstan::api

@@ -79,6 +79,9 @@ class ApiServerImpl : public ApiServer {
   void SetPodStreams(std::shared_ptr<PodStreams> streams) override {
     if (handler_) handler_->SetPodStreams(std::move(streams));
   }
+  void SetLoadBalancerStatus(std::shared_ptr<LoadBalancerStatus> status) override {
+    if (handler_) handler_->SetLoadBalancerStatus(std::move(status));
+  }
 
   void Stop(std::chrono::milliseconds grace) override {
     if (stopped_) return;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "api/http/http_types.h"
+#include "api/load_balancer_status.h"
 #include "api/pod_streams.h"
 #include "api/service_admission.h"
 #include "base/status.h"
@@ -56,6 +57,8 @@ class ApiServer {
   virtual HttpResponse Handle(const HttpRequest& req) = 0;
   // Where pods/log and pods/exec of this server's node go (pod_streams.h); null: nowhere.
   virtual void SetPodStreams(std::shared_ptr<PodStreams> streams) = 0;
+  // What answers the load balancer's view of a Service (load_balancer_status.h); null: none.
+  virtual void SetLoadBalancerStatus(std::shared_ptr<LoadBalancerStatus> status) = 0;
   virtual void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(10000)) = 0;
 };
 

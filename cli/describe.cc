@@ -49,7 +49,8 @@ std::vector<json> EventsFor(Session& session, const ResourceInfo& resource, cons
   return out;
 }
 
-// A Service's endpoints, from its EndpointSlices (none when the server has no such kind).
+// A Service's endpoints, from its EndpointSlices (none when the server has no such kind), and
+// the HAProxy servers behind it.
 std::vector<DescribeTable> KindTables(Session& session, const ResourceInfo& resource, const json& object) {
   if (resource.kind != "Service" || !resource.group.empty()) return {};
   client::ResourceInfo slices;
@@ -66,7 +67,13 @@ std::vector<DescribeTable> KindTables(Session& session, const ResourceInfo& reso
   if (list.ok()) {
     for (const json& item : client::Field(*list, "items")) items.push_back(item);
   }
-  return {ServiceEndpointsTable(items)};
+  // The load balancer's view: Capstan's own endpoint (api/load_balancer_status.h); a server
+  // without it (a Kubernetes cluster, an older Capstan) says so instead of failing.
+  Result<json> lb = session.client->Get("/capstan/v1/namespaces/" + MetaString(object, "namespace") + "/services/" +
+                                        MetaString(object, "name") + "/loadbalancer");
+  json status = lb.ok() ? *lb : json{{"message", "the server did not answer: " + lb.status().message()}};
+  if (!lb.ok() && lb.status().IsNotFound()) status["message"] = "this server has no Capstan load balancer";
+  return {ServiceEndpointsTable(items), ServiceLoadBalancerTable(status)};
 }
 
 }  // namespace

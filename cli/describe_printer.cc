@@ -270,6 +270,26 @@ DescribeTable ServiceEndpointsTable(const std::vector<json>& slices) {
   return t;
 }
 
+DescribeTable ServiceLoadBalancerTable(const json& status) {
+  DescribeTable t{"HAProxy Servers", {"Port", "Server", "Address", "Status", "Sessions", "Check", "Last Change"}, {}};
+  for (const json& backend : Field(status, "backends")) {
+    for (const json& s : Field(backend, "servers")) {
+      std::string check = StringField(s, "checkStatus");
+      if (IntField(s, "checkCode", 0) > 0) check += " " + std::to_string(IntField(s, "checkCode", 0));
+      if (check.empty()) check = "-";
+      const int64_t changed = IntField(s, "lastChangeSeconds", -1);
+      t.rows.push_back({std::to_string(IntField(backend, "port")), StringField(s, "name"), StringField(s, "address"),
+                        StringField(s, "status"), std::to_string(IntField(s, "currentSessions")), check,
+                        changed >= 0 ? HumanDuration(changed) + " ago" : "-"});
+    }
+  }
+  if (t.rows.empty()) {
+    const std::string message = StringField(status, "message");
+    t.none = "<none>" + (message.empty() ? "" : " (" + message + ")");
+  }
+  return t;
+}
+
 std::string DescribeObject(const json& object, const std::vector<json>& events, std::time_t now,
                            const std::vector<DescribeTable>& tables) {
   DescribeWriter w;
@@ -331,7 +351,7 @@ std::string DescribeObject(const json& object, const std::vector<json>& events, 
 
   for (const DescribeTable& t : tables) {
     if (t.rows.empty()) {
-      w.Value(0, t.title, "<none>");
+      w.Value(0, t.title, t.none);
       continue;
     }
     w.Section(0, t.title);

@@ -94,6 +94,22 @@ TEST(DescribePrinterTest, ServiceEndpointsFromItsSlices) {
   EXPECT_NE(text.find("Endpoints:          <none>"), std::string::npos) << text;
 }
 
+TEST(DescribePrinterTest, ServiceLoadBalancerServers) {
+  json status = json::parse(R"({"kind":"ServiceLoadBalancerStatus","enabled":true,"backends":[
+    {"name":"default_web_80","port":80,"slots":8,"servers":[
+      {"name":"s1","address":"127.0.0.1:24001","status":"UP","currentSessions":2,"weight":1,"checkStatus":"L7OK",
+       "checkCode":200,"lastChangeSeconds":75},
+      {"name":"s2","address":"127.0.0.1:24002","status":"DRAIN","currentSessions":0,"weight":1,"checkStatus":"L4CON"}]}]})");
+  json svc = json::parse(R"({"kind":"Service","metadata":{"name":"web"},"spec":{"type":"ClusterIP"}})");
+  std::string text = DescribeObject(svc, {}, 0, {ServiceLoadBalancerTable(status)});
+  EXPECT_NE(text.find("HAProxy Servers:\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("80     s1       127.0.0.1:24001   UP       2          L7OK 200   75s ago"), std::string::npos) << text;
+  EXPECT_NE(text.find("80     s2       127.0.0.1:24002   DRAIN    0          L4CON      -"), std::string::npos) << text;
+  json off = {{"enabled", false}, {"backends", json::array()}, {"message", "this server runs no load balancer"}};
+  text = DescribeObject(svc, {}, 0, {ServiceLoadBalancerTable(off)});
+  EXPECT_NE(text.find("HAProxy Servers:    <none> (this server runs no load balancer)"), std::string::npos) << text;
+}
+
 TEST(DescribePrinterTest, TitleCase) {
   EXPECT_EQ(TitleCase("minReadySeconds"), "Min Ready Seconds");
   EXPECT_EQ(TitleCase("podIP"), "Pod IP");

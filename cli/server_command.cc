@@ -15,6 +15,7 @@
 #include "client/in_process_api_client.h"
 #include "controller/manager/control_plane.h"
 #include "controller/haproxy/haproxy_controller.h"
+#include "controller/haproxy/lb_status.h"
 #include "controller/manager/controller_manager.h"
 #include "node/driver_factory.h"
 #include "node/node_agent.h"
@@ -391,10 +392,16 @@ int RunServerCommand(int argc, char** argv) {
     } else {
       lb_options.data_dir = opts.data_dir;
       lb = std::make_unique<controller::ControllerManager>(lb_api.get());
-      lb->Add(std::make_unique<controller::haproxy::HaproxyController>(lb_options));
+      auto haproxy = std::make_unique<controller::haproxy::HaproxyController>(lb_options);
+      controller::haproxy::HaproxyController* haproxy_raw = haproxy.get();
+      lb->Add(std::move(haproxy));
       if (Status st = lb->Start(); !st.ok()) {
         log::Error("cannot start the load balancer", {{"error", st.ToString()}});
         lb.reset();
+      } else {
+        // `capstan describe service` reads HAProxy's server states through the API.
+        (*server)->SetLoadBalancerStatus(
+            std::make_shared<controller::haproxy::HaproxyLoadBalancerStatus>(haproxy_raw->runtime().socket_path()));
       }
     }
   }
@@ -405,6 +412,7 @@ int RunServerCommand(int argc, char** argv) {
   log::Info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   // The node agent and the controllers first: their last writes go through the API, which must
   // still be up.
+  (*server)->SetLoadBalancerStatus(nullptr);
   if (lb) lb->Stop();
   if (agent) agent->Stop();
   if (plane) plane->Stop();

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "base/log.h"
 #include "controller/haproxy/config_check.h"
@@ -79,7 +80,10 @@ Status HaproxyApplier::WriteInitial(const HaproxyModel& model) {
   return Status::Ok();
 }
 
-void HaproxyApplier::OnRestart() { draining_.clear(); }
+void HaproxyApplier::OnRestart() {
+  draining_.clear();
+  leaving_.clear();
+}
 
 ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point now) {
   ApplyResult result;
@@ -157,6 +161,7 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
     result.reloaded = true;
     RemoveUnused(options_.render.cert_dir, rendered.files);
     draining_.clear();  // the old worker finishes its sessions; the new one has the file's states
+    leaving_.clear();
     log::Info("haproxy reloaded", {{"reason", result.reload_reason}, {"worker", std::to_string(*pid)}});
   }
   applied_ = desired;
@@ -171,6 +176,7 @@ Status HaproxyApplier::RunOp(const ServerOp& op, Clock::time_point now) {
     case ServerOp::kEnter: {
       // A slot still draining an earlier endpoint is taken over now.
       std::erase_if(draining_, [&](const Pending& p) { return p.backend == op.backend && p.slot == op.slot; });
+      std::erase_if(leaving_, [&](const Pending& p) { return p.backend == op.backend && p.slot == op.slot; });
       CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kMaint));
       CAPSTAN_RETURN_IF_ERROR(client_->SetServerAddr(op.backend, srv, op.address, op.port));
       if (op.probed) return client_->SetServerState(op.backend, srv, AdminState::kReady);
@@ -185,8 +191,8 @@ Status HaproxyApplier::RunOp(const ServerOp& op, Clock::time_point now) {
     case ServerOp::kMaint:
       return client_->SetServerState(op.backend, srv, AdminState::kMaint);
     case ServerOp::kLeave:
-      CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kDrain));
-      draining_.push_back({op.backend, op.slot, now + options_.drain_timeout});
+      // Drained by Tick (in this same Apply) unless it is its backend's last UP server.
+      leaving_.push_back({op.backend, op.slot, now + options_.drain_timeout});
       return Status::Ok();
   }
   return Status::Ok();
@@ -204,12 +210,39 @@ std::set<std::pair<std::string, int>> HaproxyApplier::leaving() const {
 }
 
 std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {
-  if (draining_.empty()) return std::chrono::milliseconds(0);
+  if (draining_.empty() && leaving_.empty()) return std::chrono::milliseconds(0);
   auto stats = client_->ShowStat();
   std::map<std::pair<std::string, std::string>, int64_t> sessions;
+  std::map<std::pair<std::string, std::string>, bool> up;  // UP in `show stat` ("UP", "UP 1/3", "no check")
   if (stats.ok()) {
-    for (const ServerStat& s : *stats) sessions[{s.backend, s.server}] = s.current_sessions;
+    for (const ServerStat& s : *stats) {
+      sessions[{s.backend, s.server}] = s.current_sessions;
+      up[{s.backend, s.server}] = s.status.rfind("UP", 0) == 0 || s.status == "no check";
+    }
   }
+  // A leaving server that is UP keeps serving while no other server of its backend is UP (a
+  // Service's selector switched to Pods whose checks have not passed yet: draining it now would
+  // leave the backend without a server and fail requests), at most drain_timeout; then it drains.
+  std::set<std::pair<std::string, std::string>> leaving;
+  for (const Pending& p : leaving_) leaving.insert({p.backend, ServerName(p.slot)});
+  std::set<std::string> served;  // backends with a server UP that is not leaving
+  for (const auto& [key, is_up] : up) {
+    if (is_up && !leaving.count(key)) served.insert(key.first);
+  }
+  std::vector<Pending> still_leaving;
+  for (const Pending& p : leaving_) {
+    const bool other_up = served.count(p.backend) > 0;
+    const bool self_up = up[{p.backend, ServerName(p.slot)}];
+    if (!stats.ok() || other_up || !self_up || now >= p.deadline) {
+      Status st = client_->SetServerState(p.backend, ServerName(p.slot), AdminState::kDrain);
+      if (st.ok() || now >= p.deadline) {
+        draining_.push_back({p.backend, p.slot, now + options_.drain_timeout});
+        continue;
+      }
+    }
+    still_leaving.push_back(p);
+  }
+  leaving_ = std::move(still_leaving);
   std::vector<Pending> still;
   for (const Pending& p : draining_) {
     auto it = sessions.find({p.backend, ServerName(p.slot)});
@@ -221,7 +254,7 @@ std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {
     still.push_back(p);
   }
   draining_ = std::move(still);
-  return draining_.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(200);
+  return draining_.empty() && leaving_.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(200);
 }
 
 }  // namespace capstan::controller::haproxy

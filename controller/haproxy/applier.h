@@ -10,8 +10,10 @@
 //      endpoints, also when only the runtime API moved them: a later reload (or a restart of
 //      HAProxy) starts from them, since a reload does not carry runtime address changes over.
 //   3. PlanRuntime(applied, desired): server-only changes go through the runtime API (see
-//      runtime_plan.h); a leaving server is drained and put in maint later by Tick() once its
-//      sessions ended or drain_timeout passed. Structural changes reload through the master CLI,
+//      runtime_plan.h); a leaving server is drained by Tick() — at once, unless it is UP and no
+//      other server of its backend is (a selector switched to Pods not checked yet), then once
+//      one is or drain_timeout passed — and put in maint once its sessions ended or
+//      drain_timeout passed. Structural changes reload through the master CLI,
 //      at most once per `reload_debounce`: a structural change first waits that long
 //      (Apply returns deferred with the wait), so a burst of changes costs one reload. A runtime
 //      command that fails falls back to a reload (the file already holds the desired state).
@@ -99,6 +101,8 @@ class HaproxyApplier {
   std::string applied_text_;
   std::optional<std::chrono::steady_clock::time_point> reload_wanted_since_;
   std::vector<Pending> draining_;
+  // Gone endpoints still UP and serving until another server of their backend is UP (Tick).
+  std::vector<Pending> leaving_;
 };
 
 }  // namespace capstan::controller::haproxy

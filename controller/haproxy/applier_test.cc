@@ -205,6 +205,54 @@ TEST_F(ApplierTest, AProbedServerIsUpAtOnceAnUnprobedOneWaitsForItsCheck) {
   EXPECT_GT(Responses(6).count("b\n"), 0u);
 }
 
+// A Service whose selector switched: its only UP server leaves while the new one is not checked
+// yet. The leaving one keeps serving (drained only once another server is UP, or when the drain
+// timeout ends the wait), so the switch fails no request.
+TEST_F(ApplierTest, TheLastUpServerLeavingServesUntilAnotherIsUp) {
+  auto status = [&](const std::string& server) {
+    auto stats = client_->ShowStat();
+    for (const ServerStat& s : stats.ok() ? *stats : std::vector<ServerStat>{}) {
+      if (s.backend == "default_web_80" && s.server == server) return s.status;
+    }
+    return std::string("?");
+  };
+  const pid_t worker = Worker();  // the master CLI answers
+  // The replacement never answers its check: "a" serves on until the drain timeout (2 s).
+  HaproxyModel to_dead = Model({});
+  to_dead.backends[0].servers.push_back({2, "127.0.0.1", dead_port_, ServerState::kReady});
+  const auto t0 = Clock::now();
+  ApplyResult r = applier_->Apply(to_dead, t0);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.reloaded) << r.reload_reason;
+  EXPECT_GT(r.retry_after.count(), 0);
+  std::this_thread::sleep_for(300ms);  // several checks of s2 failed
+  EXPECT_GT(applier_->Tick(t0 + 300ms).count(), 0);
+  EXPECT_EQ(status("s1"), "UP");
+  EXPECT_EQ(Responses(10).count("a\n"), 10u);
+  applier_->Tick(t0 + 2100ms);  // the bound: drained (and, idle, in maint) although nothing replaces it
+  EXPECT_TRUE(status("s1") == "DRAIN" || status("s1") == "MAINT") << status("s1");
+  EXPECT_EQ(Get(listen_), "");
+
+  // Back to "a" at slot 1 (the test's starting point), then to "b" at slot 3: "a" drains as soon
+  // as "b" is UP, and no request fails meanwhile.
+  r = applier_->Apply(Model({"a"}), Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  ASSERT_TRUE(WaitUntil([&] { return Get(listen_) == "a\n"; }, 5s));
+  HaproxyModel to_b = Model({});
+  to_b.backends[0].servers.push_back({3, "127.0.0.1", ports_["b"], ServerState::kReady});
+  r = applier_->Apply(to_b, Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  std::multiset<std::string> seen;
+  ASSERT_TRUE(WaitUntil([&] {
+    applier_->Tick(Clock::now());
+    for (const std::string& body : Responses(5)) seen.insert(body);
+    return status("s1") == "MAINT" || status("s1") == "DRAIN";
+  }, 5s)) << status("s1") << " " << status("s3");
+  EXPECT_EQ(seen.count(""), 0u) << "a request failed during the switch";
+  EXPECT_EQ(Responses(6), (std::multiset<std::string>{"b\n", "b\n", "b\n", "b\n", "b\n", "b\n"}));
+  EXPECT_EQ(Worker(), worker);
+}
+
 // An endpoint-only change rewrites the file without running `haproxy -c` (counted by a wrapper).
 TEST_F(ApplierTest, EndpointOnlyChangesSkipTheConfigCheck) {
   const std::string wrapper = dir_ + "/haproxy-counting";

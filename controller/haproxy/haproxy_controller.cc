@@ -6,7 +6,9 @@
 #include <map>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "client/json_fields.h"
+#include "controller/haproxy/ingress_status.h"
 #include "controller/haproxy/settings.h"
 
 namespace capstan::controller::haproxy {
@@ -114,6 +116,7 @@ Status HaproxyController::Start() {
   ao.reload_debounce = options_.reload_debounce;
   ao.log_path = dir_ + "/haproxy.log";
   applier_ = std::make_unique<HaproxyApplier>(ao, client_.get());
+  metrics_ = std::make_unique<HaproxyMetrics>(&metrics::DefaultRegistry(), client_->socket_path());
   // The first config: from the caches when it passes the check, else an empty one (the first
   // reconcile then sorts out who is at fault).
   ModelResult first = BuildHaproxyModel(Inputs());
@@ -145,6 +148,7 @@ Status HaproxyController::Start() {
       stats_.haproxy_restarts = restarts;
     }
     if (restarts > 0) {
+      metrics_->RecordRestart();
       restarted_ = true;
       queue().Add(kKey);
     }
@@ -215,6 +219,7 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
       if (r.reload_failed) ++stats_.reloads_failed;
       else if (!r.status.ok() && !r.blamed.empty()) ++stats_.configs_rejected;
     }
+    metrics_->RecordApply(r, std::chrono::steady_clock::now() - t0);
     if (r.status.ok() || r.blamed.empty()) break;
     std::vector<Problem> rejected;
     bool progress = false;
@@ -255,6 +260,14 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
   if (r.status.ok() && !r.deferred) {
     for (const ObjectPtr& svc : services_->List()) {
       if (!at_fault.count(SourceName(*svc))) SetServiceCondition(*svc, true, "Configured", "served by HAProxy");
+    }
+    // Ingresses served get the address kubectl's ADDRESS column shows (ingress_status.h).
+    if (options_.http_port > 0) {
+      const IngressModel& served = applier_->applied().ingress;
+      for (const StatusPatch& p : IngressStatusPatches(ingresses_->List(), served, options_.public_address)) {
+        auto w = api_->Patch(p.path, client::PatchType::kMerge, p.body);
+        if (!w.ok()) log::Debug("haproxy: cannot set the Ingress status", {{"path", p.path}, {"error", w.status().ToString()}});
+      }
     }
   }
   const std::chrono::milliseconds report_retry = ReportDrains();

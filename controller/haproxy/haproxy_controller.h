@@ -42,6 +42,7 @@
 #include "client/informer.h"
 #include "controller/haproxy/applier.h"
 #include "controller/haproxy/drain_tracker.h"
+#include "controller/haproxy/haproxy_metrics.h"
 #include "controller/haproxy/model_builder.h"
 #include "controller/runtime/queued_controller.h"
 #include "controller/supervisor/child_supervisor.h"
@@ -62,7 +63,7 @@ struct HaproxyControllerOptions {
   client::EventRecorderOptions events;
 };
 
-// Counters since start (the server has no /metrics yet: read them with Stats()).
+// Counters since start (also on /metrics: haproxy_metrics.h).
 struct HaproxyStats {
   uint64_t reloads_ok = 0, reloads_failed = 0;
   uint64_t configs_rejected = 0;     // haproxy -c refused a candidate
@@ -114,6 +115,7 @@ class HaproxyController final : public QueuedController {
   std::unique_ptr<HaproxyRuntimeClient> client_;
   std::unique_ptr<HaproxyApplier> applier_;
   std::unique_ptr<supervisor::ChildSupervisor> haproxy_;
+  std::unique_ptr<HaproxyMetrics> metrics_;  // /metrics (metrics::DefaultRegistry()); set in Start
   std::atomic<bool> restarted_{false};
   // Objects a refused config blamed: source -> the resourceVersion refused. Only the reconcile
   // thread touches it.

@@ -127,6 +127,10 @@ Result<std::vector<ServerStat>> ParseShowStat(const std::string& csv) {
     s.weight = std::atoi(get("weight").c_str());
     s.check_status = get("check_status");
     s.address = get("addr");
+    s.check_code = std::atoi(get("check_code").c_str());
+    s.last_check = get("last_chk");
+    const std::string lastchg = get("lastchg");
+    if (!lastchg.empty()) s.last_change_seconds = std::atoll(lastchg.c_str());
     out.push_back(std::move(s));
   }
   if (col.empty()) return Status::Invalid("show stat: no header line");
@@ -207,6 +211,13 @@ Result<ProcInfo> HaproxyRuntimeClient::ShowProc() const {
 Result<std::vector<ServerStat>> HaproxyRuntimeClient::ShowStat() const {
   auto text = Worker("show stat");
   if (!text.ok()) return text.status();
+  return ParseShowStat(*text);
+}
+
+Result<std::vector<ServerStat>> HaproxyRuntimeClient::ShowServerStats(const std::string& backend) const {
+  auto text = Worker("show stat " + backend + " 4 -1");
+  if (!text.ok()) return text.status();
+  if (Trim(*text) == "No such proxy.") return std::vector<ServerStat>{};
   return ParseShowStat(*text);
 }
 

@@ -40,6 +40,9 @@ struct ServerStat {
   int weight = 0;
   std::string check_status;  // L7OK, L4CON, INI, ...
   std::string address;       // addr ("127.0.0.1:20001")
+  int check_code = 0;        // check_code: the last check's HTTP status (L7 checks); 0: none
+  std::string last_check;    // last_chk: what the last check said ("Connection refused", ...)
+  int64_t last_change_seconds = -1;  // lastchg: since the last UP/DOWN transition; -1: unknown
 };
 // The server rows (not FRONTEND/BACKEND) of `show stat` CSV, columns found by the header names.
 Result<std::vector<ServerStat>> ParseShowStat(const std::string& csv);
@@ -60,6 +63,9 @@ class HaproxyRuntimeClient {
   // Retries for about half a second while the master answers nothing (starting, re-executing).
   Result<ProcInfo> ShowProc() const;
   Result<std::vector<ServerStat>> ShowStat() const;
+  // The server rows of one backend only (`show stat BACKEND 4 -1`); none when there is no such
+  // backend.
+  Result<std::vector<ServerStat>> ShowServerStats(const std::string& backend) const;
 
   Status SetServerAddr(const std::string& backend, const std::string& server, const std::string& address,
                        int port) const;

@@ -35,11 +35,11 @@ TEST(ShowProcTest, ParsesMasterWorkersAndOldWorkers) {
 
 TEST(ShowStatTest, ParsesServerRowsByHeaderNames) {
   auto s = ParseShowStat(
-      "# pxname,svname,scur,status,weight,check_status,addr,\n"
-      "f,FRONTEND,3,OPEN,,,,\n"
-      "b,s1,2,UP,1,L7OK,127.0.0.1:20001,\n"
-      "b,s2,0,MAINT,1,,0.0.0.0:0,\n"
-      "b,BACKEND,2,UP,1,,,\n");
+      "# pxname,svname,scur,status,weight,check_status,addr,check_code,last_chk,lastchg,\n"
+      "f,FRONTEND,3,OPEN,,,,,,,\n"
+      "b,s1,2,UP,1,L7OK,127.0.0.1:20001,200,HTTP status check returned code <3C>200<3E>,12,\n"
+      "b,s2,0,MAINT,1,,0.0.0.0:0,,,,\n"
+      "b,BACKEND,2,UP,1,,,,,,\n");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->size(), 2u);
   EXPECT_EQ((*s)[0].backend, "b");
@@ -48,7 +48,12 @@ TEST(ShowStatTest, ParsesServerRowsByHeaderNames) {
   EXPECT_EQ((*s)[0].status, "UP");
   EXPECT_EQ((*s)[0].check_status, "L7OK");
   EXPECT_EQ((*s)[0].address, "127.0.0.1:20001");
+  EXPECT_EQ((*s)[0].check_code, 200);
+  EXPECT_EQ((*s)[0].last_check, "HTTP status check returned code <3C>200<3E>");
+  EXPECT_EQ((*s)[0].last_change_seconds, 12);
   EXPECT_EQ((*s)[1].status, "MAINT");
+  EXPECT_EQ((*s)[1].check_code, 0);
+  EXPECT_EQ((*s)[1].last_change_seconds, -1);
   EXPECT_FALSE(ParseShowStat("b,s1,2\n").ok());
 }
 
@@ -129,6 +134,16 @@ TEST_F(RuntimeClientTest, ServersMoveThroughTheRuntimeApiWithoutAReload) {
   ASSERT_TRUE(WaitUntil([&] { return Stat("s1").status == "UP"; }, 5s)) << Stat("s1").status;
   EXPECT_EQ(Stat("s2").status, "MAINT");
   EXPECT_EQ(Responders(4), std::set<std::string>{"a\n"});
+  // One backend's servers only (describe service); an unknown backend has none.
+  auto one = client_->ShowServerStats("default_web_80");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  ASSERT_EQ(one->size(), 8u);  // the slots
+  EXPECT_EQ((*one)[0].server, "s1");
+  EXPECT_EQ((*one)[0].check_code, 200);
+  EXPECT_GE((*one)[0].last_change_seconds, 0);
+  auto none = client_->ShowServerStats("default_nosuch_80");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
 
   // The entry sequence: address, drain (leaving MAINT for ready would make it UP at once),
   // health down, ready: DOWN until its first check passes, then UP by HAProxy's own doing.
