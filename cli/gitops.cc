@@ -1,6 +1,7 @@
 // capstan gitops status | reconcile | bootstrap: the GitOps objects (docs/gitops.md) from the
 // command line, as `flux get`, `flux reconcile` and `flux bootstrap` (minus the repository
 // writes) do.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -71,11 +72,14 @@ Result<json> RequestAndWait(Session& session, const std::string& path, std::chro
   json patch = {{"metadata", {{"annotations", {{kRequestedAt, stamp}}}}}};
   if (Result<json> r = session.client->Patch(path, client::PatchType::kMerge, patch); !r.ok()) return r.status();
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A no-op run takes milliseconds: look soon, then back off to 200 ms for long ones.
+  std::chrono::milliseconds pause(5);
   while (std::chrono::steady_clock::now() < deadline) {
     Result<json> obj = session.client->Get(path);
     if (!obj.ok()) return obj.status();
     if (StringField(Field(*obj, "status"), "lastHandledReconcileAt") == stamp) return obj;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(200));
   }
   return Status::Unavailable("timed out after " + std::to_string(timeout.count()) + "s waiting for " + path);
 }

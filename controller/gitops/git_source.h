@@ -37,15 +37,19 @@ struct GitRef {
 // Credentials for HTTP(S): basic auth (username + password) or a token (sent as the password,
 // with username "git" when none is given); `ca_pem`, when set, is the CA bundle an https server's
 // certificate must chain to (checked with OpenSSL, host name or IP included) instead of the
-// system's. SSH keys are not supported yet.
+// system's. For ssh:// (libgit2 with libssh2): the private key (OpenSSH or PEM text) with its
+// passphrase (`password`), the user of the URL (else `username`, else "git"), and the known_hosts
+// text the server's host key must be in (known_hosts.h); without it nothing is fetched.
 struct GitCredentials {
   std::string username;
   std::string password;
   std::string ca_pem;
+  std::string ssh_private_key;
+  std::string ssh_known_hosts;
 };
 
 struct FetchRequest {
-  std::string url;  // file://, git://, http://, https://
+  std::string url;  // file://, git://, http://, https://, ssh://
   GitRef ref;
   GitCredentials credentials;
   std::chrono::milliseconds timeout{60000};
@@ -68,8 +72,10 @@ class GitSource {
   static Result<std::unique_ptr<GitSource>> Open(std::string cache_dir);
 
   // Fetches and resolves. kUnavailable for network and remote errors (message from libgit2),
-  // kUnauthorized when the remote refused the credentials, kNotFound when the ref does not
-  // exist (or no tag matches the range), kBadRequest for a malformed ref or range.
+  // kUnauthorized when the remote refused the credentials, kForbidden when an SSH server's host
+  // key is not trusted by known_hosts (nothing was sent to it), kInvalid for an ssh:// URL
+  // without known_hosts or key, kNotFound when the ref does not exist (or no tag matches the
+  // range), kBadRequest for a malformed ref or range.
   Result<GitRevision> Fetch(const FetchRequest& request);
 
   // Every manifest file (.yaml, .yml, .json) under `path` (relative to the repository root; ""

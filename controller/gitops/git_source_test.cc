@@ -227,6 +227,38 @@ TEST_F(GitSourceTest, CommitSignaturesAreVerifiedWithGpgv) {
   testing::StopGpgAgent(home);
 }
 
+TEST_F(GitSourceTest, SshWithAKeyAndKnownHostsAndARefusedHostKey) {
+  if (!testing::SshdAvailable()) GTEST_SKIP() << "sshd (openssh-server), ssh-keygen or git-shell missing";
+  repo_->Write("apps/web.yaml", "kind: A\n");
+  const std::string commit = repo_->Commit("first");
+  testing::SshGitServer sshd((root_ / "ssh").string());
+  ASSERT_TRUE(sshd.Start()) << sshd.log();
+  FetchRequest r;
+  r.url = sshd.Url(repo_->Bare());
+  r.timeout = std::chrono::seconds(20);
+  r.credentials.ssh_private_key = sshd.ClientKey();
+
+  Result<GitRevision> rev = source_->Fetch(r);
+  EXPECT_EQ(rev.status().code(), Code::kInvalid) << "no known_hosts: refused before connecting";
+
+  r.credentials.ssh_known_hosts = sshd.WrongKnownHosts();
+  rev = source_->Fetch(r);
+  ASSERT_EQ(rev.status().code(), Code::kForbidden) << rev.status().ToString();
+  EXPECT_NE(rev.status().message().find("does not match"), std::string::npos) << rev.status().message();
+
+  r.credentials.ssh_known_hosts = sshd.KnownHosts();
+  rev = source_->Fetch(r);
+  ASSERT_TRUE(rev.ok()) << rev.status().ToString() << "\n" << sshd.log();
+  EXPECT_EQ(rev->commit, commit);
+  EXPECT_EQ(Paths(rev->commit, "apps"), std::vector<std::string>{"apps/web.yaml"});
+
+  testing::SshGitServer other((root_ / "other").string());  // a key the server does not know
+  ASSERT_TRUE(other.Start());
+  r.credentials.ssh_private_key = other.ClientKey();
+  rev = source_->Fetch(r);
+  EXPECT_EQ(rev.status().code(), Code::kUnauthorized) << rev.status().ToString();
+}
+
 TEST(SemVerTest, ParseCompareAndRanges) {
   SemVer a, b;
   ASSERT_TRUE(SemVer::Parse("v1.2.3", &a));
