@@ -241,6 +241,13 @@ TEST_F(GitOpsTest, HandEditsAreRevertedWithSelfHealAndOnlyReportedWithout) {
   EXPECT_EQ(replicas(), 3) << "without selfHeal drift is only reported";
   RunResult events = C({"get", "events", "-n", "default"});
   EXPECT_NE(events.out.find("DriftDetected"), std::string::npos) << events.out;
+
+  // A restart is not a new run: without selfHeal the hand edit is still only reported.
+  server_.Stop();
+  ASSERT_TRUE(server_.Start({"--driver", "fake", "--node-name", kNode})) << server_.log();
+  std::this_thread::sleep_for(4s);  // two Sync intervals
+  EXPECT_EQ(replicas(), 3) << "a restart must not revert drift without selfHeal";
+  EXPECT_EQ(At(At(Sync(), "status"), "drift").size(), 1u) << Sync().dump(2);
 }
 
 TEST_F(GitOpsTest, AnUnreachableDaemonIsFetchFailedAndRecovers) {

@@ -108,7 +108,13 @@ ReconcileResult GitOpsController::ReconcileSync(const std::string& ns_name) {
   const bool news = revision != StringField(status, "lastAttemptedRevision") ||
                     client::IntField(status, "observedGeneration") != generation;
   const bool asked = !requested.empty() && requested != StringField(status, "lastHandledReconcileAt");
-  const bool changed = news || asked || state.last_run == std::chrono::steady_clock::time_point{};
+  const bool failed_before = ready != nullptr && StringField(*ready, "status") != "True";
+  // Settled: the last run applied this very revision and spec, and succeeded.
+  const bool settled = !news && !failed_before && ready != nullptr && StringField(*ready, "reason") == "Succeeded" &&
+                       StringField(status, "lastAppliedRevision") == revision;
+  // A restart (no run remembered) runs at once, except that a settled Sync is only at its interval:
+  // without selfHeal a restart must report drift, not revert it.
+  const bool changed = news || asked || (state.last_run == std::chrono::steady_clock::time_point{} && !settled);
   std::vector<ObjectRef> inventory;
   ResourceVersions versions;
   ReadInventory(status, &inventory, &versions);
@@ -135,7 +141,6 @@ ReconcileResult GitOpsController::ReconcileSync(const std::string& ns_name) {
     if (!st.ok() && !st.IsNotFound()) return ReconcileResult::Retry(st);
     return next;
   }
-  const bool failed_before = ready != nullptr && StringField(*ready, "status") != "True";
   const auto wait = failed_before ? Backoff(key, interval) : interval;
   const bool interval_passed = now - state.last_run >= wait;
   if (!changed && !interval_passed) {
@@ -143,11 +148,9 @@ ReconcileResult GitOpsController::ReconcileSync(const std::string& ns_name) {
   }
   const std::string owner = SyncLabelValue(ns, name);
 
-  // Settled: the last run applied this very revision and spec, and succeeded. If no object moved
-  // since (one list per kind and namespace), there is nothing to read from git, to compare or to
-  // apply: the interval, a restart and a requested run at the same revision all end here.
-  const bool settled = !news && !failed_before && ready != nullptr && StringField(*ready, "reason") == "Succeeded" &&
-                       StringField(status, "lastAppliedRevision") == revision;
+  // Settled, and no object moved since (one list per kind and namespace): nothing to read from
+  // git, to compare or to apply. The interval, a restart and a requested run at the same revision
+  // all end here.
   if (settled) {
     const auto started = std::chrono::steady_clock::now();
     Result<std::vector<ObjectRef>> moved = MovedSinceSeen(*ctx_.api, owner, inventory, versions);
