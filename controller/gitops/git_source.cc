@@ -13,55 +13,22 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "base/base64.h"
 #include "controller/gitops/ignore_rules.h"
 #include "controller/gitops/known_hosts.h"
+#include "controller/gitops/libgit2_handles.h"
 
 namespace capstan::controller::gitops {
 namespace {
 
+using namespace libgit2;  // NOLINT: the handle types read as libgit2's own
+
 void InitLibgit2() {
   static std::once_flag once;
   std::call_once(once, [] { git_libgit2_init(); });  // never shut down: other threads may still use it
-}
-
-std::string LastError(const char* what) {
-  const git_error* e = git_error_last();
-  return std::string(what) + ": " + (e != nullptr && e->message != nullptr ? e->message : "unknown libgit2 error");
-}
-
-// RAII for libgit2 handles.
-template <typename T, void (*Free)(T*)>
-struct Handle {
-  T* ptr = nullptr;
-  Handle() = default;
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() {
-    if (ptr != nullptr) Free(ptr);
-  }
-};
-using Repo = Handle<git_repository, git_repository_free>;
-using Remote = Handle<git_remote, git_remote_free>;
-using Reference = Handle<git_reference, git_reference_free>;
-using Object = Handle<git_object, git_object_free>;
-using Commit = Handle<git_commit, git_commit_free>;
-using Tree = Handle<git_tree, git_tree_free>;
-using TreeEntry = Handle<git_tree_entry, git_tree_entry_free>;
-using Blob = Handle<git_blob, git_blob_free>;
-
-struct StrArray {
-  git_strarray array{nullptr, 0};
-  ~StrArray() { git_strarray_dispose(&array); }
-};
-
-Status OpenRepo(const std::string& dir, Repo* repo) {
-  if (git_repository_open_bare(&repo->ptr, dir.c_str()) != 0) {
-    return Status::Internal(LastError(("cannot open the cache repository " + dir).c_str()));
-  }
-  return Status::Ok();
 }
 
 struct FetchContext {
@@ -325,6 +292,7 @@ Result<std::unique_ptr<GitSource>> GitSource::Open(std::string cache_dir) {
 
 Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
   std::lock_guard<std::mutex> lock(fetch_mu_);
+  std::shared_lock<std::shared_mutex> reading(files_mu_);
   Repo repo;
   CAPSTAN_RETURN_IF_ERROR(OpenRepo(cache_dir_, &repo));
   Remote remote;
@@ -350,6 +318,7 @@ Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
   options.callbacks.payload = &ctx;
   options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the tag refspec below fetches them all
   options.update_fetchhead = 0;
+  const std::map<std::string, git_oid> before = BranchAndTagTargets(repo.ptr);
   const char* specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
   git_strarray refspecs{const_cast<char**>(specs), 2};
   if (git_remote_fetch(remote.ptr, &refspecs, &options, "capstan gitops fetch") != 0) {
@@ -368,10 +337,12 @@ Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
     return Status::Unavailable(message);
   }
   CAPSTAN_RETURN_IF_ERROR(PruneRefs(repo.ptr, remote.ptr));
+  if (RefsRewritten(repo.ptr, before)) rewritten_ = true;
   return Resolve(repo.ptr, request.ref);
 }
 
 Result<std::vector<ManifestFile>> GitSource::ReadManifests(const std::string& commit, const std::string& path) const {
+  std::shared_lock<std::shared_mutex> reading(files_mu_);
   Repo repo;
   CAPSTAN_RETURN_IF_ERROR(OpenRepo(cache_dir_, &repo));
   git_oid oid;
@@ -451,6 +422,7 @@ std::string Dearmor(const std::string& keys) {
 }  // namespace
 
 Status GitSource::VerifyCommit(const std::string& commit, const std::string& public_keys) const {
+  std::shared_lock<std::shared_mutex> reading(files_mu_);
   Repo repo;
   CAPSTAN_RETURN_IF_ERROR(OpenRepo(cache_dir_, &repo));
   git_oid oid;

@@ -9,16 +9,18 @@
 //
 // libgit2 1.5 has no network timeouts of its own: the deadline is enforced from the transfer and
 // progress callbacks (an idle connection that sends nothing is bounded only by the OS). Objects
-// that only dropped commits referenced stay in the cache (libgit2 has no gc).
+// that only dropped commits referenced stay in the cache until Compact() (libgit2 has no gc).
 //
 // Thread-safety: libgit2 is initialised once per process. Every call opens its own repository
 // object, so ReadManifests may run on several threads while one Fetch runs; Fetch calls on one
 // GitSource are serialised by its mutex (the GitRepository owns the fetch, Syncs only read).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -90,13 +92,26 @@ class GitSource {
   // message); kUnavailable when gpgv cannot run.
   Status VerifyCommit(const std::string& commit, const std::string& public_keys) const;
 
+  // git_compaction.cc. Rewrites the cache with only what its branches and tags reach, as one pack:
+  // what a force-push or a deleted branch or tag dropped goes, and the pack each incremental fetch
+  // added is merged. libgit2 has no gc: this is a local fetch from the cache into a fresh bare
+  // repository, which then replaces it (renames; a failure keeps the old one). Fetches and reads
+  // wait for it.
+  Status Compact();
+  // Whether Compact would help: a fetch rewrote or deleted a ref since the last one, or the cache
+  // holds more than `max_packs` packs.
+  bool NeedsCompaction(size_t max_packs = 16) const;
+
   const std::string& cache_dir() const { return cache_dir_; }
 
  private:
   explicit GitSource(std::string cache_dir) : cache_dir_(std::move(cache_dir)) {}
 
   const std::string cache_dir_;
-  std::mutex fetch_mu_;  // one Fetch at a time
+  std::mutex fetch_mu_;  // one Fetch (or Compact) at a time
+  // Shared by Fetch, ReadManifests and VerifyCommit; exclusive while Compact swaps the directory.
+  mutable std::shared_mutex files_mu_;
+  std::atomic<bool> rewritten_{false};  // a fetch moved a ref to a non-descendant or deleted one
 };
 
 // Semantic versions for `semver` refs: "v1.2.3" and "1.2.3" (pre-releases sort before their

@@ -93,11 +93,25 @@ ReconcileResult GitOpsController::CollectCaches() {
   for (const auto& ns : std::filesystem::directory_iterator(root, ec)) {
     if (!ns.is_directory()) continue;
     for (const auto& cache : std::filesystem::directory_iterator(ns.path(), ec)) {
+      if (cache.path().filename().string().starts_with(".")) continue;  // a compaction's own
       const std::string ns_name = ns.path().filename().string() + "/" + cache.path().filename().string();
       if (!cache.is_directory() || repositories_->Get(ns_name) != nullptr) continue;
       RemoveCache(ns_name);
     }
     std::filesystem::remove(ns.path(), ec);  // only when empty
+  }
+  // Live caches that a force-push or deleted ref left objects in, or that many fetches left in
+  // many packs, are rewritten with what their refs reach (GitSource::Compact).
+  std::vector<std::pair<std::string, std::shared_ptr<GitSource>>> open;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open.assign(sources_.begin(), sources_.end());
+  }
+  for (const auto& [ns_name, source] : open) {
+    if (!source->NeedsCompaction()) continue;
+    Status st = source->Compact();
+    if (st.ok()) log::Info("gitops: cache compacted", {{"repository", ns_name}});
+    else log::Warn("gitops: cannot compact a cache", {{"repository", ns_name}, {"error", st.message()}});
   }
   return ReconcileResult::RequeueAfter(std::chrono::hours(1));
 }

@@ -79,7 +79,8 @@ class GitOpsController final : public QueuedController {
   Result<GitRevision> FetchWithCredentials(const std::string& ns_name, const nlohmann::json& spec, FetchRequest* request);
   // Repositories of the Secret's namespace using it (credentials, verify, webhook): fetched now.
   void RefetchUsersOf(const nlohmann::json& secret);
-  // Deletes the caches of repositories that no longer exist; hourly.
+  // Deletes the caches of repositories that no longer exist and compacts the live ones that
+  // need it (GitSource::NeedsCompaction); at start, then hourly.
   ReconcileResult CollectCaches();
   void RemoveCache(const std::string& ns_name);  // unless a GitSource for it is open
   // Syncs whose sourceRef or dependsOn names this object.
