@@ -78,7 +78,7 @@ SchemaPtr GitRepositorySchema() {
                         F("secretRef", LocalRef("LocalObjectReference"))},
                        "The resolved commit must be signed by one of the OpenPGP public keys in the Secret.");
   auto spec = Object(Ref("GitRepositorySpec"),
-                     {R("url", String("file://, git://, http:// or https:// URL of the repository.")),
+                     {R("url", String("file://, git://, http://, https:// or ssh:// URL of the repository.")),
                       F("ref", ref),
                       F("interval", String("How often to fetch. Defaults to 1m.")),
                       F("timeout", String("Limit of one fetch. Defaults to 60s.")),
