@@ -88,6 +88,11 @@ ReconcileResult GitOpsController::CollectCaches() {
   // <data_dir>/gitops/<namespace>/<name>: a cache whose GitRepository is gone is deleted (one
   // deleted while the server was down, or whose delete was missed); in use ones are never touched.
   if (options_.data_dir.empty()) return ReconcileResult::Done();
+  {
+    // A Sync that raced a repository's delete may have reopened its cache: let go of it too.
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(sources_, [&](const auto& entry) { return repositories_->Get(entry.first) == nullptr; });
+  }
   std::error_code ec;
   const std::filesystem::path root = std::filesystem::path(options_.data_dir) / "gitops";
   for (const auto& ns : std::filesystem::directory_iterator(root, ec)) {
