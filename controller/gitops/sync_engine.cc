@@ -257,22 +257,28 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
 }
 
 Result<std::string> FirstUnhealthy(client::ApiClient& api, const std::vector<ObjectRef>& inventory) {
+  // "<collection path>" → name → object, filled once per namespace and kind.
+  std::map<std::string, std::map<std::string, json>> listed;
   for (const ObjectRef& ref : inventory) {
-    std::string path;
-    if (ref.api_version == "apps/v1" && ref.kind == "Deployment") {
-      path = "/apis/apps/v1/namespaces/" + ref.namespace_name + "/deployments/" + ref.name;
-    } else if (ref.api_version == "v1" && ref.kind == "Pod") {
-      path = "/api/v1/namespaces/" + ref.namespace_name + "/pods/" + ref.name;
-    } else {
-      continue;
+    const bool deployment = ref.api_version == "apps/v1" && ref.kind == "Deployment";
+    const bool pod = ref.api_version == "v1" && ref.kind == "Pod";
+    if (!deployment && !pod) continue;
+    const std::string collection = deployment ? "/apis/apps/v1/namespaces/" + ref.namespace_name + "/deployments"
+                                              : "/api/v1/namespaces/" + ref.namespace_name + "/pods";
+    auto [it, fresh] = listed.try_emplace(collection);
+    if (fresh) {
+      Status st = ListEveryPage(api, collection, {}, 500, [&](const json& item) {
+        it->second.emplace(StringField(Field(item, "metadata"), "name"), item);
+      });
+      if (!st.ok() && !st.IsNotFound()) return st;
     }
-    Result<json> live = api.Get(path);
-    if (!live.ok()) return live.status().IsNotFound() ? Result<std::string>(ref.Display() + ": not found") : live.status();
-    const json& status = Field(*live, "status");
-    if (ref.kind == "Deployment") {
-      const int64_t want = client::IntField(Field(*live, "spec"), "replicas", 1);
+    auto live = it->second.find(ref.name);
+    if (live == it->second.end()) return ref.Display() + ": not found";
+    const json& status = Field(live->second, "status");
+    if (deployment) {
+      const int64_t want = client::IntField(Field(live->second, "spec"), "replicas", 1);
       const int64_t available = client::IntField(status, "availableReplicas");
-      if (client::IntField(status, "observedGeneration") < client::IntField(Field(*live, "metadata"), "generation") ||
+      if (client::IntField(status, "observedGeneration") < client::IntField(Field(live->second, "metadata"), "generation") ||
           client::IntField(status, "updatedReplicas") < want || available < want) {
         return ref.Display() + ": " + std::to_string(available) + " of " + std::to_string(want) + " replicas available";
       }

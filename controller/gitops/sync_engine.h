@@ -100,7 +100,8 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request);
 // Health, for spec.wait: "" when every object of `inventory` is healthy, else what is not yet
 // ("Deployment/shop/web: 1 of 2 replicas available"). Deployments must have observed their
 // generation with every replica updated and available; Pods must be Ready; other kinds count as
-// healthy once they exist.
+// healthy once they exist (they are not read). Read with one list per namespace of Deployments
+// and of Pods (it runs every second during a wait), not a GET per object.
 Result<std::string> FirstUnhealthy(client::ApiClient& api, const std::vector<ObjectRef>& inventory);
 
 }  // namespace capstan::controller::gitops

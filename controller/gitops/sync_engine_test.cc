@@ -379,5 +379,26 @@ TEST_F(SyncEngineTest, ANoOpRunSendsNoDryRunAndNoApplyOnlyOneListPerKindAndNames
   EXPECT_EQ(counting.Writes(), 4);
 }
 
+TEST_F(SyncEngineTest, HealthIsReadWithOneListPerNamespaceAndKind) {
+  std::string second = Deployment("nginx:1");
+  second.replace(second.find("name: web"), 9, "name: api");
+  ASSERT_TRUE(Run({{"ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"},
+                   {"web.yaml", Deployment("nginx:1")}, {"api.yaml", second},
+                   {"cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\n"}}).ok);
+  CountingApi counting(client_.get());
+  Result<std::string> unhealthy = FirstUnhealthy(counting, inventory_);
+  ASSERT_TRUE(unhealthy.ok());
+  EXPECT_EQ(*unhealthy, "Deployment/shop/api: 0 of 1 replicas available") << "no controller runs here";
+  EXPECT_EQ(counting.Of("LIST"), 1);
+  EXPECT_EQ(counting.Of("GET"), 0);
+  std::vector<ObjectRef> gone = {{"apps/v1", "Deployment", "shop", "missing"}};
+  unhealthy = FirstUnhealthy(*client_, gone);
+  ASSERT_TRUE(unhealthy.ok());
+  EXPECT_EQ(*unhealthy, "Deployment/shop/missing: not found");
+  unhealthy = FirstUnhealthy(*client_, {{"v1", "ConfigMap", "shop", "cfg"}});
+  ASSERT_TRUE(unhealthy.ok());
+  EXPECT_EQ(*unhealthy, "") << "other kinds are healthy once they exist";
+}
+
 }  // namespace
 }  // namespace capstan::controller::gitops
