@@ -1,8 +1,6 @@
 #include "api/gitops_webhook.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <chrono>
 
@@ -31,37 +29,29 @@ HttpResponse Unauthorized() { return ErrorResponse(Status::Unauthorized("Unautho
 
 }  // namespace
 
-std::string HmacSha256Hex(const std::string& key, const std::string& body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
-       body.size(), mac, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += kHex[mac[i] >> 4];
-    hex += kHex[mac[i] & 15];
-  }
-  return hex;
-}
-
 HttpResponse HandleGitOpsWebhook(ResourceService* service, const HttpRequest& req) {
   if (req.method != "POST") return ErrorResponse(Status(Code::kMethodNotAllowed, "webhooks take POST"));
-  std::string rest = req.path.substr(std::string(kGitOpsWebhookPrefix).size());
-  size_t slash = rest.find('/');
-  if (slash == std::string::npos || rest.find('/', slash + 1) != std::string::npos) return Unauthorized();
-  const std::string ns = rest.substr(0, slash);
-  const std::string name = rest.substr(slash + 1);
+  const std::string hex = req.path.substr(std::string(kGitOpsWebhookPrefix).size());
+  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) return Unauthorized();
   const KindInfo* repos = FindKind("gitops.capstan.io", "v1alpha1", "gitrepositories");
   const KindInfo* secrets = FindKind("", "v1", "secrets");
-  if (repos == nullptr || secrets == nullptr || ns.empty() || name.empty()) return Unauthorized();
-  Result<json> repo = service->Get(*repos, ns, name);
-  if (!repo.ok()) return Unauthorized();
-  const std::string secret_name = StringAt(*repo, {"spec", "webhook", "secretRef", "name"});
-  if (secret_name.empty()) return Unauthorized();
-  Result<json> secret = service->Get(*secrets, ns, secret_name);
-  if (!secret.ok()) return Unauthorized();
-  const std::string token = Base64Decode(StringAt(*secret, {"data", "token"})).value_or("");
+  if (repos == nullptr || secrets == nullptr) return Unauthorized();
+  Result<ListPage> all = service->List(*repos, "", ListQuery{});
+  if (!all.ok()) return Unauthorized();
+  std::string ns, name, token;
+  for (const json& repo : all->items) {
+    const std::string secret_name = StringAt(repo, {"spec", "webhook", "secretRef", "name"});
+    if (secret_name.empty()) continue;
+    const std::string repo_ns = StringAt(repo, {"metadata", "namespace"});
+    Result<json> secret = service->Get(*secrets, repo_ns, secret_name);
+    if (!secret.ok()) continue;
+    std::string candidate = Base64Decode(StringAt(*secret, {"data", "token"})).value_or("");
+    if (candidate.empty() || !SameSecret(HmacSha256Hex(candidate, StringAt(repo, {"metadata", "uid"})), hex)) continue;
+    ns = repo_ns;
+    name = StringAt(repo, {"metadata", "name"});
+    token = std::move(candidate);
+    break;
+  }
   if (token.empty()) return Unauthorized();
 
   bool ok = false;
@@ -71,7 +61,7 @@ HttpResponse HandleGitOpsWebhook(ResourceService* service, const HttpRequest& re
   }
   if (auto v = req.headers.Get("X-Gitlab-Token")) ok = ok || SameSecret(*v, token);
   if (!ok) {
-    log::Warn("gitops webhook refused", {{"repository", ns + "/" + name}, {"remote", req.remote}});
+    log::Warn("gitops webhook refused: bad signature", {{"repository", ns + "/" + name}, {"remote", req.remote}});
     return Unauthorized();
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();

@@ -27,10 +27,11 @@ class GitOpsWebhookTest : public ApiTest {
            json{{"apiVersion", "gitops.capstan.io/v1alpha1"}, {"kind", "GitRepository"}, {"metadata", {{"name", "infra"}}},
                 {"spec", {{"url", "file:///r"}, {"webhook", {{"secretRef", {{"name", "hook"}}}}}}}});
     ASSERT_EQ(r.status, 201) << r.body;
+    path_ = HmacSha256Hex("t0ken", json::parse(r.body)["metadata"]["uid"].get<std::string>());
   }
   // An unauthenticated call, as a git server makes it.
-  HttpResponse Hook(const std::string& header, const std::string& value, const std::string& path = "default/infra") {
-    HttpRequest req = Request("POST", "/hooks/gitops/" + path, "{\"ref\":\"main\"}", "application/json", "");
+  HttpResponse Hook(const std::string& header, const std::string& value, const std::string& path = "") {
+    HttpRequest req = Request("POST", "/hooks/gitops/" + (path.empty() ? path_ : path), "{\"ref\":\"main\"}", "application/json", "");
     req.headers.Add(header, value);
     return Do(req);
   }
@@ -39,14 +40,16 @@ class GitOpsWebhookTest : public ApiTest {
     json o = json::parse(r.body);
     return o["metadata"].value("annotations", json::object()).value("gitops.capstan.io/requestedAt", "");
   }
+  std::string path_;  // the generated one: hex HMAC-SHA256 of the uid with the token
 };
 
 TEST_F(GitOpsWebhookTest, SignedCallsRequestAFetchOthersAre401AndChangeNothing) {
   const std::string hmac = "sha256=" + HmacSha256Hex("t0ken", "{\"ref\":\"main\"}");
   EXPECT_EQ(Hook("X-Hub-Signature-256", "sha256=00").status, 401);
   EXPECT_EQ(Hook("X-Gitlab-Token", "wrong").status, 401);
-  EXPECT_EQ(Hook("X-Hub-Signature-256", hmac, "default/missing").status, 401);
-  EXPECT_EQ(Hook("X-Hub-Signature-256", hmac, "default").status, 401);
+  EXPECT_EQ(Hook("X-Hub-Signature-256", hmac, std::string(64, 'a')).status, 401) << "an unknown path";
+  EXPECT_EQ(Hook("X-Hub-Signature-256", hmac, "default/infra").status, 401) << "the predictable path is gone";
+  EXPECT_EQ(Hook("X-Hub-Signature-256", hmac, HmacSha256Hex("wrong", "x")).status, 401);
   EXPECT_EQ(RequestedAt(), "");
   EXPECT_EQ(Hook("X-Hub-Signature-256", hmac).status, 202);
   std::string first = RequestedAt();

@@ -1,6 +1,7 @@
 // capstan gitops status | reconcile | bootstrap: the GitOps objects (docs/gitops.md) from the
 // command line, as `flux get`, `flux reconcile` and `flux bootstrap` (minus the repository
 // writes) do.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -64,17 +65,32 @@ int PrintStatus(Session& session, bool all_namespaces) {
   return 0;
 }
 
-// Sets the requestedAt annotation and waits until the controller reports having handled it.
+// Sets the requestedAt annotation and waits until the controller reports having handled it: a
+// watch of the object from the patch's resourceVersion (a no-op run takes milliseconds: polling
+// would add its own period), polling as a fallback when the watch ends or fails.
 Result<json> RequestAndWait(Session& session, const std::string& path, std::chrono::seconds timeout) {
   std::string stamp = client::FormatRfc3339(std::chrono::system_clock::now()) + "-" +
                       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
   json patch = {{"metadata", {{"annotations", {{kRequestedAt, stamp}}}}}};
-  if (Result<json> r = session.client->Patch(path, client::PatchType::kMerge, patch); !r.ok()) return r.status();
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  Result<json> patched = session.client->Patch(path, client::PatchType::kMerge, patch);
+  if (!patched.ok()) return patched.status();
+  auto handled = [&](const json& obj) { return StringField(Field(obj, "status"), "lastHandledReconcileAt") == stamp; };
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const size_t slash = path.rfind('/');
+  client::Query query{{"watch", "true"},
+                      {"fieldSelector", "metadata.name=" + path.substr(slash + 1)},
+                      {"resourceVersion", StringField(Field(*patched, "metadata"), "resourceVersion")},
+                      {"timeoutSeconds", std::to_string(std::max<int64_t>(1, timeout.count()))}};
+  json seen;
+  (void)session.client->Watch(path.substr(0, slash), query, [&](const json& event) {
+    if (handled(Field(event, "object"))) seen = Field(event, "object");
+    return seen.is_null() && std::chrono::steady_clock::now() < deadline;
+  }, "", timeout + std::chrono::seconds(1));
+  if (!seen.is_null()) return seen;
   while (std::chrono::steady_clock::now() < deadline) {
     Result<json> obj = session.client->Get(path);
     if (!obj.ok()) return obj.status();
-    if (StringField(Field(*obj, "status"), "lastHandledReconcileAt") == stamp) return obj;
+    if (handled(*obj)) return obj;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return Status::Unavailable("timed out after " + std::to_string(timeout.count()) + "s waiting for " + path);

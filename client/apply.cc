@@ -67,6 +67,16 @@ json LastApplied(const json& live) {
   return nullptr;
 }
 
+// The three-way patch apply sends into `patch`; false when apply would leave `live` alone.
+bool WouldWrite(const json& prepared, const json& live, json* patch) {
+  // The previous declaration; absent (null) when the object was made by something other than apply.
+  json original = LastApplied(live);
+  *patch = api::CreateThreeWayMergePatch(original, prepared, live);
+  // The annotation must also follow a declaration change the live object already satisfies (a
+  // field now declared with its defaulted value), or a later removal of it would not be seen.
+  return !(patch->empty() && original == prepared);
+}
+
 // Client is RestClient (const) or ApiClient: the same calls, the same answers.
 template <typename Client>
 Result<ApplyResult> ApplyWith(Client& client, Discovery& discovery, const json& declared, const ApplyOptions& options) {
@@ -98,13 +108,8 @@ Result<ApplyResult> ApplyWith(Client& client, Discovery& discovery, const json& 
     return result;
   }
 
-  // The previous declaration; absent (null) when the object was made by something other than apply.
-  json original = LastApplied(*live);
-
-  json patch = api::CreateThreeWayMergePatch(original, *prepared, *live);
-  // The annotation must also follow a declaration change the live object already satisfies (a
-  // field now declared with its defaulted value), or a later removal of it would not be seen.
-  if (patch.empty() && original == *prepared) {
+  json patch;
+  if (!WouldWrite(*prepared, *live, &patch)) {
     result.action = ApplyAction::kUnchanged;
     result.object = std::move(*live);
     return result;
@@ -143,6 +148,11 @@ json ApplyPatch(const json& prepared, const json& live) {
     if (metadata.empty()) patch.erase("metadata");
   }
   return patch;
+}
+
+bool ApplyWouldWrite(const json& prepared, const json& live) {
+  json patch;
+  return WouldWrite(prepared, live, &patch);
 }
 
 int ApplyRank(const json& object) {

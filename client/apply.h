@@ -65,6 +65,11 @@ Result<ApplyResult> ApplyObject(ApiClient& client, Discovery& discovery, const n
 // not in it, since the last declaration did not set them.
 nlohmann::json ApplyPatch(const nlohmann::json& prepared, const nlohmann::json& live);
 
+// Whether ApplyObject would write `prepared` (PrepareDeclared's output) over `live`: false exactly
+// when it would answer kUnchanged (no patch, and the last-applied annotation already is `prepared`).
+// Lets a caller that listed the live objects skip the ones apply would leave alone.
+bool ApplyWouldWrite(const nlohmann::json& prepared, const nlohmann::json& live);
+
 // The order to apply objects in: Namespaces first (so objects in them can be created), then
 // ConfigMaps and Secrets (which workloads mount), then Services, then everything else, each
 // group in the order given. Deletes go in the reverse order. Returns indexes into `objects`.

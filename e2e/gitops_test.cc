@@ -241,6 +241,13 @@ TEST_F(GitOpsTest, HandEditsAreRevertedWithSelfHealAndOnlyReportedWithout) {
   EXPECT_EQ(replicas(), 3) << "without selfHeal drift is only reported";
   RunResult events = C({"get", "events", "-n", "default"});
   EXPECT_NE(events.out.find("DriftDetected"), std::string::npos) << events.out;
+
+  // A restart is not a new run: without selfHeal the hand edit is still only reported.
+  server_.Stop();
+  ASSERT_TRUE(server_.Start({"--driver", "fake", "--node-name", kNode})) << server_.log();
+  std::this_thread::sleep_for(4s);  // two Sync intervals
+  EXPECT_EQ(replicas(), 3) << "a restart must not revert drift without selfHeal";
+  EXPECT_EQ(At(At(Sync(), "status"), "drift").size(), 1u) << Sync().dump(2);
 }
 
 TEST_F(GitOpsTest, AnUnreachableDaemonIsFetchFailedAndRecovers) {
@@ -290,6 +297,40 @@ TEST_F(GitOpsTest, SmartHttpCredentialsFromASecret) {
   ASSERT_EQ(C({"apply", "-f", "-"}, secret + "s3cret}\n").exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(WaitApplied(c1, 60s));  // the next fetch, after the failure's backoff
   EXPECT_TRUE(Exists("namespace/shop", "default"));
+}
+
+TEST_F(GitOpsTest, SshWithAKeyAndKnownHostsFromASecretAndAnUnknownHostKeyRefused) {
+  if (!controller::gitops::testing::SshdAvailable()) GTEST_SKIP() << "sshd (openssh-server), ssh-keygen or git-shell missing";
+  repo_->Write("apps/ns.yaml", kNamespace);
+  std::string c1 = repo_->Commit("first");
+  controller::gitops::testing::SshGitServer sshd((root_ / "ssh").string());
+  ASSERT_TRUE(sshd.Start()) << sshd.log();
+  auto secret = [&](const std::string& known_hosts) {
+    json s = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "git-ssh"}}},
+              {"stringData", {{"identity", sshd.ClientKey()}, {"known_hosts", known_hosts}}}};
+    return C({"apply", "-f", "-"}, s.dump()).exit_code;
+  };
+  ASSERT_EQ(secret(sshd.WrongKnownHosts()), 0);
+  // An hour's interval: after the failure only the backoff (2 s, 4 s, 8 s...) or the Secret's change retries.
+  std::string objects = GitOpsObjects(sshd.Url(repo_->Bare()));
+  objects.replace(objects.find("interval: 1s, timeout: 10s}"), 27, "interval: 1h, timeout: 10s, secretRef: {name: git-ssh}}");
+  ASSERT_EQ(C({"apply", "-f", "-"}, objects).exit_code, 0);
+  json repo;
+  ASSERT_TRUE(WaitUntil([&] {
+    repo = Get("gitrepository/infra");
+    return Reason(repo) == "False/HostKeyVerificationFailed";
+  }, 20s)) << repo.dump(2) << sshd.log();
+  EXPECT_NE(Message(repo).find("[127.0.0.1]:"), std::string::npos) << Message(repo);
+  EXPECT_NE(Message(repo).find("does not match"), std::string::npos) << Message(repo);
+  EXPECT_NE(Message(repo).find("SHA256:"), std::string::npos) << Message(repo);
+  EXPECT_FALSE(Exists("namespace/shop", "default")) << "nothing fetched from an untrusted host";
+
+  std::this_thread::sleep_for(8s);  // three failures: the backoff is 8 s or more by now
+  ASSERT_EQ(secret(sshd.KnownHosts()), 0);
+  // The corrected Secret is watched: fetched at once, well before the backoff would retry.
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c1, 4s));
+  EXPECT_TRUE(Exists("namespace/shop", "default"));
+  EXPECT_EQ(Reason(Get("gitrepository/infra")), "True/Succeeded");
 }
 
 TEST_F(GitOpsTest, OnlySignedCommitsAreAppliedWhenVerifyIsOn) {
@@ -384,22 +425,65 @@ TEST_F(GitOpsTest, AWebhookWithAValidHmacFetchesAtOnceABadOneIs401) {
   std::string c2 = repo_->Commit("pushed");
   const std::string body = R"({"ref":"refs/heads/main"})";
   std::ofstream(root_ / "body.json") << body;
-  auto post = [&](const std::string& header) {
+  // The generated path: hex HMAC-SHA256 of the repository's uid keyed with the token.
+  const json repo = Get("gitrepository/infra");
+  const std::string hook_path = Str(At(repo, "status"), "webhookPath");
+  const std::string uid = Str(At(repo, "metadata"), "uid");
+  EXPECT_EQ(hook_path, "/hooks/gitops/" + GitFixtureRepo::Output("printf '%s' '" + uid +
+                                                                 "' | openssl dgst -sha256 -hmac t0ken -r | cut -d' ' -f1"));
+  auto post = [&](const std::string& header, const std::string& path) {
     RunResult r = capstan::e2e::Run({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", server_.data_dir() + "/ca.crt",
                        "-X", "POST", "-H", header, "--data-binary", "@" + (root_ / "body.json").string(),
-                       server_.url() + "/hooks/gitops/default/infra"});
+                       server_.url() + path});
     return r.out;
   };
-  EXPECT_EQ(post("X-Hub-Signature-256: sha256=0000"), "401");
-  EXPECT_EQ(post("X-Gitlab-Token: wrong"), "401");
+  const std::string hmac = GitFixtureRepo::Output("printf '%s' '" + body + "' | openssl dgst -sha256 -hmac t0ken -r | cut -d' ' -f1");
+  EXPECT_EQ(post("X-Hub-Signature-256: sha256=" + hmac, "/hooks/gitops/default/infra"), "401") << "no predictable path";
+  EXPECT_EQ(post("X-Hub-Signature-256: sha256=" + hmac, "/hooks/gitops/" + std::string(64, '0')), "401");
+  EXPECT_EQ(post("X-Hub-Signature-256: sha256=0000", hook_path), "401");
+  EXPECT_EQ(post("X-Gitlab-Token: wrong", hook_path), "401");
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(Image(), "nginx:1") << "a refused call changes nothing (the poll interval is an hour)";
-  const std::string hmac = GitFixtureRepo::Output("printf '%s' '" + body + "' | openssl dgst -sha256 -hmac t0ken -r | cut -d' ' -f1");
   const auto sent = SteadyClock::now();
-  EXPECT_EQ(post("X-Hub-Signature-256: sha256=" + hmac), "202");
+  EXPECT_EQ(post("X-Hub-Signature-256: sha256=" + hmac, hook_path), "202");
   ASSERT_NO_FATAL_FAILURE(WaitApplied(c2, 20s));
   EXPECT_LT(MillisSince(sent), 10000) << "well before the hour of the poll interval";
   EXPECT_EQ(Image(), "nginx:2");
+}
+
+TEST_F(GitOpsTest, DeletingAPruningSyncPrunesWhatItAppliedANonPruningOneLeavesIt) {
+  repo_->Write("apps/ns.yaml", kNamespace);
+  repo_->Write("apps/cm.yaml", ConfigMap("cfg"));
+  repo_->Write("apps/keep.yaml", ConfigMap("keep", ", annotations: {gitops.capstan.io/prune: disabled}"));
+  repo_->Write("more/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: more}\n");
+  std::string c1 = repo_->Commit("first");
+  ASSERT_EQ(C({"apply", "-f", "-"}, GitOpsObjects(repo_->Url()) +
+                                    "---\napiVersion: gitops.capstan.io/v1alpha1\nkind: Sync\nmetadata: {name: more}\n"
+                                    "spec: {sourceRef: {name: infra}, path: more, prune: false, interval: 2s}\n").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitApplied(c1));
+  ASSERT_TRUE(WaitUntil([&] { return Reason(Get("sync/more")) == "True/Succeeded"; }, 15s)) << Get("sync/more").dump(2);
+  EXPECT_EQ(At(At(Sync(), "metadata"), "finalizers"), json({"gitops.capstan.io/prune-on-delete"}));
+  EXPECT_TRUE(At(At(Get("sync/more"), "metadata"), "finalizers").empty()) << "prune: false needs no finalizer";
+  ASSERT_EQ(C({"apply", "-f", "-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: by-hand, namespace: shop}\n").exit_code, 0);
+
+  ASSERT_EQ(C({"delete", "sync", "apps"}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return Sync().is_null(); }, 20s)) << Sync().dump(2);
+  EXPECT_FALSE(Exists("configmap/cfg")) << "pruned with the Sync";
+  EXPECT_TRUE(Exists("configmap/keep")) << "gitops.capstan.io/prune: disabled";
+  EXPECT_TRUE(Exists("configmap/by-hand")) << "never prune what was created by hand";
+  EXPECT_TRUE(Exists("namespace/shop", "default")) << "a Namespace holding a hand-made object is kept";
+  EXPECT_NE(C({"get", "events", "-n", "default"}).out.find("Finalized"), std::string::npos);
+
+  ASSERT_EQ(C({"delete", "sync", "more"}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] { return Get("sync/more").is_null(); }, 20s));
+  const json more = Get("configmap/more");
+  EXPECT_EQ(Str(At(At(more, "metadata"), "labels"), "gitops.capstan.io/sync"), "default.more") << "left, label and all";
+
+  // The repository deleted: its bare cache goes too.
+  const std::filesystem::path cache = std::filesystem::path(server_.data_dir()) / "gitops" / "default" / "infra";
+  EXPECT_TRUE(std::filesystem::exists(cache / "HEAD"));
+  ASSERT_EQ(C({"delete", "gitrepository", "infra"}).exit_code, 0);
+  EXPECT_TRUE(WaitUntil([&] { return !std::filesystem::exists(cache); }, 10s)) << cache;
 }
 
 TEST_F(GitOpsTest, DiffShowsWhatApplyWouldChange) {

@@ -12,6 +12,7 @@ want+=(libgit2-dev gpgv)
 if [[ "${1:-build}" == test ]]; then
   want+=(etcd-server etcd-client curl procps docker.io containerd runc busybox-static docker-registry)
   want+=(openssl gnupg)
+  want+=(openssh-server)  # the GitOps e2e serves git over ssh:// from its own sshd on 127.0.0.1
 fi
 missing=()
 for p in "${want[@]}"; do

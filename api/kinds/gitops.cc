@@ -78,21 +78,23 @@ SchemaPtr GitRepositorySchema() {
                         F("secretRef", LocalRef("LocalObjectReference"))},
                        "The resolved commit must be signed by one of the OpenPGP public keys in the Secret.");
   auto spec = Object(Ref("GitRepositorySpec"),
-                     {R("url", String("file://, git://, http:// or https:// URL of the repository.")),
+                     {R("url", String("file://, git://, http://, https:// or ssh:// URL of the repository.")),
                       F("ref", ref),
                       F("interval", String("How often to fetch. Defaults to 1m.")),
                       F("timeout", String("Limit of one fetch. Defaults to 60s.")),
                       F("secretRef", LocalRef("LocalObjectReference")),
                       F("verify", verify),
                       F("webhook", Object(Ref("GitRepositoryWebhook"), {F("secretRef", LocalRef("LocalObjectReference"))},
-                                          "POST /hooks/gitops/<namespace>/<name> signed with the Secret's token fetches now.")),
+                                          "POST to status.webhookPath signed with the Secret's token fetches now.")),
                       F("suspend", Bool("Stop fetching while true."))});
   auto artifact = Object(Ref("GitArtifact"),
                          {F("revision", String("branch@sha1:<commit>, tag@sha1:<commit> or sha1:<commit>.")),
                           F("lastUpdateTime", Time())});
   auto status = Object(Ref("GitRepositoryStatus"),
                        {F("observedGeneration", Integer()), F("conditions", Conditions()), F("artifact", artifact),
-                        F("lastFetchTime", Time()), F("lastHandledReconcileAt", String())});
+                        F("lastFetchTime", Time()), F("lastHandledReconcileAt", String()),
+                        F("webhookPath", String("With spec.webhook: the receiver's path on the API server, "
+                                                "/hooks/gitops/<hex HMAC-SHA256 of the uid keyed with the token>."))});
   return KindSchema(Ref("GitRepository"), {F("spec", spec), F("status", status)},
                     "GitRepository is a git repository fetched at an interval into a cache of the server.");
 }
@@ -185,7 +187,9 @@ SchemaPtr SyncSchema() {
        F("suspend", Bool("Stop syncing while true.")),
        F("allowEmpty", Bool("Accept a path with no objects (and so prune everything)."))});
   auto entry = Object(Ref("InventoryEntry"),
-                      {F("apiVersion", String()), F("kind", String()), F("namespace", String()), F("name", String())});
+                      {F("apiVersion", String()), F("kind", String()), F("namespace", String()), F("name", String()),
+                       F("resourceVersion", String("The object's resourceVersion when last seen as declared: "
+                                                   "unmoved, it needs no comparison."))});
   auto inventory = Object(Ref("Inventory"), {F("entries", AtomicArray(entry))});
   auto run = Object(Ref("SyncRun"),
                     {F("revision", String()), F("reason", String()), F("message", String()), F("time", Time()),

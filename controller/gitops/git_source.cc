@@ -13,54 +13,22 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "base/base64.h"
 #include "controller/gitops/ignore_rules.h"
+#include "controller/gitops/known_hosts.h"
+#include "controller/gitops/libgit2_handles.h"
 
 namespace capstan::controller::gitops {
 namespace {
 
+using namespace libgit2;  // NOLINT: the handle types read as libgit2's own
+
 void InitLibgit2() {
   static std::once_flag once;
   std::call_once(once, [] { git_libgit2_init(); });  // never shut down: other threads may still use it
-}
-
-std::string LastError(const char* what) {
-  const git_error* e = git_error_last();
-  return std::string(what) + ": " + (e != nullptr && e->message != nullptr ? e->message : "unknown libgit2 error");
-}
-
-// RAII for libgit2 handles.
-template <typename T, void (*Free)(T*)>
-struct Handle {
-  T* ptr = nullptr;
-  Handle() = default;
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() {
-    if (ptr != nullptr) Free(ptr);
-  }
-};
-using Repo = Handle<git_repository, git_repository_free>;
-using Remote = Handle<git_remote, git_remote_free>;
-using Reference = Handle<git_reference, git_reference_free>;
-using Object = Handle<git_object, git_object_free>;
-using Commit = Handle<git_commit, git_commit_free>;
-using Tree = Handle<git_tree, git_tree_free>;
-using TreeEntry = Handle<git_tree_entry, git_tree_entry_free>;
-using Blob = Handle<git_blob, git_blob_free>;
-
-struct StrArray {
-  git_strarray array{nullptr, 0};
-  ~StrArray() { git_strarray_dispose(&array); }
-};
-
-Status OpenRepo(const std::string& dir, Repo* repo) {
-  if (git_repository_open_bare(&repo->ptr, dir.c_str()) != 0) {
-    return Status::Internal(LastError(("cannot open the cache repository " + dir).c_str()));
-  }
-  return Status::Ok();
 }
 
 struct FetchContext {
@@ -69,7 +37,34 @@ struct FetchContext {
   bool timed_out = false;
   bool credentials_tried = false;
   std::string certificate_error;  // why the server's certificate was refused
+  std::string host_key_error;     // why an SSH server's host key was refused
+  std::string ssh_host;           // of an ssh:// URL, as known_hosts names it with ssh_port
+  int ssh_port = 22;
 };
+
+// Host and port of "ssh://[user@]host[:port]/path" ("[v6]" hosts unbracketed); false otherwise.
+bool ParseSshUrl(const std::string& url, std::string* host, int* port) {
+  if (!url.starts_with("ssh://")) return false;
+  std::string authority = url.substr(6, url.find('/', 6) == std::string::npos ? std::string::npos : url.find('/', 6) - 6);
+  if (size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
+  std::string port_text;
+  if (authority.starts_with("[")) {
+    size_t close = authority.find(']');
+    if (close == std::string::npos) return false;
+    *host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port_text = authority.substr(close + 2);
+  } else {
+    size_t colon = authority.find(':');
+    *host = authority.substr(0, colon);
+    if (colon != std::string::npos) port_text = authority.substr(colon + 1);
+  }
+  *port = 22;
+  if (!port_text.empty()) {
+    if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos) return false;
+    *port = std::stoi(port_text);
+  }
+  return !host->empty();
+}
 
 int CheckDeadline(FetchContext* ctx) {
   if (std::chrono::steady_clock::now() < ctx->deadline) return 0;
@@ -81,6 +76,19 @@ int OnCredentials(git_credential** out, const char* /*url*/, const char* usernam
                   void* payload) {
   auto* ctx = static_cast<FetchContext*>(payload);
   const GitCredentials& creds = ctx->request->credentials;
+  const std::string ssh_user = username_from_url != nullptr && *username_from_url != '\0' ? username_from_url
+                               : !creds.username.empty()                                    ? creds.username
+                                                                                            : "git";
+  if ((allowed & GIT_CREDENTIAL_SSH_MEMORY) && !creds.ssh_private_key.empty()) {
+    if (ctx->credentials_tried) return GIT_PASSTHROUGH;  // the key was refused
+    ctx->credentials_tried = true;
+    // No public key: libssh2 derives it from the private one.
+    return git_credential_ssh_key_memory_new(out, ssh_user.c_str(), nullptr, creds.ssh_private_key.c_str(),
+                                             creds.password.empty() ? nullptr : creds.password.c_str());
+  }
+  if ((allowed & GIT_CREDENTIAL_USERNAME) && !creds.ssh_private_key.empty()) {
+    return git_credential_username_new(out, ssh_user.c_str());
+  }
   // Asked again after our answer: the remote refused it. Returning an error stops the loop.
   if (ctx->credentials_tried || creds.password.empty() || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
     return GIT_PASSTHROUGH;
@@ -127,6 +135,17 @@ std::string CheckAgainstCa(const unsigned char* der, size_t len, const std::stri
 
 int OnCertificate(git_cert* cert, int valid, const char* host, void* payload) {
   auto* ctx = static_cast<FetchContext*>(payload);
+  if (cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2) {
+    // Checked before any credential is sent; nothing but known_hosts makes a host trusted.
+    const auto* key = reinterpret_cast<const git_cert_hostkey*>(cert);
+    if (!(key->type & GIT_CERT_SSH_RAW) || key->hostkey == nullptr) {
+      ctx->host_key_error = "the SSH library did not give the server's host key";
+    } else {
+      ctx->host_key_error = CheckKnownHost(ctx->request->credentials.ssh_known_hosts, ctx->ssh_host, ctx->ssh_port,
+                                           std::string_view(key->hostkey, key->hostkey_len));
+    }
+    return ctx->host_key_error.empty() ? 0 : -1;
+  }
   const std::string& ca = ctx->request->credentials.ca_pem;
   if (ca.empty() || cert->cert_type != GIT_CERT_X509) return valid ? 0 : GIT_PASSTHROUGH;
   const auto* x509 = reinterpret_cast<const git_cert_x509*>(cert);
@@ -273,6 +292,7 @@ Result<std::unique_ptr<GitSource>> GitSource::Open(std::string cache_dir) {
 
 Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
   std::lock_guard<std::mutex> lock(fetch_mu_);
+  std::shared_lock<std::shared_mutex> reading(files_mu_);
   Repo repo;
   CAPSTAN_RETURN_IF_ERROR(OpenRepo(cache_dir_, &repo));
   Remote remote;
@@ -280,6 +300,16 @@ Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
     return Status::BadRequest(LastError(("invalid url \"" + request.url + "\"").c_str()));
   }
   FetchContext ctx{&request, std::chrono::steady_clock::now() + request.timeout};
+  if (request.url.starts_with("ssh://")) {
+    if (!(git_libgit2_features() & GIT_FEATURE_SSH)) return Status::Unavailable("this libgit2 was built without SSH");
+    if (!ParseSshUrl(request.url, &ctx.ssh_host, &ctx.ssh_port)) {
+      return Status::BadRequest("invalid ssh URL \"" + request.url + "\": expected ssh://[user@]host[:port]/path");
+    }
+    if (request.credentials.ssh_known_hosts.empty()) {
+      return Status::Invalid("an ssh:// URL needs known_hosts in the secretRef Secret: the server's host key is never trusted blindly");
+    }
+    if (request.credentials.ssh_private_key.empty()) return Status::Invalid("an ssh:// URL needs identity (a private key) in the secretRef Secret");
+  }
   git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
   options.callbacks.credentials = OnCredentials;
   options.callbacks.certificate_check = OnCertificate;
@@ -288,6 +318,7 @@ Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
   options.callbacks.payload = &ctx;
   options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the tag refspec below fetches them all
   options.update_fetchhead = 0;
+  const std::map<std::string, git_oid> before = BranchAndTagTargets(repo.ptr);
   const char* specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
   git_strarray refspecs{const_cast<char**>(specs), 2};
   if (git_remote_fetch(remote.ptr, &refspecs, &options, "capstan gitops fetch") != 0) {
@@ -296,6 +327,7 @@ Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
                                  std::to_string(request.timeout.count() / 1000) + "s");
     }
     if (!ctx.certificate_error.empty()) return Status::Unavailable("cannot fetch " + request.url + ": " + ctx.certificate_error);
+    if (!ctx.host_key_error.empty()) return Status::Forbidden("cannot fetch " + request.url + ": " + ctx.host_key_error);
     const git_error* e = git_error_last();
     std::string message = LastError(("cannot fetch " + request.url).c_str());
     bool auth = ctx.credentials_tried || (e != nullptr && e->klass == GIT_ERROR_HTTP &&
@@ -305,10 +337,12 @@ Result<GitRevision> GitSource::Fetch(const FetchRequest& request) {
     return Status::Unavailable(message);
   }
   CAPSTAN_RETURN_IF_ERROR(PruneRefs(repo.ptr, remote.ptr));
+  if (RefsRewritten(repo.ptr, before)) rewritten_ = true;
   return Resolve(repo.ptr, request.ref);
 }
 
 Result<std::vector<ManifestFile>> GitSource::ReadManifests(const std::string& commit, const std::string& path) const {
+  std::shared_lock<std::shared_mutex> reading(files_mu_);
   Repo repo;
   CAPSTAN_RETURN_IF_ERROR(OpenRepo(cache_dir_, &repo));
   git_oid oid;
@@ -388,6 +422,7 @@ std::string Dearmor(const std::string& keys) {
 }  // namespace
 
 Status GitSource::VerifyCommit(const std::string& commit, const std::string& public_keys) const {
+  std::shared_lock<std::shared_mutex> reading(files_mu_);
   Repo repo;
   CAPSTAN_RETURN_IF_ERROR(OpenRepo(cache_dir_, &repo));
   git_oid oid;
@@ -427,150 +462,6 @@ Status GitSource::VerifyCommit(const std::string& commit, const std::string& pub
   }
   return Status::Unauthorized("the signature of commit " + commit.substr(0, 12) +
                               " does not verify against the trusted keys: " + output);
-}
-
-// ---- semver ------------------------------------------------------------------------------------
-
-bool SemVer::Parse(std::string_view text, SemVer* out) {
-  if (text.starts_with("v") || text.starts_with("V")) text.remove_prefix(1);
-  if (size_t plus = text.find('+'); plus != std::string_view::npos) text = text.substr(0, plus);
-  SemVer v;
-  if (size_t dash = text.find('-'); dash != std::string_view::npos) {
-    v.prerelease = std::string(text.substr(dash + 1));
-    if (v.prerelease.empty()) return false;
-    text = text.substr(0, dash);
-  }
-  int* parts[] = {&v.major, &v.minor, &v.patch};
-  for (int i = 0; i < 3; ++i) {
-    size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    if (digits == 0 || digits > 9) return false;
-    *parts[i] = std::stoi(std::string(text.substr(0, digits)));
-    text.remove_prefix(digits);
-    if (i < 2) {
-      if (!text.starts_with(".")) return false;
-      text.remove_prefix(1);
-    }
-  }
-  if (!text.empty()) return false;
-  *out = v;
-  return true;
-}
-
-int SemVer::Compare(const SemVer& o) const {
-  if (major != o.major) return major < o.major ? -1 : 1;
-  if (minor != o.minor) return minor < o.minor ? -1 : 1;
-  if (patch != o.patch) return patch < o.patch ? -1 : 1;
-  if (prerelease == o.prerelease) return 0;
-  if (prerelease.empty()) return 1;  // a release sorts after its pre-releases
-  if (o.prerelease.empty()) return -1;
-  return prerelease < o.prerelease ? -1 : 1;
-}
-
-namespace {
-
-// One comparator ("^1.2", ">=1.0.0", "1.x") as a half-open interval [low, high) plus exactness.
-Result<bool> MatchComparator(std::string_view c, const SemVer& v) {
-  std::string op;
-  while (!c.empty() && (c[0] == '>' || c[0] == '<' || c[0] == '=' || c[0] == '^' || c[0] == '~')) {
-    op += c[0];
-    c.remove_prefix(1);
-  }
-  if (c.starts_with("v")) c.remove_prefix(1);
-  if (c == "*" || c == "x" || c == "X") return op.empty() || op == ">=" || op == "=";
-  // Partial versions: "1", "1.2", "1.x", "1.2.x".
-  int nums[3] = {0, 0, 0};
-  int given = 0;
-  std::string_view rest = c;
-  std::string pre;
-  if (size_t dash = rest.find('-'); dash != std::string_view::npos) {
-    pre = std::string(rest.substr(dash + 1));
-    rest = rest.substr(0, dash);
-  }
-  while (!rest.empty() && given < 3) {
-    if (rest[0] == 'x' || rest[0] == 'X' || rest[0] == '*') {
-      rest.remove_prefix(1);
-      if (!rest.empty() && !rest.starts_with(".")) return Status::BadRequest("bad version \"" + std::string(c) + "\"");
-      if (!rest.empty()) rest.remove_prefix(1);
-      break;
-    }
-    size_t digits = 0;
-    while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
-    if (digits == 0 || digits > 9) return Status::BadRequest("bad version \"" + std::string(c) + "\" in the semver range");
-    nums[given++] = std::stoi(std::string(rest.substr(0, digits)));
-    rest.remove_prefix(digits);
-    if (rest.starts_with(".")) rest.remove_prefix(1);
-  }
-  if (given == 0) return op.empty() || op == ">=";  // "x.x"
-  SemVer low{nums[0], nums[1], nums[2], pre};
-  // Pre-releases only match a comparator that names a pre-release of the same version.
-  if (!v.prerelease.empty() && !(pre.size() > 0 && v.major == low.major && v.minor == low.minor && v.patch == low.patch)) {
-    return false;
-  }
-  SemVer high = low;
-  high.prerelease.clear();
-  bool partial = given < 3;
-  if (op == "^") {
-    if (low.major > 0 || given == 1) high = {low.major + 1, 0, 0, ""};
-    else if (low.minor > 0 || given == 2) high = {0, low.minor + 1, 0, ""};
-    else high = {0, 0, low.patch + 1, ""};
-    return v.Compare(low) >= 0 && v.Compare(high) < 0;
-  }
-  if (op == "~" || ((op.empty() || op == "=") && partial)) {
-    if (given == 1) high = {low.major + 1, 0, 0, ""};
-    else high = {low.major, low.minor + 1, 0, ""};
-    if (!partial && op == "~") high = {low.major, low.minor + 1, 0, ""};
-    return v.Compare(low) >= 0 && v.Compare(high) < 0;
-  }
-  int cmp = v.Compare(low);
-  if (op.empty() || op == "=") return cmp == 0;
-  if (op == ">=") return cmp >= 0;
-  if (op == "<=") return partial ? v.Compare(SemVer{given == 1 ? low.major + 1 : low.major, given == 1 ? 0 : low.minor + 1, 0, ""}) < 0 : cmp <= 0;
-  if (op == ">") return partial ? v.Compare(SemVer{given == 1 ? low.major + 1 : low.major, given == 1 ? 0 : low.minor + 1, 0, ""}) >= 0 : cmp > 0;
-  if (op == "<") return cmp < 0;
-  return Status::BadRequest("unknown operator \"" + op + "\" in the semver range");
-}
-
-}  // namespace
-
-Result<bool> SemVerMatches(std::string_view range, const SemVer& version) {
-  std::string text(range);
-  size_t start = 0;
-  bool any_alternative = false;
-  while (start <= text.size()) {
-    size_t bar = text.find("||", start);
-    std::string alternative = text.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
-    start = bar == std::string::npos ? text.size() + 1 : bar + 2;
-    // ">= 1.2" is one comparator: glue an operator to the version after it.
-    std::vector<std::string> comparators;
-    std::string pending;
-    size_t i = 0;
-    while (i < alternative.size()) {
-      while (i < alternative.size() && std::isspace(static_cast<unsigned char>(alternative[i]))) ++i;
-      size_t j = i;
-      while (j < alternative.size() && !std::isspace(static_cast<unsigned char>(alternative[j]))) ++j;
-      if (j > i) {
-        std::string token = alternative.substr(i, j - i);
-        if (token.find_first_not_of("<>=^~") == std::string::npos) {
-          pending += token;
-        } else {
-          comparators.push_back(pending + token);
-          pending.clear();
-        }
-      }
-      i = j;
-    }
-    if (!pending.empty()) return Status::BadRequest("semver range \"" + text + "\" ends with an operator");
-    if (comparators.empty()) return Status::BadRequest("empty semver range \"" + text + "\"");
-    bool all = true;
-    for (const std::string& c : comparators) {
-      Result<bool> m = MatchComparator(c, version);
-      if (!m.ok()) return m.status();
-      all = all && *m;
-    }
-    any_alternative = any_alternative || all;
-  }
-  return any_alternative;
 }
 
 }  // namespace capstan::controller::gitops

@@ -9,16 +9,18 @@
 //
 // libgit2 1.5 has no network timeouts of its own: the deadline is enforced from the transfer and
 // progress callbacks (an idle connection that sends nothing is bounded only by the OS). Objects
-// that only dropped commits referenced stay in the cache (libgit2 has no gc).
+// that only dropped commits referenced stay in the cache until Compact() (libgit2 has no gc).
 //
 // Thread-safety: libgit2 is initialised once per process. Every call opens its own repository
 // object, so ReadManifests may run on several threads while one Fetch runs; Fetch calls on one
 // GitSource are serialised by its mutex (the GitRepository owns the fetch, Syncs only read).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -37,15 +39,19 @@ struct GitRef {
 // Credentials for HTTP(S): basic auth (username + password) or a token (sent as the password,
 // with username "git" when none is given); `ca_pem`, when set, is the CA bundle an https server's
 // certificate must chain to (checked with OpenSSL, host name or IP included) instead of the
-// system's. SSH keys are not supported yet.
+// system's. For ssh:// (libgit2 with libssh2): the private key (OpenSSH or PEM text) with its
+// passphrase (`password`), the user of the URL (else `username`, else "git"), and the known_hosts
+// text the server's host key must be in (known_hosts.h); without it nothing is fetched.
 struct GitCredentials {
   std::string username;
   std::string password;
   std::string ca_pem;
+  std::string ssh_private_key;
+  std::string ssh_known_hosts;
 };
 
 struct FetchRequest {
-  std::string url;  // file://, git://, http://, https://
+  std::string url;  // file://, git://, http://, https://, ssh://
   GitRef ref;
   GitCredentials credentials;
   std::chrono::milliseconds timeout{60000};
@@ -68,8 +74,10 @@ class GitSource {
   static Result<std::unique_ptr<GitSource>> Open(std::string cache_dir);
 
   // Fetches and resolves. kUnavailable for network and remote errors (message from libgit2),
-  // kUnauthorized when the remote refused the credentials, kNotFound when the ref does not
-  // exist (or no tag matches the range), kBadRequest for a malformed ref or range.
+  // kUnauthorized when the remote refused the credentials, kForbidden when an SSH server's host
+  // key is not trusted by known_hosts (nothing was sent to it), kInvalid for an ssh:// URL
+  // without known_hosts or key, kNotFound when the ref does not exist (or no tag matches the
+  // range), kBadRequest for a malformed ref or range.
   Result<GitRevision> Fetch(const FetchRequest& request);
 
   // Every manifest file (.yaml, .yml, .json) under `path` (relative to the repository root; ""
@@ -84,13 +92,26 @@ class GitSource {
   // message); kUnavailable when gpgv cannot run.
   Status VerifyCommit(const std::string& commit, const std::string& public_keys) const;
 
+  // git_compaction.cc. Rewrites the cache with only what its branches and tags reach, as one pack:
+  // what a force-push or a deleted branch or tag dropped goes, and the pack each incremental fetch
+  // added is merged. libgit2 has no gc: this is a local fetch from the cache into a fresh bare
+  // repository, which then replaces it (renames; a failure keeps the old one). Fetches and reads
+  // wait for it.
+  Status Compact();
+  // Whether Compact would help: a fetch rewrote or deleted a ref since the last one, or the cache
+  // holds more than `max_packs` packs.
+  bool NeedsCompaction(size_t max_packs = 16) const;
+
   const std::string& cache_dir() const { return cache_dir_; }
 
  private:
   explicit GitSource(std::string cache_dir) : cache_dir_(std::move(cache_dir)) {}
 
   const std::string cache_dir_;
-  std::mutex fetch_mu_;  // one Fetch at a time
+  std::mutex fetch_mu_;  // one Fetch (or Compact) at a time
+  // Shared by Fetch, ReadManifests and VerifyCommit; exclusive while Compact swaps the directory.
+  mutable std::shared_mutex files_mu_;
+  std::atomic<bool> rewritten_{false};  // a fetch moved a ref to a non-descendant or deleted one
 };
 
 // Semantic versions for `semver` refs: "v1.2.3" and "1.2.3" (pre-releases sort before their

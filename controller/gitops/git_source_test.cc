@@ -227,6 +227,69 @@ TEST_F(GitSourceTest, CommitSignaturesAreVerifiedWithGpgv) {
   testing::StopGpgAgent(home);
 }
 
+TEST_F(GitSourceTest, SshWithAKeyAndKnownHostsAndARefusedHostKey) {
+  if (!testing::SshdAvailable()) GTEST_SKIP() << "sshd (openssh-server), ssh-keygen or git-shell missing";
+  repo_->Write("apps/web.yaml", "kind: A\n");
+  const std::string commit = repo_->Commit("first");
+  testing::SshGitServer sshd((root_ / "ssh").string());
+  ASSERT_TRUE(sshd.Start()) << sshd.log();
+  FetchRequest r;
+  r.url = sshd.Url(repo_->Bare());
+  r.timeout = std::chrono::seconds(20);
+  r.credentials.ssh_private_key = sshd.ClientKey();
+
+  Result<GitRevision> rev = source_->Fetch(r);
+  EXPECT_EQ(rev.status().code(), Code::kInvalid) << "no known_hosts: refused before connecting";
+
+  r.credentials.ssh_known_hosts = sshd.WrongKnownHosts();
+  rev = source_->Fetch(r);
+  ASSERT_EQ(rev.status().code(), Code::kForbidden) << rev.status().ToString();
+  EXPECT_NE(rev.status().message().find("does not match"), std::string::npos) << rev.status().message();
+
+  r.credentials.ssh_known_hosts = sshd.KnownHosts();
+  rev = source_->Fetch(r);
+  ASSERT_TRUE(rev.ok()) << rev.status().ToString() << "\n" << sshd.log();
+  EXPECT_EQ(rev->commit, commit);
+  EXPECT_EQ(Paths(rev->commit, "apps"), std::vector<std::string>{"apps/web.yaml"});
+
+  testing::SshGitServer other((root_ / "other").string());  // a key the server does not know
+  ASSERT_TRUE(other.Start());
+  r.credentials.ssh_private_key = other.ClientKey();
+  rev = source_->Fetch(r);
+  EXPECT_EQ(rev.status().code(), Code::kUnauthorized) << rev.status().ToString();
+}
+
+TEST_F(GitSourceTest, CompactionDropsWhatAForcePushLeftBehind) {
+  repo_->Write("apps/a.yaml", "kind: A\n");
+  const std::string c1 = repo_->Commit("first");
+  ASSERT_TRUE(Fetch().ok());
+  const std::string dropped = "kind: Dropped\nname: only-in-the-rewritten-commit\n";
+  repo_->Write("apps/dropped.yaml", dropped);
+  repo_->Commit("second");
+  ASSERT_TRUE(Fetch().ok());
+  EXPECT_FALSE(source_->NeedsCompaction()) << "a fast-forward drops nothing";
+  const std::string blob = GitFixtureRepo::Output("printf '" + dropped + "' | git hash-object --stdin");
+  const std::string in_cache = "git -C " + source_->cache_dir() + " cat-file -e " + blob + " 2>/dev/null";
+  ASSERT_EQ(GitFixtureRepo::Sh(in_cache), 0);
+
+  repo_->Git("reset -q --hard " + c1);
+  repo_->Write("apps/b.yaml", "kind: B\n");
+  const std::string rewritten = repo_->Commit("rewritten", /*force=*/true);
+  Result<GitRevision> rev = Fetch();
+  ASSERT_TRUE(rev.ok());
+  EXPECT_TRUE(source_->NeedsCompaction()) << "a force-push";
+  ASSERT_TRUE(source_->Compact().ok());
+  EXPECT_FALSE(source_->NeedsCompaction());
+  EXPECT_NE(GitFixtureRepo::Sh(in_cache), 0) << "the dropped commit's blob is gone";
+  EXPECT_EQ(Paths(rewritten, "apps"), (std::vector<std::string>{"apps/a.yaml", "apps/b.yaml"}));
+  repo_->Write("apps/c.yaml", "kind: C\n");
+  const std::string next = repo_->Commit("after the compaction");
+  rev = Fetch();
+  ASSERT_TRUE(rev.ok()) << rev.status().ToString();
+  EXPECT_EQ(rev->commit, next);
+  EXPECT_EQ(Paths(next, "apps").size(), 3u);
+}
+
 TEST(SemVerTest, ParseCompareAndRanges) {
   SemVer a, b;
   ASSERT_TRUE(SemVer::Parse("v1.2.3", &a));

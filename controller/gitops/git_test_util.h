@@ -1,8 +1,9 @@
-// Test helpers: real git repositories made with the git CLI in a temporary directory, and a
-// `git daemon` on 127.0.0.1. Skips (via Available()) when git is not installed.
+// Test helpers: real git repositories made with the git CLI in a temporary directory, a
+// `git daemon` and an OpenSSH sshd on 127.0.0.1. Skips (via Available()) when git is not installed.
 #pragma once
 
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +30,22 @@ inline int FreePort() {
   }
   ::close(fd);
   return port;
+}
+
+// Whether something accepts connections on 127.0.0.1:port within 5 s.
+inline bool WaitForPort(int port) {
+  for (int i = 0; i < 100; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (ok) return true;
+    ::usleep(50000);
+  }
+  return false;
 }
 
 // A working clone (`work`) pushing to a bare repository (`bare`), both under `root`.
@@ -111,19 +128,7 @@ class GitDaemon {
     std::string cmd = "git daemon --detach --reuseaddr --export-all --listen=127.0.0.1 --port=" + std::to_string(port_) +
                       " --base-path=" + base_ + " --pid-file=" + pid_file_ + " " + base_;
     if (std::system(cmd.c_str()) != 0) return false;
-    // Wait until it accepts connections.
-    for (int i = 0; i < 100; ++i) {
-      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(static_cast<uint16_t>(port_));
-      bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-      ::close(fd);
-      if (ok) return true;
-      ::usleep(50000);
-    }
-    return false;
+    return WaitForPort(port_);
   }
   void Stop() {
     if (pid_file_.empty()) return;
@@ -139,6 +144,72 @@ class GitDaemon {
   std::string base_;
   int port_;
   std::string pid_file_;
+};
+
+inline bool SshdAvailable() {
+  return ::access("/usr/sbin/sshd", X_OK) == 0 &&
+         std::system("command -v ssh-keygen >/dev/null 2>&1 && command -v git-shell >/dev/null 2>&1") == 0;
+}
+
+// OpenSSH's sshd (`sshd -D -f <config>`) on 127.0.0.1:port, serving git over ssh:// for the user
+// running the test: a host key and a client key made with ssh-keygen under `dir`, an
+// authorized_keys whose forced command is git-shell (git-upload-pack of any path, nothing else),
+// no password logins. Stopped on Stop or destruction.
+class SshGitServer {
+ public:
+  explicit SshGitServer(std::string dir) : dir_(std::move(dir)), port_(FreePort()) {}
+  ~SshGitServer() { Stop(); }
+  bool Start() {
+    std::filesystem::create_directories(dir_);
+    GitFixtureRepo::Sh("rm -f " + dir_ + "/host_key* " + dir_ + "/client_key*");
+    if (GitFixtureRepo::Sh("ssh-keygen -q -t ed25519 -N '' -f " + dir_ + "/host_key && ssh-keygen -q -t ed25519 -N '' -f " +
+                           dir_ + "/client_key") != 0) {
+      return false;
+    }
+    std::ofstream(dir_ + "/authorized_keys")
+        << "command=\"git-shell -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",no-port-forwarding,no-pty,no-agent-forwarding,"
+           "no-X11-forwarding "
+        << GitFixtureRepo::Output("cat " + dir_ + "/client_key.pub") << "\n";
+    std::ofstream(dir_ + "/sshd_config") << "Port " << port_ << "\nListenAddress 127.0.0.1\nHostKey " << dir_
+                                         << "/host_key\nAuthorizedKeysFile " << dir_
+                                         << "/authorized_keys\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                                            "PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nStrictModes no\n"
+                                            "UsePAM no\nPidFile " << dir_ << "/sshd.pid\n";
+    // sshd run as root needs its privilege-separation directory (the ssh service makes it at boot).
+    if (::geteuid() == 0) GitFixtureRepo::Sh("mkdir -p /run/sshd && chmod 0755 /run/sshd");
+    if (GitFixtureRepo::Sh("/usr/sbin/sshd -D -e -f " + dir_ + "/sshd_config >" + dir_ + "/sshd.log 2>&1 & echo $! >" + dir_ +
+                           "/sshd.pid.shell") != 0) {
+      return false;
+    }
+    pid_ = GitFixtureRepo::Output("cat " + dir_ + "/sshd.pid.shell");
+    return WaitForPort(port_);
+  }
+  void Stop() {
+    if (pid_.empty()) return;
+    GitFixtureRepo::Sh("kill " + pid_ + " 2>/dev/null");
+    pid_.clear();
+  }
+  // ssh://<user>@127.0.0.1:<port><absolute path of a bare repository>
+  std::string Url(const std::string& bare) const {
+    const passwd* pw = ::getpwuid(::geteuid());
+    return "ssh://" + std::string(pw != nullptr ? pw->pw_name : "root") + "@127.0.0.1:" + std::to_string(port_) + bare;
+  }
+  std::string ClientKey() const { return GitFixtureRepo::Output("cat " + dir_ + "/client_key") + "\n"; }
+  // The known_hosts line that trusts this server's host key.
+  std::string KnownHosts() const {
+    return "[127.0.0.1]:" + std::to_string(port_) + " " + GitFixtureRepo::Output("cut -d' ' -f1,2 " + dir_ + "/host_key.pub") + "\n";
+  }
+  // A known_hosts line naming this server with another (freshly made) key.
+  std::string WrongKnownHosts() const {
+    GitFixtureRepo::Sh("rm -f " + dir_ + "/other_key* && ssh-keygen -q -t ed25519 -N '' -f " + dir_ + "/other_key");
+    return "[127.0.0.1]:" + std::to_string(port_) + " " + GitFixtureRepo::Output("cut -d' ' -f1,2 " + dir_ + "/other_key.pub") + "\n";
+  }
+  std::string log() const { return GitFixtureRepo::Output("cat " + dir_ + "/sshd.log"); }
+
+ private:
+  std::string dir_;
+  int port_;
+  std::string pid_;
 };
 
 }  // namespace capstan::controller::gitops::testing

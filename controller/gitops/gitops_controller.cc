@@ -1,11 +1,14 @@
 #include "controller/gitops/gitops_controller.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "base/base64.h"
 #include "base/duration.h"
+#include "base/hmac.h"
 #include "base/log.h"
 #include "client/json_fields.h"
+#include "controller/gitops/status_fields.h"
 #include "controller/gitops/sync_engine.h"
 
 namespace capstan::controller::gitops {
@@ -15,68 +18,6 @@ using nlohmann::json;
 using client::Field;
 using client::StringField;
 using namespace std::chrono_literals;
-
-constexpr char kGroupVersion[] = "/apis/gitops.capstan.io/v1alpha1";
-constexpr char kRepoPrefix[] = "GitRepository/";
-constexpr char kSyncPrefix[] = "Sync/";
-constexpr size_t kHistory = 5;
-
-std::string ObjectPathOf(const char* plural, const std::string& ns_name) {
-  size_t slash = ns_name.find('/');
-  return std::string(kGroupVersion) + "/namespaces/" + ns_name.substr(0, slash) + "/" + plural + "/" +
-         ns_name.substr(slash + 1);
-}
-
-std::string Now() { return client::FormatRfc3339(std::chrono::system_clock::now()); }
-
-std::chrono::milliseconds DurationField(const json& spec, const char* field, std::chrono::milliseconds fallback) {
-  auto d = ParseDuration(StringField(spec, field));
-  return d && d->count() > 0 ? *d : fallback;
-}
-
-// `conditions` with `type` set; lastTransitionTime moves only when the status does.
-json SetCondition(json conditions, const std::string& type, bool status, const std::string& reason,
-                  const std::string& message, int64_t generation) {
-  if (!conditions.is_array()) conditions = json::array();
-  std::string value = status ? "True" : "False";
-  for (json& c : conditions) {
-    if (StringField(c, "type") != type) continue;
-    if (StringField(c, "status") != value) c["lastTransitionTime"] = Now();
-    c["status"] = value;
-    c["reason"] = reason;
-    c["message"] = message;
-    c["observedGeneration"] = generation;
-    return conditions;
-  }
-  conditions.push_back({{"type", type}, {"status", value}, {"reason", reason}, {"message", message},
-                        {"lastTransitionTime", Now()}, {"observedGeneration", generation}});
-  return conditions;
-}
-
-json RemoveCondition(json conditions, const std::string& type) {
-  if (!conditions.is_array()) return json::array();
-  json out = json::array();
-  for (json& c : conditions) {
-    if (StringField(c, "type") != type) out.push_back(std::move(c));
-  }
-  return out;
-}
-
-const json* ReadyCondition(const json& obj) {
-  for (const json& c : Field(Field(obj, "status"), "conditions")) {
-    if (StringField(c, "type") == "Ready") return &c;
-  }
-  return nullptr;
-}
-
-std::string CommitOf(const std::string& revision) {
-  size_t at = revision.rfind("sha1:");
-  return at == std::string::npos ? "" : revision.substr(at + 5);
-}
-
-std::string Annotation(const json& obj, const char* key) {
-  return StringField(Field(Field(obj, "metadata"), "annotations"), key);
-}
 
 }  // namespace
 
@@ -94,8 +35,8 @@ Status GitOpsController::Setup(const ControllerContext& ctx) {
   ctx_ = ctx;
   InitQueue(ctx);
   events_ = std::make_unique<client::EventRecorder>(ctx.api, "gitops-controller");
-  repositories_ = ctx.informers->ForResource(std::string(kGroupVersion) + "/gitrepositories");
-  syncs_ = ctx.informers->ForResource(std::string(kGroupVersion) + "/syncs");
+  repositories_ = ctx.informers->ForResource(std::string(kGitOpsGroupVersion) + "/gitrepositories");
+  syncs_ = ctx.informers->ForResource(std::string(kGitOpsGroupVersion) + "/syncs");
   client::ResourceEventHandler repo_events;
   repo_events.on_add = [this](const client::ObjectPtr& o) { queue().Add(kRepoPrefix + client::ObjectKey(*o)); };
   repo_events.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& o) {
@@ -111,7 +52,81 @@ Status GitOpsController::Setup(const ControllerContext& ctx) {
     EnqueueDependents(*o, false);
   };
   CAPSTAN_RETURN_IF_ERROR(syncs_->AddEventHandler(std::move(sync_events)));
+  // A created or corrected Secret retries the repositories that use it at once, not after their backoff.
+  client::Informer* secrets = ctx.informers->ForResource("/api/v1/secrets");
+  client::ResourceEventHandler secret_events;
+  secret_events.on_add = [this](const client::ObjectPtr& o) { RefetchUsersOf(*o); };
+  secret_events.on_update = [this](const client::ObjectPtr& old, const client::ObjectPtr& o) {
+    if (Field(*old, "data") != Field(*o, "data")) RefetchUsersOf(*o);
+  };
+  CAPSTAN_RETURN_IF_ERROR(secrets->AddEventHandler(std::move(secret_events)));
+  queue().Add(kCacheGcKey);  // runs once the informers have synced, then hourly
   return Status::Ok();
+}
+
+void GitOpsController::RefetchUsersOf(const json& secret) {
+  const std::string ns = StringField(Field(secret, "metadata"), "namespace");
+  const std::string name = StringField(Field(secret, "metadata"), "name");
+  for (const client::ObjectPtr& repo : repositories_->ListNamespace(ns)) {
+    const json& spec = Field(*repo, "spec");
+    bool uses = false;
+    for (const json* ref : {&Field(spec, "secretRef"), &Field(Field(spec, "verify"), "secretRef"),
+                            &Field(Field(spec, "webhook"), "secretRef")}) {
+      uses = uses || StringField(*ref, "name") == name;
+    }
+    if (!uses) continue;
+    const std::string key = kRepoPrefix + client::ObjectKey(*repo);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = states_.find(key); it != states_.end()) it->second.last_run = {};  // due now
+    }
+    queue().Add(key);
+  }
+}
+
+ReconcileResult GitOpsController::CollectCaches() {
+  // <data_dir>/gitops/<namespace>/<name>: a cache whose GitRepository is gone is deleted (one
+  // deleted while the server was down, or whose delete was missed); in use ones are never touched.
+  if (options_.data_dir.empty()) return ReconcileResult::Done();
+  {
+    // A Sync that raced a repository's delete may have reopened its cache: let go of it too.
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(sources_, [&](const auto& entry) { return repositories_->Get(entry.first) == nullptr; });
+  }
+  std::error_code ec;
+  const std::filesystem::path root = std::filesystem::path(options_.data_dir) / "gitops";
+  for (const auto& ns : std::filesystem::directory_iterator(root, ec)) {
+    if (!ns.is_directory()) continue;
+    for (const auto& cache : std::filesystem::directory_iterator(ns.path(), ec)) {
+      if (cache.path().filename().string().starts_with(".")) continue;  // a compaction's own
+      const std::string ns_name = ns.path().filename().string() + "/" + cache.path().filename().string();
+      if (!cache.is_directory() || repositories_->Get(ns_name) != nullptr) continue;
+      RemoveCache(ns_name);
+    }
+    std::filesystem::remove(ns.path(), ec);  // only when empty
+  }
+  // Live caches that a force-push or deleted ref left objects in, or that many fetches left in
+  // many packs, are rewritten with what their refs reach (GitSource::Compact).
+  std::vector<std::pair<std::string, std::shared_ptr<GitSource>>> open;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open.assign(sources_.begin(), sources_.end());
+  }
+  for (const auto& [ns_name, source] : open) {
+    if (!source->NeedsCompaction()) continue;
+    Status st = source->Compact();
+    if (st.ok()) log::Info("gitops: cache compacted", {{"repository", ns_name}});
+    else log::Warn("gitops: cannot compact a cache", {{"repository", ns_name}, {"error", st.message()}});
+  }
+  return ReconcileResult::RequeueAfter(std::chrono::hours(1));
+}
+
+void GitOpsController::RemoveCache(const std::string& ns_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (sources_.count(ns_name) != 0) return;  // reopened meanwhile: in use
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(options_.data_dir) / "gitops" / ns_name, ec);
+  if (ec) log::Warn("gitops: cannot delete a cache", {{"repository", ns_name}, {"error", ec.message()}});
 }
 
 void GitOpsController::EnqueueDependents(const json& obj, bool is_repository) {
@@ -139,6 +154,7 @@ void GitOpsController::EnqueueDependents(const json& obj, bool is_repository) {
 ReconcileResult GitOpsController::Reconcile(const std::string& key) {
   if (key.starts_with(kRepoPrefix)) return ReconcileRepository(key.substr(sizeof(kRepoPrefix) - 1));
   if (key.starts_with(kSyncPrefix)) return ReconcileSync(key.substr(sizeof(kSyncPrefix) - 1));
+  if (key == kCacheGcKey) return CollectCaches();
   return ReconcileResult::Terminal(Status::BadRequest("unknown key " + key));
 }
 
@@ -186,6 +202,9 @@ Result<GitRevision> GitOpsController::FetchWithCredentials(const std::string& ns
       request->credentials.password = Base64Decode(StringField(data, "token")).value_or("");
     }
     request->credentials.ca_pem = Base64Decode(StringField(data, "ca.crt")).value_or("");
+    // ssh:// (Flux's keys): identity (private key), known_hosts, password (the key's passphrase).
+    request->credentials.ssh_private_key = Base64Decode(StringField(data, "identity")).value_or("");
+    request->credentials.ssh_known_hosts = Base64Decode(StringField(data, "known_hosts")).value_or("");
   }
   Result<std::shared_ptr<GitSource>> source = SourceFor(ns_name);
   if (!source.ok()) return source.status();
@@ -210,9 +229,13 @@ ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name
   const std::string key = kRepoPrefix + ns_name;
   client::ObjectPtr repo = repositories_->Get(ns_name);
   if (repo == nullptr) {
-    std::lock_guard<std::mutex> lock(mu_);
-    sources_.erase(ns_name);  // the cache stays on disk: a recreated repository fetches incrementally
-    states_.erase(key);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sources_.erase(ns_name);
+      states_.erase(key);
+    }
+    // A Sync still reading from it fails that run and keeps its state (it has no source now).
+    if (!options_.data_dir.empty()) RemoveCache(ns_name);
     return ReconcileResult::Done();
   }
   const json& spec = Field(*repo, "spec");
@@ -221,7 +244,7 @@ ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name
   const auto interval = DurationField(spec, "interval", 60s);
   if (Field(spec, "suspend").is_boolean() && Field(spec, "suspend").get<bool>()) return ReconcileResult::Done();
 
-  const std::string requested = Annotation(*repo, kRequestedAtAnnotation);
+  const std::string requested = AnnotationOf(*repo, kRequestedAtAnnotation);
   KeyState state = State(key);
   const auto now = std::chrono::steady_clock::now();
   bool due = state.last_run == std::chrono::steady_clock::time_point{} ||
@@ -240,7 +263,7 @@ ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name
   Result<GitRevision> revision = FetchWithCredentials(ns_name, spec, &request);
   json next = json::object();
   next["observedGeneration"] = generation;
-  next["lastFetchTime"] = Now();
+  next["lastFetchTime"] = NowRfc3339();
   if (!requested.empty()) next["lastHandledReconcileAt"] = requested;
   json conditions = Field(status, "conditions");
   const bool verify = !StringField(Field(Field(spec, "verify"), "secretRef"), "name").empty();
@@ -254,7 +277,7 @@ ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name
       conditions = SetCondition(conditions, "SourceVerified", true, "Succeeded",
                                 "verified the signature of commit " + revision->commit, generation);
     }
-    next["artifact"] = {{"revision", revision->name}, {"lastUpdateTime", Now()}};
+    next["artifact"] = {{"revision", revision->name}, {"lastUpdateTime", NowRfc3339()}};
     if (StringField(Field(status, "artifact"), "revision") == revision->name) next["artifact"] = Field(status, "artifact");
     state.failures = 0;
   } else if (revision.ok()) {
@@ -268,6 +291,7 @@ ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name
   } else {
     const Code code = revision.status().code();
     const std::string reason = code == Code::kUnauthorized ? "AuthenticationFailed"
+                               : code == Code::kForbidden  ? "HostKeyVerificationFailed"
                                : code == Code::kInvalid    ? "InvalidSecret"
                                : code == Code::kNotFound   ? "RefNotFound"
                                                            : "GitOperationFailed";
@@ -278,195 +302,19 @@ ReconcileResult GitOpsController::ReconcileRepository(const std::string& ns_name
     log::Warn("gitops fetch failed", {{"repository", ns_name}, {"error", revision.status().message()}});
   }
   next["conditions"] = conditions;
+  next["webhookPath"] = nullptr;  // a merge patch's null removes it
+  if (std::string secret = StringField(Field(Field(spec, "webhook"), "secretRef"), "name"); !secret.empty()) {
+    // The receiver's generated path (api/gitops_webhook.h): hex HMAC-SHA256 of the uid keyed with the token.
+    Result<json> s = ctx_.api->Get("/api/v1/namespaces/" + ns_name.substr(0, ns_name.find('/')) + "/secrets/" + secret);
+    std::string token = s.ok() ? Base64Decode(StringField(Field(*s, "data"), "token")).value_or("") : "";
+    if (!token.empty()) next["webhookPath"] = "/hooks/gitops/" + HmacSha256Hex(token, StringField(Field(*repo, "metadata"), "uid"));
+  }
   state.last_run = std::chrono::steady_clock::now();
   SetState(key, state);
-  if (Status st = PatchStatus(ObjectPathOf("gitrepositories", ns_name), next); !st.ok() && !st.IsNotFound()) {
+  if (Status st = PatchStatus(GitOpsObjectPath("gitrepositories", ns_name), next); !st.ok() && !st.IsNotFound()) {
     return ReconcileResult::Retry(st);
   }
   return ReconcileResult::RequeueAfter(revision.ok() && verified.ok() ? interval : Backoff(key, interval));
-}
-
-ReconcileResult GitOpsController::ReconcileSync(const std::string& ns_name) {
-  const std::string key = kSyncPrefix + ns_name;
-  client::ObjectPtr sync = syncs_->Get(ns_name);
-  if (sync == nullptr) {
-    std::lock_guard<std::mutex> lock(mu_);
-    states_.erase(key);
-    return ReconcileResult::Done();  // deleting a Sync leaves what it applied (docs/gitops.md)
-  }
-  const std::string ns = ns_name.substr(0, ns_name.find('/'));
-  const std::string path = ObjectPathOf("syncs", ns_name);
-  const json& spec = Field(*sync, "spec");
-  const json& status = Field(*sync, "status");
-  const int64_t generation = client::IntField(Field(*sync, "metadata"), "generation");
-  const auto interval = DurationField(spec, "interval", 300s);
-  const std::string requested = Annotation(*sync, kRequestedAtAnnotation);
-  json conditions = Field(status, "conditions");
-  const json* ready = ReadyCondition(*sync);
-
-  // A condition-only status write, skipped when nothing would change.
-  auto set_ready = [&](bool ok, const std::string& reason, const std::string& message) -> Status {
-    if (ready != nullptr && StringField(*ready, "reason") == reason && StringField(*ready, "message") == message &&
-        StringField(*ready, "status") == (ok ? "True" : "False")) {
-      return Status::Ok();
-    }
-    json next = {{"conditions", SetCondition(conditions, "Ready", ok, reason, message, generation)}};
-    return PatchStatus(path, next);
-  };
-
-  if (Field(spec, "suspend").is_boolean() && Field(spec, "suspend").get<bool>()) {
-    Status st = set_ready(false, "Suspended", "reconciliation is suspended");
-    return st.ok() || st.IsNotFound() ? ReconcileResult::Done() : ReconcileResult::Retry(st);
-  }
-  for (const json& dep : Field(spec, "dependsOn")) {
-    std::string dep_ns = StringField(dep, "namespace").empty() ? ns : StringField(dep, "namespace");
-    client::ObjectPtr other = syncs_->Get(dep_ns + "/" + StringField(dep, "name"));
-    const json* dep_ready = other != nullptr ? ReadyCondition(*other) : nullptr;
-    if (dep_ready == nullptr || StringField(*dep_ready, "status") != "True") {
-      Status st = set_ready(false, "DependencyNotReady", "dependency " + dep_ns + "/" + StringField(dep, "name") + " is not ready");
-      if (!st.ok() && !st.IsNotFound()) return ReconcileResult::Retry(st);
-      return ReconcileResult::RequeueAfter(std::min<std::chrono::milliseconds>(interval, 10s));
-    }
-  }
-  const json& source_ref = Field(spec, "sourceRef");
-  const std::string source_key =
-      (StringField(source_ref, "namespace").empty() ? ns : StringField(source_ref, "namespace")) + "/" +
-      StringField(source_ref, "name");
-  client::ObjectPtr repo = repositories_->Get(source_key);
-  const std::string revision = repo != nullptr ? StringField(Field(Field(*repo, "status"), "artifact"), "revision") : "";
-  if (revision.empty()) {
-    Status st = set_ready(false, "SourceNotReady", "GitRepository " + source_key + " has no fetched revision yet");
-    if (!st.ok() && !st.IsNotFound()) return ReconcileResult::Retry(st);
-    return ReconcileResult::Done();  // the repository's status update enqueues this Sync again
-  }
-
-  KeyState state = State(key);
-  const auto now = std::chrono::steady_clock::now();
-  const bool self_heal = Field(spec, "selfHeal").is_boolean() && Field(spec, "selfHeal").get<bool>();
-  const bool changed = revision != StringField(status, "lastAttemptedRevision") ||
-                       client::IntField(status, "observedGeneration") != generation ||
-                       (!requested.empty() && requested != StringField(status, "lastHandledReconcileAt")) ||
-                       state.last_run == std::chrono::steady_clock::time_point{};
-  if (!changed && state.health_deadline != std::chrono::steady_clock::time_point{}) {
-    std::vector<ObjectRef> inventory;
-    for (const json& e : Field(Field(status, "inventory"), "entries")) inventory.push_back(ObjectRef::FromJson(e));
-    Result<std::string> unhealthy = FirstUnhealthy(*ctx_.api, inventory);
-    if (!unhealthy.ok()) return ReconcileResult::Retry(unhealthy.status());
-    Status st;
-    ReconcileResult next = ReconcileResult::RequeueAfter(1s);
-    if (unhealthy->empty()) {
-      state.health_deadline = {};
-      st = set_ready(true, "Succeeded", "Applied revision " + revision + "; all workloads are healthy");
-      next = ReconcileResult::RequeueAfter(interval);
-    } else if (now >= state.health_deadline) {
-      state.health_deadline = {};
-      ++state.failures;
-      st = set_ready(false, "HealthCheckFailed", "timed out waiting for " + *unhealthy);
-      events_->Event(*sync, "Warning", "HealthCheckFailed", revision + ": timed out waiting for " + *unhealthy);
-      next = ReconcileResult::RequeueAfter(Backoff(key, interval));
-    } else {
-      st = set_ready(false, "Progressing", "Applied revision " + revision + "; waiting for " + *unhealthy);
-    }
-    state.last_run = now;
-    SetState(key, state);
-    if (!st.ok() && !st.IsNotFound()) return ReconcileResult::Retry(st);
-    return next;
-  }
-  const bool failed_before = ready != nullptr && StringField(*ready, "status") != "True";
-  const auto wait = failed_before ? Backoff(key, interval) : interval;
-  const bool interval_passed = now - state.last_run >= wait;
-  if (!changed && !interval_passed) {
-    return ReconcileResult::RequeueAfter(std::chrono::duration_cast<std::chrono::milliseconds>(wait - (now - state.last_run)));
-  }
-
-  Result<std::shared_ptr<GitSource>> source = SourceFor(source_key);
-  if (!source.ok()) return ReconcileResult::Retry(source.status());
-  SyncRequest request;
-  request.sync_namespace = ns;
-  request.sync_name = ns_name.substr(ns_name.find('/') + 1);
-  request.target_namespace = StringField(spec, "targetNamespace");
-  request.prune = Field(spec, "prune").is_boolean() && Field(spec, "prune").get<bool>();
-  request.allow_empty = Field(spec, "allowEmpty").is_boolean() && Field(spec, "allowEmpty").get<bool>();
-  for (const json& e : Field(Field(status, "inventory"), "entries")) request.previous_inventory.push_back(ObjectRef::FromJson(e));
-
-  const std::string spec_path = StringField(spec, "path");
-  Result<std::vector<ManifestFile>> files = (*source)->ReadManifests(CommitOf(revision), spec_path);
-
-  // The interval without selfHeal and without news: only look for drift, and report it.
-  if (!changed && !failed_before && !self_heal) {
-    state.last_run = now;
-    SetState(key, state);
-    if (!files.ok()) return ReconcileResult::RequeueAfter(interval);
-    request.files = std::move(*files);
-    std::vector<DesiredObject> objects;
-    SyncOutcome failure;
-    if (!BuildObjects(*ctx_.api, request, &objects, &failure)) return ReconcileResult::RequeueAfter(interval);
-    Result<std::vector<Drift>> drift = DetectDrift(*ctx_.api, objects);
-    if (!drift.ok()) return ReconcileResult::RequeueAfter(interval);
-    json entries = json::array();
-    for (const Drift& d : *drift) {
-      json e = d.ref.ToJson();
-      e["patch"] = d.patch;
-      entries.push_back(std::move(e));
-    }
-    if (entries != Field(status, "drift") && !(entries.empty() && Field(status, "drift").is_null())) {
-      if (!entries.empty()) {
-        events_->Event(*sync, "Warning", "DriftDetected",
-                       std::to_string(entries.size()) + " object(s) differ from " + revision + ", first " +
-                           (*drift)[0].ref.Display() + ": " + (*drift)[0].patch);
-      }
-      (void)PatchStatus(path, json{{"drift", entries}});
-    }
-    return ReconcileResult::RequeueAfter(interval);
-  }
-
-  const auto started = std::chrono::steady_clock::now();
-  SyncOutcome outcome;
-  if (!files.ok()) {
-    outcome.reason = "BuildFailed";
-    outcome.message = files.status().message();
-    outcome.inventory = request.previous_inventory;
-  } else {
-    request.files = std::move(*files);
-    outcome = RunSync(*ctx_.api, request);
-  }
-  const int64_t took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-
-  json next = json::object();
-  next["observedGeneration"] = generation;
-  next["lastAttemptedRevision"] = revision;
-  if (!requested.empty()) next["lastHandledReconcileAt"] = requested;
-  if (outcome.ok || outcome.reason == "PruneFailed") next["lastAppliedRevision"] = revision;
-  json entries = json::array();
-  for (const ObjectRef& r : outcome.inventory) entries.push_back(r.ToJson());
-  next["inventory"] = {{"entries", entries}};
-  json history = json::array({{{"revision", revision}, {"reason", outcome.reason}, {"message", outcome.message},
-                               {"time", Now()}, {"durationMilliseconds", took}}});
-  for (const json& h : Field(status, "history")) {
-    if (history.size() < kHistory) history.push_back(h);
-  }
-  next["history"] = history;
-  if (outcome.ok) next["drift"] = json::array();
-  const bool wait_health = outcome.ok && Field(spec, "wait").is_boolean() && Field(spec, "wait").get<bool>();
-  next["conditions"] =
-      wait_health ? SetCondition(conditions, "Ready", false, "Progressing",
-                                 "Applied revision " + revision + "; waiting for the workloads to be healthy", generation)
-                  : SetCondition(conditions, "Ready", outcome.ok, outcome.reason, outcome.message, generation);
-  state.last_run = std::chrono::steady_clock::now();
-  state.failures = outcome.ok ? 0 : state.failures + 1;
-  state.health_deadline = wait_health ? state.last_run + DurationField(spec, "timeout", 300s) : std::chrono::steady_clock::time_point{};
-  SetState(key, state);
-  if (Status st = PatchStatus(path, next); !st.ok() && !st.IsNotFound()) return ReconcileResult::Retry(st);
-
-  const bool news = revision != StringField(status, "lastAttemptedRevision") || !failed_before != outcome.ok;
-  if (!outcome.ok) {
-    if (news) events_->Event(*sync, "Warning", outcome.reason, revision + ": " + outcome.message);
-    log::Warn("gitops sync failed", {{"sync", ns_name}, {"revision", revision}, {"reason", outcome.reason},
-                                     {"error", outcome.message}});
-    return ReconcileResult::RequeueAfter(Backoff(key, interval));
-  }
-  if (news) events_->Event(*sync, "Normal", "ReconciliationSucceeded", revision + ": " + outcome.message);
-  return ReconcileResult::RequeueAfter(wait_health ? 500ms : interval);
 }
 
 }  // namespace capstan::controller::gitops

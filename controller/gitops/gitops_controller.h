@@ -25,11 +25,14 @@
 #include "client/event_recorder.h"
 #include "client/informer.h"
 #include "controller/gitops/git_source.h"
+#include "controller/gitops/sync_engine.h"
 #include "controller/runtime/queued_controller.h"
 
 namespace capstan::controller::gitops {
 
 inline constexpr const char* kRequestedAtAnnotation = "gitops.capstan.io/requestedAt";
+// On Syncs with prune: true; deleting the Sync then deletes what it applied.
+inline constexpr const char* kPruneFinalizer = "gitops.capstan.io/prune-on-delete";
 
 struct GitOpsControllerOptions {
   std::string data_dir;  // the caches go to <data_dir>/gitops/
@@ -54,13 +57,32 @@ class GitOpsController final : public QueuedController {
     std::chrono::steady_clock::time_point health_deadline{};
   };
 
+  static constexpr char kRepoPrefix[] = "GitRepository/";
+  static constexpr char kSyncPrefix[] = "Sync/";
+  static constexpr char kCacheGcKey[] = "CacheGC";
+
   ReconcileResult ReconcileRepository(const std::string& ns_name);
+  // sync_reconcile.cc: when a Sync runs, its no-op check, its drift report, its status.
   ReconcileResult ReconcileSync(const std::string& ns_name);
+  // A Sync with prune being deleted: prunes its inventory (prune.h's guards), then removes the
+  // finalizer. Keeps it (retrying after a backoff) while deletes fail, up to a few attempts.
+  ReconcileResult FinalizeSync(const nlohmann::json& sync, const std::string& key);
+  // Adds or removes the prune finalizer as spec.prune asks; Ok when nothing was needed.
+  Status KeepFinalizer(const nlohmann::json& sync, bool wanted);
+  // Writes a run's outcome (revision, inventory, history, Ready), its Event, and what comes next.
+  ReconcileResult RecordRun(const nlohmann::json& sync, const std::string& revision, const SyncOutcome& outcome,
+                            int64_t took_ms, KeyState state);
   Result<std::shared_ptr<GitSource>> SourceFor(const std::string& ns_name);
   // Reads spec.secretRef's credentials into `request`, then fetches.
   // Checks `commit`'s signature against the keys of spec.verify.secretRef.
   Status VerifyRevision(const std::string& ns_name, const nlohmann::json& spec, const std::string& commit);
   Result<GitRevision> FetchWithCredentials(const std::string& ns_name, const nlohmann::json& spec, FetchRequest* request);
+  // Repositories of the Secret's namespace using it (credentials, verify, webhook): fetched now.
+  void RefetchUsersOf(const nlohmann::json& secret);
+  // Deletes the caches of repositories that no longer exist and compacts the live ones that
+  // need it (GitSource::NeedsCompaction); at start, then hourly.
+  ReconcileResult CollectCaches();
+  void RemoveCache(const std::string& ns_name);  // unless a GitSource for it is open
   // Syncs whose sourceRef or dependsOn names this object.
   void EnqueueDependents(const nlohmann::json& obj, bool is_repository);
   Status PatchStatus(const std::string& path, const nlohmann::json& status);

@@ -7,6 +7,8 @@
 #include "client/apply.h"
 #include "client/json_fields.h"
 #include "client/manifest.h"
+#include "controller/gitops/live_state.h"
+#include "controller/gitops/prune.h"
 
 namespace capstan::controller::gitops {
 namespace {
@@ -15,53 +17,13 @@ using nlohmann::json;
 using client::Field;
 using client::StringField;
 
-// Get-check-delete rounds for one pruned object whose DELETE preconditions keep failing.
-constexpr int kPruneAttempts = 3;
-
 SyncOutcome Failure(const std::string& reason, const std::string& message, const SyncRequest& request) {
   SyncOutcome out;
   out.reason = reason;
   out.message = message;
   out.inventory = request.previous_inventory;
+  out.versions = request.previous_versions;
   return out;
-}
-
-bool PruneDisabled(const json& live) {
-  const json& meta = Field(live, "metadata");
-  return StringField(Field(meta, "labels"), kPruneKey) == "disabled" ||
-         StringField(Field(meta, "annotations"), kPruneKey) == "disabled";
-}
-
-// Whether namespace `ns` holds objects that nobody else will remove: not in `owned`, not owned by
-// another object (a Deployment's ReplicaSets and Pods go with it), not already being deleted.
-// Every page is read (continue tokens followed): a foreign object missed here would be deleted with
-// the Namespace. An expired token is an error, and an error keeps the Namespace.
-Result<std::string> ForeignObjectIn(client::ApiClient& api, client::Discovery& discovery, const std::string& ns,
-                                    const std::set<ObjectRef>& owned, size_t page_size) {
-  Result<std::vector<client::ResourceInfo>> resources = discovery.ServerPreferredResources();
-  if (!resources.ok()) return resources.status();
-  for (const client::ResourceInfo& r : *resources) {
-    if (!r.namespaced || !r.HasVerb("list") || r.plural == "events") continue;
-    std::string token;
-    do {
-      client::Query query = {{"limit", std::to_string(std::max<size_t>(page_size, 1))}};
-      if (!token.empty()) query.emplace_back("continue", token);
-      Result<json> list = api.List(client::CollectionPath(r, ns), query);
-      if (!list.ok()) {
-        if (list.status().IsNotFound() && token.empty()) break;
-        return list.status();
-      }
-      for (const json& item : Field(*list, "items")) {
-        const json& meta = Field(item, "metadata");
-        if (!StringField(meta, "deletionTimestamp").empty()) continue;
-        if (Field(meta, "ownerReferences").is_array() && !Field(meta, "ownerReferences").empty()) continue;
-        ObjectRef ref{r.ApiVersion(), r.kind, ns, StringField(meta, "name")};
-        if (owned.count(ref) == 0) return r.kind + "/" + ref.name;
-      }
-      token = StringField(Field(*list, "metadata"), "continue");
-    } while (!token.empty());
-  }
-  return std::string();
 }
 
 // "apps" of "apps/v1", "" of "v1": an object's identity does not include the version it is served at.
@@ -159,8 +121,30 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
   const std::vector<size_t> order = client::ApplyOrder(plain);
   client::Discovery discovery(&api);
   client::ApplyOptions options;  // objects are prepared: namespaces already set
+  const std::string owner = SyncLabelValue(request.sync_namespace, request.sync_name);
 
-  // Validate: dry-run everything whose namespace exists; defer objects of namespaces this commit creates.
+  SyncOutcome out;
+  std::set<ObjectRef> applied;  // declared and now as declared: unchanged or applied
+  // Compare: what is already as declared is sent nothing (no dry-run, no apply).
+  std::vector<ListTarget> targets;
+  for (const DesiredObject& d : objects) targets.push_back({d.resource, d.ref.namespace_name});
+  Result<LiveObjects> live = ListOwned(api, owner, targets, request.list_page_size);
+  if (!live.ok()) return Failure("ValidationFailed", "listing the live objects: " + live.status().message(), request);
+  std::vector<size_t> changed;
+  for (size_t i : order) {
+    const DesiredObject& d = objects[i];
+    auto it = live->find(d.ref);
+    if (it != live->end() && InSync(d, it->second, request.previous_versions)) {
+      applied.insert(d.ref);
+      out.versions[d.ref] = StringField(Field(it->second, "metadata"), "resourceVersion");
+      ++out.unchanged;
+    } else {
+      changed.push_back(i);
+    }
+  }
+
+  // Validate: dry-run every changed object whose namespace exists; defer objects of namespaces
+  // this commit creates.
   std::set<std::string> declared_namespaces;
   for (const DesiredObject& d : objects) {
     if (d.ref.kind == "Namespace" && d.ref.api_version == "v1") declared_namespaces.insert(d.ref.name);
@@ -179,7 +163,7 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
     return r.ok() ? "" : d.location + ": " + d.ref.Display() + ": " + r.status().message();
   };
   std::vector<size_t> deferred;
-  for (size_t i : order) {
+  for (size_t i : changed) {
     const DesiredObject& d = objects[i];
     if (!d.ref.namespace_name.empty()) {
       Result<bool> ns_ok = exists(d.ref.namespace_name);
@@ -196,8 +180,6 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
     if (std::string problem = dry_run(d); !problem.empty()) return Failure("ValidationFailed", problem, request);
   }
 
-  SyncOutcome out;
-  std::set<ObjectRef> applied;
   auto apply = [&](const DesiredObject& d) -> bool {
     Result<client::ApplyResult> r = client::ApplyObject(api, discovery, d.object, options);
     if (!r.ok()) {
@@ -206,166 +188,97 @@ SyncOutcome RunSync(client::ApiClient& api, const SyncRequest& request) {
       return false;
     }
     applied.insert(d.ref);
+    out.versions[d.ref] = StringField(Field(r->object, "metadata"), "resourceVersion");
     if (r->action == client::ApplyAction::kCreated) ++out.created;
     else if (r->action == client::ApplyAction::kConfigured) ++out.configured;
     else ++out.unchanged;
     return true;
   };
-  auto merged_inventory = [&] {
+  auto merged = [&] {
     // Applied first: an object applied at another version than recorded keeps the new version.
     std::set<ObjectRef> all(applied.begin(), applied.end());
     all.insert(request.previous_inventory.begin(), request.previous_inventory.end());
-    return std::vector<ObjectRef>(all.begin(), all.end());
+    out.inventory.assign(all.begin(), all.end());
+    for (const auto& [ref, version] : request.previous_versions) out.versions.emplace(ref, version);
+    return out;
   };
   if (!deferred.empty()) {
     // The Namespaces the deferred objects need, then their dry-run.
-    for (size_t i : order) {
+    for (size_t i : changed) {
       const DesiredObject& d = objects[i];
       if (d.ref.kind == "Namespace" && d.ref.api_version == "v1" && !namespace_exists[d.ref.name] && !apply(d)) {
-        out.inventory = merged_inventory();
-        return out;
+        return merged();
       }
     }
     for (size_t i : deferred) {
       if (std::string problem = dry_run(objects[i]); !problem.empty()) {
         out.reason = "ValidationFailed";
         out.message = problem;
-        out.inventory = merged_inventory();
-        return out;
+        return merged();
       }
     }
   }
-  for (size_t i : order) {
+  for (size_t i : changed) {
     if (applied.count(objects[i].ref) != 0) continue;
-    if (!apply(objects[i])) {
-      out.inventory = merged_inventory();
-      return out;
-    }
+    if (!apply(objects[i])) return merged();
   }
 
-  // Prune: previous inventory minus what the commit declares, in reverse apply order.
-  std::vector<ObjectRef> kept_namespaces;
-  std::vector<std::string> prune_errors;
-  std::vector<ObjectRef> changed_while_pruning;
+  // Prune: previous inventory minus what the commit declares.
+  PruneResult pruned;
   if (request.prune) {
     std::vector<ObjectRef> gone;
     for (const ObjectRef& ref : request.previous_inventory) {
       if (applied.count(ref) == 0) gone.push_back(ref);
     }
-    std::stable_sort(gone.begin(), gone.end(), [](const ObjectRef& a, const ObjectRef& b) {
-      return client::ApplyRank({{"apiVersion", a.api_version}, {"kind", a.kind}}) >
-             client::ApplyRank({{"apiVersion", b.api_version}, {"kind", b.kind}});
-    });
-    const std::string owner = SyncLabelValue(request.sync_namespace, request.sync_name);
-    for (const ObjectRef& ref : gone) {
-      Result<client::ResourceInfo> resource = discovery.ResolveKind(ref.api_version, ref.kind);
-      if (!resource.ok()) {
-        prune_errors.push_back(ref.Display() + ": " + resource.status().message());
-        continue;
-      }
-      const std::string path = client::ObjectPath(*resource, ref.namespace_name, ref.name);
-      // The DELETE carries the uid and resourceVersion of the object the guards checked: one
-      // deleted and recreated by hand, relabelled or opted out in between is never deleted. A
-      // conflict checks again (a status update also moves the resourceVersion); after a few, the
-      // object stays in the inventory for the next run.
-      enum class Pruned { kDeleted, kSkipped, kKept, kChanged };
-      Pruned result = Pruned::kChanged;
-      for (int attempt = 0; attempt < kPruneAttempts && result == Pruned::kChanged; ++attempt) {
-        Result<json> live = api.Get(path);
-        if (!live.ok()) {
-          if (!live.status().IsNotFound()) prune_errors.push_back(ref.Display() + ": " + live.status().message());
-          result = Pruned::kSkipped;
-          break;
-        }
-        const json& meta = Field(*live, "metadata");
-        if (StringField(Field(meta, "labels"), kSyncLabel) != owner || PruneDisabled(*live)) {
-          result = Pruned::kSkipped;  // taken over, or opted out
-          break;
-        }
-        if (ref.kind == "Namespace" && GroupOf(ref.api_version).empty()) {
-          Result<std::string> foreign = ForeignObjectIn(api, discovery, ref.name, applied, request.list_page_size);
-          if (!foreign.ok()) {
-            prune_errors.push_back(ref.Display() + ": " + foreign.status().message());
-            result = Pruned::kSkipped;
-            break;
-          }
-          if (!foreign->empty()) {
-            kept_namespaces.push_back(ref);
-            result = Pruned::kSkipped;
-            break;
-          }
-        }
-        json options = {{"propagationPolicy", "Background"},
-                        {"preconditions",
-                         {{"uid", StringField(meta, "uid")}, {"resourceVersion", StringField(meta, "resourceVersion")}}}};
-        Result<json> deleted = api.Delete(path, options);
-        if (deleted.ok() || deleted.status().IsNotFound()) {
-          result = Pruned::kDeleted;
-        } else if (!deleted.status().IsConflict()) {
-          prune_errors.push_back(ref.Display() + ": " + deleted.status().message());
-          result = Pruned::kSkipped;
-        }
-      }
-      if (result == Pruned::kDeleted) ++out.pruned;
-      if (result == Pruned::kChanged) changed_while_pruning.push_back(ref);
-    }
+    pruned = PruneObjects(api, discovery, owner, std::move(gone), applied, request.list_page_size);
+    out.pruned = pruned.pruned;
+  }
+  if (!pruned.errors.empty()) {
+    out.reason = "PruneFailed";
+    out.message = "applied, but could not prune: " + pruned.errors.front() +
+                  (pruned.errors.size() > 1 ? " (and " + std::to_string(pruned.errors.size() - 1) + " more)" : "");
+    return merged();
   }
   out.inventory.assign(applied.begin(), applied.end());
-  for (const ObjectRef& ref : changed_while_pruning) {
+  for (const ObjectRef& ref : pruned.changed) {
     if (applied.count(ref) == 0) out.inventory.push_back(ref);
-  }
-  if (!prune_errors.empty()) {
-    out.reason = "PruneFailed";
-    out.message = "applied, but could not prune: " + prune_errors.front() +
-                  (prune_errors.size() > 1 ? " (and " + std::to_string(prune_errors.size() - 1) + " more)" : "");
-    out.inventory = merged_inventory();
-    return out;
   }
   out.ok = true;
   out.reason = "Succeeded";
   out.message = "Applied: " + std::to_string(out.created) + " created, " + std::to_string(out.configured) +
                 " configured, " + std::to_string(out.unchanged) + " unchanged, " + std::to_string(out.pruned) + " pruned";
-  for (const ObjectRef& ns : kept_namespaces) {
+  for (const ObjectRef& ns : pruned.kept_namespaces) {
     out.message += "; kept " + ns.Display() + " (it holds objects this Sync does not manage)";
   }
-  for (const ObjectRef& ref : changed_while_pruning) {
+  for (const ObjectRef& ref : pruned.changed) {
     out.message += "; did not prune " + ref.Display() + " (it kept changing while checked; checked again next run)";
   }
   return out;
 }
 
-Result<std::vector<Drift>> DetectDrift(client::ApiClient& api, const std::vector<DesiredObject>& objects) {
-  std::vector<Drift> drift;
-  for (const DesiredObject& d : objects) {
-    Result<json> live = api.Get(client::ObjectPath(d.resource, d.ref.namespace_name, d.ref.name));
-    if (!live.ok()) {
-      if (!live.status().IsNotFound()) return live.status();
-      drift.push_back({d.ref, "deleted"});
-      continue;
-    }
-    json patch = client::ApplyPatch(d.object, *live);
-    if (!patch.empty()) drift.push_back({d.ref, patch.dump()});
-  }
-  return drift;
-}
-
 Result<std::string> FirstUnhealthy(client::ApiClient& api, const std::vector<ObjectRef>& inventory) {
+  // "<collection path>" → name → object, filled once per namespace and kind.
+  std::map<std::string, std::map<std::string, json>> listed;
   for (const ObjectRef& ref : inventory) {
-    std::string path;
-    if (ref.api_version == "apps/v1" && ref.kind == "Deployment") {
-      path = "/apis/apps/v1/namespaces/" + ref.namespace_name + "/deployments/" + ref.name;
-    } else if (ref.api_version == "v1" && ref.kind == "Pod") {
-      path = "/api/v1/namespaces/" + ref.namespace_name + "/pods/" + ref.name;
-    } else {
-      continue;
+    const bool deployment = ref.api_version == "apps/v1" && ref.kind == "Deployment";
+    const bool pod = ref.api_version == "v1" && ref.kind == "Pod";
+    if (!deployment && !pod) continue;
+    const std::string collection = deployment ? "/apis/apps/v1/namespaces/" + ref.namespace_name + "/deployments"
+                                              : "/api/v1/namespaces/" + ref.namespace_name + "/pods";
+    auto [it, fresh] = listed.try_emplace(collection);
+    if (fresh) {
+      Status st = ListEveryPage(api, collection, {}, 500, [&](const json& item) {
+        it->second.emplace(StringField(Field(item, "metadata"), "name"), item);
+      });
+      if (!st.ok() && !st.IsNotFound()) return st;
     }
-    Result<json> live = api.Get(path);
-    if (!live.ok()) return live.status().IsNotFound() ? Result<std::string>(ref.Display() + ": not found") : live.status();
-    const json& status = Field(*live, "status");
-    if (ref.kind == "Deployment") {
-      const int64_t want = client::IntField(Field(*live, "spec"), "replicas", 1);
+    auto live = it->second.find(ref.name);
+    if (live == it->second.end()) return ref.Display() + ": not found";
+    const json& status = Field(live->second, "status");
+    if (deployment) {
+      const int64_t want = client::IntField(Field(live->second, "spec"), "replicas", 1);
       const int64_t available = client::IntField(status, "availableReplicas");
-      if (client::IntField(status, "observedGeneration") < client::IntField(Field(*live, "metadata"), "generation") ||
+      if (client::IntField(status, "observedGeneration") < client::IntField(Field(live->second, "metadata"), "generation") ||
           client::IntField(status, "updatedReplicas") < want || available < want) {
         return ref.Display() + ": " + std::to_string(available) + " of " + std::to_string(want) + " replicas available";
       }

@@ -3,11 +3,13 @@
 #include "controller/gitops/sync_engine.h"
 
 #include <functional>
+#include <set>
 #include <utility>
 
 #include <gtest/gtest.h>
 
 #include "client/informer_test_util.h"
+#include "controller/gitops/live_state.h"
 
 namespace capstan::controller::gitops {
 namespace {
@@ -56,6 +58,49 @@ class BeforeDeleteApi : public client::ApiClient {
   std::function<void(const std::string&)> hook_;
 };
 
+// The real API, counting the requests by method ("LIST" for lists) and query (dryRun).
+class CountingApi : public client::ApiClient {
+ public:
+  explicit CountingApi(client::ApiClient* api) : api_(api) {}
+  Result<json> Get(const std::string& p, const client::Query& q) override { Count("GET", q);
+    return api_->Get(p, q); }
+  Result<json> List(const std::string& p, const client::Query& q) override { Count("LIST", q);
+    return api_->List(p, q); }
+  Result<json> Create(const std::string& p, const json& b, const client::Query& q) override {
+    Count("POST", q);
+    return api_->Create(p, b, q);
+  }
+  Result<json> Update(const std::string& p, const json& b, const client::Query& q) override {
+    Count("PUT", q);
+    return api_->Update(p, b, q);
+  }
+  Result<json> Patch(const std::string& p, client::PatchType t, const json& b, const client::Query& q) override {
+    Count("PATCH", q);
+    return api_->Patch(p, t, b, q);
+  }
+  Result<json> Delete(const std::string& p, const json& o, const client::Query& q) override {
+    Count("DELETE", q);
+    return api_->Delete(p, o, q);
+  }
+  Result<std::unique_ptr<client::WatchEvents>> Watch(const std::string& p, const client::Query& q) override {
+    return api_->Watch(p, q);
+  }
+  // Writes and dry-runs: every POST, PUT, PATCH and DELETE.
+  int Writes() const { return counts_.count("POST") + counts_.count("PUT") + counts_.count("PATCH") + counts_.count("DELETE"); }
+  int Of(const std::string& what) const { return static_cast<int>(counts_.count(what)); }
+  void Reset() { counts_.clear(); }
+
+ private:
+  void Count(const std::string& method, const client::Query& q) {
+    counts_.insert(method);
+    for (const auto& [k, v] : q) {
+      if (k == "dryRun") counts_.insert("DRYRUN");
+    }
+  }
+  client::ApiClient* api_;
+  std::multiset<std::string> counts_;
+};
+
 class SyncEngineTest : public client::testing::InProcessApiFixture {
  protected:
   SyncRequest Request(std::vector<ManifestFile> files) {
@@ -65,6 +110,7 @@ class SyncEngineTest : public client::testing::InProcessApiFixture {
     r.files = std::move(files);
     r.prune = true;
     r.previous_inventory = inventory_;
+    r.previous_versions = versions_;
     return r;
   }
   SyncOutcome Run(std::vector<ManifestFile> files, bool prune = true) {
@@ -72,11 +118,13 @@ class SyncEngineTest : public client::testing::InProcessApiFixture {
     r.prune = prune;
     SyncOutcome out = RunSync(*client_, r);
     inventory_ = out.inventory;
+    versions_ = out.versions;
     return out;
   }
   bool Exists(const std::string& path) { return client_->Get(path).ok(); }
 
   std::vector<ObjectRef> inventory_;
+  ResourceVersions versions_;
 };
 
 TEST_F(SyncEngineTest, AppliesInOrderLabelsAndRecordsTheInventory) {
@@ -164,18 +212,18 @@ TEST_F(SyncEngineTest, TargetNamespaceAndDriftThroughTheThreeWayMerge) {
   std::vector<DesiredObject> objects;
   SyncOutcome failure;
   ASSERT_TRUE(BuildObjects(*client_, r, &objects, &failure));
-  auto drift = DetectDrift(*client_, objects);
+  auto drift = DetectDrift(*client_, "flux.apps", objects, &versions_);
   ASSERT_TRUE(drift.ok());
   EXPECT_TRUE(drift->empty()) << "just applied";
   // A field added by someone else is not drift; a declared field changed is.
   ASSERT_TRUE(client_->Patch("/api/v1/namespaces/team/configmaps/cfg", client::PatchType::kMerge,
                              json{{"data", {{"extra", "x"}}}}).ok());
-  drift = DetectDrift(*client_, objects);
+  drift = DetectDrift(*client_, "flux.apps", objects, &versions_);
   ASSERT_TRUE(drift.ok());
   EXPECT_TRUE(drift->empty());
   ASSERT_TRUE(client_->Patch("/api/v1/namespaces/team/configmaps/cfg", client::PatchType::kMerge,
                              json{{"data", {{"a", "changed"}}}}).ok());
-  drift = DetectDrift(*client_, objects);
+  drift = DetectDrift(*client_, "flux.apps", objects, &versions_);
   ASSERT_TRUE(drift.ok());
   ASSERT_EQ(drift->size(), 1u);
   EXPECT_EQ((*drift)[0].ref.Display(), "ConfigMap/team/cfg");
@@ -262,6 +310,94 @@ TEST_F(SyncEngineTest, AManifestMovingToAnotherVersionOfItsKindIsNotPruned) {
   EXPECT_TRUE((ObjectRef{"a.example/v1", "ConfigMap", "shop", "cfg"} < ObjectRef{"v1", "ConfigMap", "shop", "cfg"}) ||
               (ObjectRef{"v1", "ConfigMap", "shop", "cfg"} < ObjectRef{"a.example/v1", "ConfigMap", "shop", "cfg"}));
   EXPECT_EQ((ObjectRef{"apps/v1", "Deployment", "s", "w"}), (ObjectRef{"apps/v1beta2", "Deployment", "s", "w"}));
+}
+
+}  // namespace
+}  // namespace capstan::controller::gitops
+
+namespace capstan::controller::gitops {
+namespace {
+
+TEST_F(SyncEngineTest, ANoOpRunSendsNoDryRunAndNoApplyOnlyOneListPerKindAndNamespace) {
+  const std::vector<ManifestFile> files = {
+      {"ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"},
+      {"web.yaml", Deployment("nginx:1")},
+      {"a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\ndata: {k: v}\n"},
+      {"b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: shop}\ndata: {k: v}\n"}};
+  ASSERT_TRUE(Run(files).ok);
+  ASSERT_EQ(versions_.size(), 4u) << "every applied object's resourceVersion is recorded";
+  CountingApi counting(client_.get());
+  auto run = [&](std::vector<ManifestFile> f) {
+    SyncRequest r = Request(std::move(f));
+    counting.Reset();
+    SyncOutcome out = RunSync(counting, r);
+    inventory_ = out.inventory;
+    versions_ = out.versions;
+    return out;
+  };
+  SyncOutcome out = run(files);
+  ASSERT_TRUE(out.ok) << out.message;
+  EXPECT_EQ(out.unchanged, 4);
+  EXPECT_EQ(counting.Writes(), 0) << "no dry-run, no apply";
+  EXPECT_EQ(counting.Of("LIST"), 3) << "Namespaces, Deployments in shop, ConfigMaps in shop";
+
+  // A hand edit moves the resourceVersion: compared again, reverted by the apply (one dry-run, one patch).
+  ASSERT_TRUE(client_->Patch("/api/v1/namespaces/shop/configmaps/a", client::PatchType::kMerge, json{{"data", {{"k", "hand"}}}}).ok());
+  auto moved = MovedSinceSeen(*client_, "flux.apps", inventory_, versions_);
+  ASSERT_TRUE(moved.ok());
+  ASSERT_EQ(moved->size(), 1u);
+  EXPECT_EQ((*moved)[0].Display(), "ConfigMap/shop/a");
+  out = run(files);
+  ASSERT_TRUE(out.ok) << out.message;
+  EXPECT_EQ(out.configured, 1);
+  EXPECT_EQ(out.unchanged, 3);
+  EXPECT_EQ(counting.Of("DRYRUN"), 1);
+  EXPECT_EQ(counting.Of("PATCH"), 2) << "the dry-run and the apply of the edited object only";
+  EXPECT_EQ((*client_->Get("/api/v1/namespaces/shop/configmaps/a"))["data"]["k"], "v");
+
+  // A field written by someone else moves the resourceVersion but is no change: nothing sent, the
+  // new version recorded so the next check is free.
+  ASSERT_TRUE(client_->Patch("/api/v1/namespaces/shop/configmaps/b", client::PatchType::kMerge, json{{"data", {{"extra", "x"}}}}).ok());
+  out = run(files);
+  EXPECT_EQ(counting.Writes(), 0);
+  moved = MovedSinceSeen(*client_, "flux.apps", inventory_, versions_);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_TRUE(moved->empty());
+
+  // One manifest changed: one dry-run and one apply; deleted by hand: created again.
+  std::vector<ManifestFile> next = files;
+  next[2].text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\ndata: {k: w}\n";
+  ASSERT_TRUE(client_->Delete("/api/v1/namespaces/shop/configmaps/b").ok());
+  moved = MovedSinceSeen(*client_, "flux.apps", inventory_, versions_);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->size(), 1u) << "a deleted object counts as moved";
+  out = run(next);
+  ASSERT_TRUE(out.ok) << out.message;
+  EXPECT_EQ(out.configured, 1);
+  EXPECT_EQ(out.created, 1);
+  EXPECT_EQ(counting.Of("DRYRUN"), 2);
+  EXPECT_EQ(counting.Writes(), 4);
+}
+
+TEST_F(SyncEngineTest, HealthIsReadWithOneListPerNamespaceAndKind) {
+  std::string second = Deployment("nginx:1");
+  second.replace(second.find("name: web"), 9, "name: api");
+  ASSERT_TRUE(Run({{"ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"},
+                   {"web.yaml", Deployment("nginx:1")}, {"api.yaml", second},
+                   {"cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\n"}}).ok);
+  CountingApi counting(client_.get());
+  Result<std::string> unhealthy = FirstUnhealthy(counting, inventory_);
+  ASSERT_TRUE(unhealthy.ok());
+  EXPECT_EQ(*unhealthy, "Deployment/shop/api: 0 of 1 replicas available") << "no controller runs here";
+  EXPECT_EQ(counting.Of("LIST"), 1);
+  EXPECT_EQ(counting.Of("GET"), 0);
+  std::vector<ObjectRef> gone = {{"apps/v1", "Deployment", "shop", "missing"}};
+  unhealthy = FirstUnhealthy(*client_, gone);
+  ASSERT_TRUE(unhealthy.ok());
+  EXPECT_EQ(*unhealthy, "Deployment/shop/missing: not found");
+  unhealthy = FirstUnhealthy(*client_, {{"v1", "ConfigMap", "shop", "cfg"}});
+  ASSERT_TRUE(unhealthy.ok());
+  EXPECT_EQ(*unhealthy, "") << "other kinds are healthy once they exist";
 }
 
 }  // namespace
