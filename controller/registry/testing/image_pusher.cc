@@ -65,4 +65,28 @@ Status Tag(RegistryClient& client, const std::string& repository, const std::str
   return Status::Ok();
 }
 
+Status PullAndVerify(RegistryClient& client, const std::string& repository, const std::string& reference) {
+  Result<Manifest> manifest = client.GetManifest(repository, reference);
+  if (!manifest.ok()) return manifest.status();
+  if (Sha256Digest(manifest->body) != manifest->ref.digest) {
+    return Status::Internal(repository + "@" + reference + ": manifest bytes do not match " + manifest->ref.digest);
+  }
+  const json& doc = manifest->doc;
+  if (doc.contains("manifests")) {
+    for (const json& child : doc["manifests"]) {
+      CAPSTAN_RETURN_IF_ERROR(PullAndVerify(client, repository, child.value("digest", "")));
+    }
+    return Status::Ok();
+  }
+  std::vector<std::string> digests;
+  if (doc.contains("config")) digests.push_back(doc["config"].value("digest", ""));
+  for (const json& layer : doc.value("layers", json::array())) digests.push_back(layer.value("digest", ""));
+  for (const std::string& digest : digests) {
+    Result<std::string> blob = client.GetBlob(repository, digest);
+    if (!blob.ok()) return blob.status().Annotate(repository + "@" + manifest->ref.digest + ": blob " + digest);
+    if (Sha256Digest(*blob) != digest) return Status::Internal(repository + ": blob " + digest + " is corrupt");
+  }
+  return Status::Ok();
+}
+
 }  // namespace capstan::registry::testing

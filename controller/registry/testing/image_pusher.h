@@ -37,4 +37,9 @@ Result<PushedImage> PushIndex(RegistryClient& client, const std::string& reposit
 // Points `tag` at an already pushed manifest (the same bytes, so the same digest).
 Status Tag(RegistryClient& client, const std::string& repository, const std::string& tag, const PushedImage& image);
 
+// Pulls `reference` (tag or digest) as a client would: the manifest (its sha256 must be its
+// digest), then every blob it names (config and layers; for an index every child, recursively),
+// each checked against its digest. OK only when all of it is there and intact.
+Status PullAndVerify(RegistryClient& client, const std::string& repository, const std::string& reference);
+
 }  // namespace capstan::registry::testing
