@@ -134,6 +134,7 @@ void SequentialLoop(RegistryClient& client, int64_t cutoff, int64_t* deleted) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows while it runs, also into a file
   Flags flags;
   std::string self = argv[0];
   for (int i = 1; i + 1 < argc; i += 2) {

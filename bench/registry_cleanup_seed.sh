@@ -21,7 +21,7 @@ requests=0
 deleted=0
 
 requests=$((requests + 1))
-for repo in $(curl -sf "${AUTH[@]}" "$REGISTRY/v2/_catalog?n=100000" | jq -r '.repositories[]'); do
+for repo in $(curl -sf "${AUTH[@]}" "$REGISTRY/v2/_catalog" | jq -r '.repositories[]'); do
   requests=$((requests + 1))
   for tag in $(curl -sf "${AUTH[@]}" "$REGISTRY/v2/$repo/tags/list" | jq -r '.tags // [] | .[]'); do
     requests=$((requests + 1))

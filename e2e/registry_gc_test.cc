@@ -23,16 +23,8 @@ namespace {
 
 using json = nlohmann::json;
 using registry::RegistryClient;
+using registry::testing::DaysAgo;
 using registry::testing::PushedImage;
-
-std::string DaysAgo(int days) {
-  std::time_t t = std::time(nullptr) - static_cast<std::time_t>(days) * 86400;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // `du -s -B1 DIR`: the storage's disk usage as an operator would measure it.
 int64_t Du(const std::string& dir) {

@@ -12,6 +12,7 @@ want+=(libgit2-dev gpgv)
 if [[ "${1:-build}" == test ]]; then
   want+=(etcd-server etcd-client curl procps docker.io containerd runc busybox-static docker-registry)
   want+=(openssl gnupg)
+  want+=(jq)  # bench/registry_cleanup_seed.sh, the seed's curl + jq loop
 fi
 missing=()
 for p in "${want[@]}"; do

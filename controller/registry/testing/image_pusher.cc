@@ -1,6 +1,12 @@
 #include "controller/registry/testing/image_pusher.h"
 
+#include "api/kinds/printing.h"
+
 namespace capstan::registry::testing {
+
+std::string DaysAgo(int days) {
+  return api::kinds::FormatRfc3339(api::kinds::NowEpochSeconds() - int64_t{days} * 86400);
+}
 
 Result<PushedImage> PushImage(RegistryClient& client, const std::string& repository, const std::string& tag,
                               const ImageSpec& spec) {

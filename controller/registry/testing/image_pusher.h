@@ -28,6 +28,9 @@ struct ImageSpec {
   size_t layer_bytes = 64;
 };
 
+// RFC 3339 (UTC, whole seconds) of `days` days before now: a `created` for ImageSpec.
+std::string DaysAgo(int days);
+
 // Pushes the image's blobs and its manifest under `tag`.
 Result<PushedImage> PushImage(RegistryClient& client, const std::string& repository, const std::string& tag,
                               const ImageSpec& spec);
