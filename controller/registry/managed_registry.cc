@@ -110,7 +110,7 @@ Result<std::unique_ptr<ManagedRegistry>> ManagedRegistry::Start(ManagedRegistryO
                    ":" + std::to_string(port);
   CAPSTAN_RETURN_IF_ERROR(registry->WriteConfigs());
   std::lock_guard<std::mutex> lock(registry->mu_);
-  CAPSTAN_RETURN_IF_ERROR(registry->Launch(/*read_only=*/false));
+  CAPSTAN_RETURN_IF_ERROR(registry->Launch(/*read_only=*/false, /*keep_trying=*/false));
   return registry;
 }
 
@@ -158,7 +158,7 @@ Status ManagedRegistry::WriteConfigs() {
   return Status::Ok();
 }
 
-Status ManagedRegistry::Launch(bool read_only) {
+Status ManagedRegistry::Launch(bool read_only, bool keep_trying) {
   supervisor::ChildSpec spec;
   spec.name = read_only ? "docker-registry (read-only)" : "docker-registry";
   spec.argv = {options_.binary, "serve", read_only ? readonly_config_path_ : config_path_};
@@ -171,7 +171,7 @@ Status ManagedRegistry::Launch(bool read_only) {
   if (!started.ok()) return started.status();
   supervisor_ = std::move(started).value();
   Status ready = WaitReady();
-  if (!ready.ok()) {
+  if (!ready.ok() && !keep_trying) {
     supervisor_->Stop();
     supervisor_.reset();
   }
@@ -216,7 +216,7 @@ Result<GarbageCollectionResult> ManagedRegistry::CollectGarbage() {
   auto restart_read_write = [&](Status why) -> Status {
     if (supervisor_) supervisor_->Stop();
     supervisor_.reset();
-    Status relaunched = Launch(/*read_only=*/false);
+    Status relaunched = Launch(/*read_only=*/false, /*keep_trying=*/true);
     result.read_only_window = Since(window_start);
     if (!relaunched.ok()) {
       log::Error("managed registry did not come back read-write", {{"error", relaunched.ToString()}});
@@ -224,7 +224,7 @@ Result<GarbageCollectionResult> ManagedRegistry::CollectGarbage() {
     }
     return why;
   };
-  if (Status ro = Launch(/*read_only=*/true); !ro.ok()) {
+  if (Status ro = Launch(/*read_only=*/true, /*keep_trying=*/false); !ro.ok()) {
     return restart_read_write(ro.Annotate("restarting the registry read-only"));
   }
   auto collect_start = Clock::now();

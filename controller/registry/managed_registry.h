@@ -89,7 +89,10 @@ class ManagedRegistry {
   explicit ManagedRegistry(ManagedRegistryOptions options) : options_(std::move(options)) {}
   Status WriteConfigs();
   // Starts a supervised child on config.yml or config-readonly.yml and waits until it answers.
-  Status Launch(bool read_only);
+  // When it does not, `keep_trying` leaves the supervisor restarting it (the read-write restart
+  // after a window: a registry that is slow to come back must still come back); otherwise the
+  // child is stopped.
+  Status Launch(bool read_only, bool keep_trying);
   Status WaitReady() const;
 
   // Constant after Start().

@@ -115,24 +115,33 @@ TEST_F(ManagedRegistryTest, PushesDuringTheWindowFailOrAreComplete) {
   Push("app", "seed", "seed");
   ASSERT_TRUE(client_->DeleteManifest("app", client_->HeadManifest("app", "seed")->digest).ok());
   std::atomic<bool> done{false};
+  std::atomic<int> complete{0};
   std::vector<std::string> pushed;  // tags whose push succeeded (pusher thread only until joined)
   int failed = 0;
   std::thread pusher([&] {
-    for (int i = 0; i < 400 && !done; ++i) {
+    for (int i = 0; i < 20000 && !done; ++i) {
       std::string tag = "t" + std::to_string(i);
       Result<PushedImage> image =
           testing::PushImage(*client_, "race", tag, {"2024-01-01T00:00:00Z", tag, false, "amd64", 4096});
-      if (image.ok()) pushed.push_back(tag);
-      else ++failed;
+      if (image.ok()) {
+        pushed.push_back(tag);
+        ++complete;
+      } else {
+        ++failed;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Pushes before, during and after the window.
+  e2e::WaitFor([&] { return complete >= 3; }, std::chrono::seconds(10), std::chrono::milliseconds(5));
   Result<GarbageCollectionResult> gc = registry_->CollectGarbage();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int after_window = complete;
+  e2e::WaitFor([&] { return complete >= after_window + 3; }, std::chrono::seconds(10), std::chrono::milliseconds(5));
   done = true;
   pusher.join();
   ASSERT_TRUE(gc.ok()) << gc.status().ToString();
-  EXPECT_FALSE(pushed.empty());
+  EXPECT_GE(complete.load(), after_window + 3);  // pushes work again after the window
+  EXPECT_GT(failed, 0);                          // and were refused during it
   for (const std::string& tag : pushed) {
     Status pulled = testing::PullAndVerify(*client_, "race", tag);
     EXPECT_TRUE(pulled.ok()) << tag << ": " << pulled.ToString();
