@@ -42,21 +42,6 @@ struct Config {
   std::string ns = "bench";
 };
 
-// utime + stime of a process, in seconds (from /proc/PID/stat).
-double CpuSeconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return 0;
-  auto close = line.rfind(')');
-  std::istringstream rest(line.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; rest >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::atof(field.c_str());
-    if (i == 15) break;
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 json Deployment(const std::string& name, int replicas) {
   return {{"apiVersion", "apps/v1"},
@@ -131,7 +116,7 @@ int Run(const Config& cfg) {
   const auto deadline = [&](Clock::time_point start) { return start + std::chrono::seconds(cfg.timeout_s); };
 
   // Up.
-  const double cpu0 = CpuSeconds(cfg.pid);
+  const double cpu0 = ProcCpuSeconds(cfg.pid);
   const auto t0 = Clock::now();
   const std::string dpath = "/apis/apps/v1/namespaces/" + cfg.ns + "/deployments";
   int failed = Parallel(cfg.deployments, cfg.threads, [&](int i) {
@@ -145,11 +130,11 @@ int Run(const Config& cfg) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   const double up_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double cpu_up = CpuSeconds(cfg.pid) - cpu0;
+  const double cpu_up = ProcCpuSeconds(cfg.pid) - cpu0;
   const double hwm_up = ReadProcMemory(cfg.pid).hwm_mib;
 
   // Down.
-  const double cpu1 = CpuSeconds(cfg.pid);
+  const double cpu1 = ProcCpuSeconds(cfg.pid);
   const auto t1 = Clock::now();
   int scale_failed = Parallel(cfg.deployments, cfg.threads, [&](int i) {
     return c.Patch(dpath + "/d" + std::to_string(i) + "/scale", client::PatchType::kMerge,
@@ -163,7 +148,7 @@ int Run(const Config& cfg) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   const double down_s = std::chrono::duration<double>(Clock::now() - t1).count();
-  const double cpu_down = CpuSeconds(cfg.pid) - cpu1;
+  const double cpu_down = ProcCpuSeconds(cfg.pid) - cpu1;
   const ProcMemory mem = ReadProcMemory(cfg.pid);
 
   const double up_rate = available == cfg.deployments ? pods / up_s : 0;

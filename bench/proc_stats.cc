@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
+#include <string>
+
+#include <unistd.h>
 
 namespace capstan::bench {
 
@@ -25,6 +30,22 @@ ProcMemory ReadProcMemory(int pid) {
     if (field) *field = std::atof(line.c_str() + 6) / 1024.0;
   }
   return m;
+}
+
+double ProcCpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 > line.size()) return 0;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; rest >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::atof(field.c_str());
+    if (i == 15) break;
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace capstan::bench

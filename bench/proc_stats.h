@@ -18,4 +18,7 @@ struct ProcMemory {
 // Reads /proc/<pid>/status; NaN fields when the process or the line is missing.
 ProcMemory ReadProcMemory(int pid);
 
+// utime + stime of a process, in seconds (from /proc/PID/stat); 0 when it cannot be read.
+double ProcCpuSeconds(int pid);
+
 }  // namespace capstan::bench

@@ -17,6 +17,7 @@
 #include "controller/haproxy/haproxy_controller.h"
 #include "controller/haproxy/lb_status.h"
 #include "controller/manager/controller_manager.h"
+#include "controller/registry/managed_registry.h"
 #include "node/driver_factory.h"
 #include "node/node_agent.h"
 #include "node/node_pod_streams.h"
@@ -77,6 +78,13 @@ void ServerUsage() {
       "  --leader-elect=false        run the controllers without holding the Lease\n"
       "                              kube-system/capstan-controller-manager (default: hold it, so two\n"
       "                              servers on one store never both reconcile)\n"
+      "  --registry HOST:PORT        run the cluster's private registry (Debian's docker-registry,\n"
+      "                              supervised, deletion enabled) on this address, e.g.\n"
+      "                              127.0.0.1:5000 (default: none). Cleanup policies for it end\n"
+      "                              with a short read-only garbage collection (docs/registry-cleanup.md)\n"
+      "  --registry-storage DIR      its storage (default DATA_DIR/registry/storage)\n"
+      "  --registry-htpasswd FILE    bcrypt htpasswd file for Basic auth (htpasswd -B); default: none,\n"
+      "                              whoever reaches the address may push and delete\n"
       "  --lb haproxy|none            serve Services and Ingresses through a supervised HAProxy\n"
       "                              (default: haproxy when the haproxy binary is installed)\n"
       "  --lb-service-address ADDR   where Service ports listen (default 127.0.0.1)\n"
@@ -128,6 +136,7 @@ int RunServerCommand(int argc, char** argv) {
   std::string lb_mode;  // haproxy | none; empty: haproxy when installed
   controller::haproxy::HaproxyControllerOptions lb_options;
   node::ImageGcPolicy image_gc;  // the kubelet's defaults
+  registry::ManagedRegistryOptions registry_options;  // address empty: no managed registry
   opts.data_dir = api::DefaultDataDir();
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i], v;
@@ -245,6 +254,12 @@ int RunServerCommand(int argc, char** argv) {
         return 1;
       }
       (a.rfind("--lb-http-port", 0) == 0 ? lb_options.http_port : lb_options.https_port) = static_cast<int>(port);
+    } else if (TakeValue(argc, argv, &i, "--registry", &v)) {
+      registry_options.address = v;
+    } else if (TakeValue(argc, argv, &i, "--registry-storage", &v)) {
+      registry_options.storage_dir = v;
+    } else if (TakeValue(argc, argv, &i, "--registry-htpasswd", &v)) {
+      registry_options.htpasswd_path = v;
     } else if (TakeValue(argc, argv, &i, "--event-log-max-events", &v)) {
       opts.store.log_max_events = std::atoll(v.c_str());
     } else if (TakeValue(argc, argv, &i, "--event-log-max-age", &v)) {
@@ -296,6 +311,20 @@ int RunServerCommand(int argc, char** argv) {
       log::Info("wrote kubeconfig", {{"path", user}});
     }
   }
+  // The private registry, before the controllers that garbage-collect it and stopped after them.
+  std::unique_ptr<registry::ManagedRegistry> managed_registry;
+  if (!registry_options.address.empty()) {
+    registry_options.config_dir = opts.data_dir + "/registry";
+    if (registry_options.storage_dir.empty()) registry_options.storage_dir = opts.data_dir + "/registry/storage";
+    auto started = registry::ManagedRegistry::Start(registry_options);
+    if (!started.ok()) {
+      log::Error("cannot start the registry", {{"error", started.status().ToString()}});
+      (*server)->Stop(std::chrono::milliseconds(10000));
+      return 1;
+    }
+    managed_registry = std::move(started).value();
+    log::Info("registry serving", {{"url", managed_registry->url()}, {"storage", registry_options.storage_dir}});
+  }
   std::unique_ptr<controller::ControlPlane> plane;
   if (controllers) {
     controller::ControlPlaneOptions copts;
@@ -305,6 +334,7 @@ int RunServerCommand(int argc, char** argv) {
     copts.leader_election = leader_elect;
     copts.node_lifecycle = lifecycle;
     copts.data_dir = opts.data_dir;
+    copts.managed_registry = managed_registry.get();
     // Stable per host and data directory: a server restarted after a crash is still the holder
     // and leads at once instead of waiting out its own lease. (Two servers never share a data
     // directory: the store is locked.)
@@ -417,6 +447,7 @@ int RunServerCommand(int argc, char** argv) {
   if (agent) agent->Stop();
   if (plane) plane->Stop();
   (*server)->Stop(std::chrono::milliseconds(10000));
+  if (managed_registry) managed_registry->Stop();
   if (streams) streams->Shutdown();  // log follows end before the driver goes
   return 0;
 }

@@ -20,18 +20,10 @@ namespace {
 using json = nlohmann::json;
 using registry::RegistryClient;
 using registry::testing::ImageSpec;
+using registry::testing::DaysAgo;
 using registry::testing::PushedImage;
 using registry::testing::RegistryOptions;
 using registry::testing::RegistryProcess;
-
-std::string DaysAgo(int days) {
-  std::time_t t = std::time(nullptr) - static_cast<std::time_t>(days) * 86400;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 class RegistryCleanupTest : public ::testing::Test {
  protected:

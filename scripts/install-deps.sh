@@ -13,6 +13,7 @@ if [[ "${1:-build}" == test ]]; then
   want+=(etcd-server etcd-client curl procps docker.io containerd runc busybox-static docker-registry)
   want+=(openssl gnupg)
   want+=(openssh-server)  # the GitOps e2e serves git over ssh:// from its own sshd on 127.0.0.1
+  want+=(jq)  # bench/registry_cleanup_seed.sh, the seed's curl + jq loop
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -71,7 +71,19 @@ SchemaPtr PolicySchema() {
        F("requestCount", Integer("HTTP requests sent to the registry.")),
        F("inUseMatched", Integer("Workload image references (tag, digest or config digest) found on this "
                                  "registry's host; 0 while workloads run its images means their references "
-                                 "name the host differently."))});
+                                 "name the host differently.")),
+       F("managedRegistry", Bool("The registry is the one capstan server --registry runs.")),
+       F("bytesReclaimed", Integer("Managed registry: how much its storage shrank over the run (its removals "
+                                   "and the garbage collection), measured on disk.")),
+       F("garbageCollection",
+         Object(Ref("RegistryGarbageCollection"),
+                {F("result", String("Succeeded or Failed.")),
+                 F("readOnlyWindowMillis", Integer("How long the registry was read-only (or restarting).")),
+                 F("collectMillis", Integer("docker-registry garbage-collect alone.")),
+                 F("storageBytesBefore", Integer("Disk usage of the storage when the run started.")),
+                 F("storageBytesAfter", Integer("... and after the window.")),
+                 F("message", String("Why it failed."))},
+                "The read-only window that ended the run (managed registry, something removed)."))});
   auto counts = Object(
       Ref("RegistryCleanupCounts"),
       {F("repositories", Integer()), F("scanned", Integer()), F("kept", Integer()),

@@ -51,7 +51,9 @@ Status ControlPlane::StartManager() {
   manager->Add(std::make_unique<nodelifecycle::NodeLifecycleController>(options_.node_lifecycle));
   manager->Add(std::make_unique<gc::GarbageCollector>());
   manager->Add(std::make_unique<endpoints::EndpointSliceController>());
-  manager->Add(std::make_unique<registry::RegistryCleanupController>());
+  registry::RegistryCleanupControllerOptions registry_options;
+  registry_options.managed_registry = options_.managed_registry;
+  manager->Add(std::make_unique<registry::RegistryCleanupController>(registry_options));
   if (!options_.data_dir.empty()) {
     manager->Add(std::make_unique<gitops::GitOpsController>(gitops::GitOpsControllerOptions{options_.data_dir}));
   }

@@ -21,6 +21,10 @@
 #include "controller/nodelifecycle/node_lifecycle_controller.h"
 #include "controller/runtime/leader_election.h"
 
+namespace capstan::registry {
+class ManagedRegistry;
+}  // namespace capstan::registry
+
 namespace capstan::controller {
 
 struct ControlPlaneOptions {
@@ -37,6 +41,8 @@ struct ControlPlaneOptions {
   // The server's data directory: GitOps keeps its git caches under <data_dir>/gitops/. Empty:
   // the GitOps controller does not run.
   std::string data_dir;
+  // The private registry this server runs (`--registry`), or null; not owned, outlives the plane.
+  capstan::registry::ManagedRegistry* managed_registry = nullptr;
 };
 
 class ControlPlane {

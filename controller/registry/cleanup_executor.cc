@@ -1,5 +1,6 @@
 #include "controller/registry/cleanup_executor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -7,18 +8,21 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "controller/registry/parallel.h"
 
 namespace capstan::registry {
 namespace {
 
-// A repository's tags as re-read once per execution, before its first DELETE: which tags point
-// at which digest now. A DELETE by digest removes every tag on that digest, also tags pushed or
-// moved there since planning; this snapshot is what DeleteGroup checks them against.
-struct RepositoryTags {
-  std::once_flag once;
-  Status status;                                     // listing or a HEAD failed: delete nothing here
+// A repository's tags as read again just before its removals: which digest each tag points at
+// now. Both checks before a DELETE by digest use it: a planned tag that moved or went since
+// planning is skipped, and a digest that now also carries a tag outside its planned group (pushed
+// or moved there since planning) is not deleted, since the DELETE would take that tag with it.
+struct RepositorySnapshot {
+  std::map<std::string, std::string> digest_of_tag;           // tags that exist now
   std::map<std::string, std::set<std::string>> tags_by_digest;
 };
 
@@ -33,30 +37,6 @@ struct Run {
   // only after retrying for seconds each.
   std::atomic<bool> refused{false};
   Status refusal;                    // set once before `refused` turns true
-  // Every repository with a manifest to delete; the map itself is filled before the threads start.
-  std::map<std::string, std::unique_ptr<RepositoryTags>> repository_tags;
-
-  const RepositoryTags& TagsOf(const std::string& repository) {
-    RepositoryTags& snapshot = *repository_tags.at(repository);
-    std::call_once(snapshot.once, [&] {
-      Result<std::vector<std::string>> tags = client.Tags(repository);
-      if (!tags.ok()) {
-        if (!tags.status().IsNotFound()) snapshot.status = tags.status().Annotate("re-listing tags");
-        return;
-      }
-      for (const std::string& tag : *tags) {
-        Result<ManifestRef> head = client.HeadManifest(repository, tag);
-        if (head.ok()) {
-          snapshot.tags_by_digest[head->digest].insert(tag);
-        } else if (!head.status().IsNotFound()) {
-          snapshot.status = head.status().Annotate("re-reading tag " + tag);
-          return;
-        }
-      }
-    });
-    return snapshot;
-  }
-
   void Set(size_t i, Outcome outcome, const Status& status = Status::Ok()) {
     std::lock_guard<std::mutex> lock(mu);
     result.results[i].outcome = outcome;
@@ -112,25 +92,54 @@ std::string UniqueToken() {
          std::to_string(rd()) + "-" + std::to_string(counter++);
 }
 
-void DeleteGroup(Run& run, const std::vector<size_t>& tags) {
+// Lists `repository`'s tags and HEADs each (on `concurrency` threads): the snapshot its removals
+// are checked against. A tag listed but gone by its HEAD is left out.
+Result<RepositorySnapshot> TakeSnapshot(RegistryClient& client, const std::string& repository, int concurrency) {
+  RepositorySnapshot snapshot;
+  Result<std::vector<std::string>> tags = client.Tags(repository);
+  if (!tags.ok()) {
+    if (tags.status().IsNotFound()) return snapshot;  // the repository has no tags left
+    return tags.status().Annotate("re-listing tags");
+  }
+  std::vector<std::string> digests(tags->size());
+  std::mutex mu;
+  Status failed;  // guarded by mu
+  Status heads = ParallelFor(tags->size(), concurrency, [&](size_t t) {
+    Result<ManifestRef> head = client.HeadManifest(repository, (*tags)[t]);
+    if (head.ok()) {
+      digests[t] = head->digest;
+    } else if (!head.status().IsNotFound()) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (failed.ok()) failed = head.status().Annotate("re-reading tag " + (*tags)[t]);
+    }
+  });
+  if (!heads.ok()) return heads;
+  if (!failed.ok()) return failed;
+  for (size_t t = 0; t < tags->size(); ++t) {
+    if (digests[t].empty()) continue;
+    snapshot.digest_of_tag[(*tags)[t]] = digests[t];
+    snapshot.tags_by_digest[digests[t]].insert((*tags)[t]);
+  }
+  return snapshot;
+}
+
+void DeleteGroup(Run& run, const std::vector<size_t>& tags, const RepositorySnapshot& current) {
   std::vector<size_t> present;
   for (size_t i : tags) {
     if (run.StopIfRefused(i)) continue;
-    if (run.StillThere(i)) present.push_back(i);
+    const TagDecision& d = run.plan.decisions[i];
+    auto now = current.digest_of_tag.find(d.tag);
+    if (now == current.digest_of_tag.end()) {
+      run.Set(i, Outcome::kSkippedGone);
+    } else if (now->second != d.digest) {
+      run.Set(i, Outcome::kSkippedMoved);
+    } else {
+      present.push_back(i);
+    }
   }
   if (present.empty()) return;
   const TagDecision& first = run.plan.decisions[present.front()];
-  if (run.refused) {
-    for (size_t i : present) run.StopIfRefused(i);
-    return;
-  }
   // Any tag outside the group now on this digest would go with the DELETE: skip the whole group.
-  const RepositoryTags& current = run.TagsOf(first.repository);
-  if (!current.status.ok()) {
-    run.Refused(current.status);
-    for (size_t i : present) run.Set(i, Outcome::kFailed, current.status);
-    return;
-  }
   if (auto on_digest = current.tags_by_digest.find(first.digest); on_digest != current.tags_by_digest.end()) {
     std::set<std::string> planned;
     for (size_t i : tags) planned.insert(run.plan.decisions[i].tag);
@@ -139,6 +148,10 @@ void DeleteGroup(Run& run, const std::vector<size_t>& tags) {
       for (size_t i : present) run.Set(i, Outcome::kSkippedMoved);
       return;
     }
+  }
+  if (run.refused) {
+    for (size_t i : present) run.StopIfRefused(i);
+    return;
   }
   Status deleted = run.client.DeleteManifest(first.repository, first.digest);
   if (!deleted.ok() && !deleted.IsNotFound()) {
@@ -197,34 +210,71 @@ const char* OutcomeName(Outcome outcome) {
   return "kept";
 }
 
-ExecutionResult ExecutePlan(RegistryClient& client, const Plan& plan, const ExecuteOptions& options) {
-  Run run{client, plan, {}, {}, {}, {}, {}};
-  run.result.results.resize(plan.decisions.size());
-  for (const TagDecision& d : plan.decisions) {
-    if (d.action == Action::kDeleteManifest && !run.repository_tags.count(d.repository)) {
-      run.repository_tags.emplace(d.repository, std::make_unique<RepositoryTags>());
+// One repository's removals: manifests to delete (grouped by digest) and tags to untag.
+struct RepositoryWork {
+  std::string repository;
+  std::vector<std::vector<size_t>> delete_groups;  // plan indices, one group per digest
+  std::vector<size_t> untags;
+};
+
+// The snapshot, then the deletes checked against it, then the untags (which delete only their
+// own throwaway manifests and HEAD their tag themselves). Inner loops use `concurrency` threads.
+void ExecuteRepository(Run& run, const RepositoryWork& work, int concurrency) {
+  if (!work.delete_groups.empty()) {
+    if (run.refused) {
+      for (const std::vector<size_t>& group : work.delete_groups) {
+        for (size_t i : group) run.StopIfRefused(i);
+      }
+    } else if (Result<RepositorySnapshot> snapshot = TakeSnapshot(run.client, work.repository, concurrency);
+               !snapshot.ok()) {
+      // Nothing is deleted here. A refusal or an unavailable registry (retried by the client
+      // already) fails the first removal and leaves the others not attempted, as a DELETE would.
+      bool refusal = run.Refused(snapshot.status());
+      bool first = true;
+      for (const std::vector<size_t>& group : work.delete_groups) {
+        for (size_t i : group) {
+          if (refusal && !first && run.StopIfRefused(i)) continue;
+          run.Set(i, Outcome::kFailed, snapshot.status());
+          first = false;
+        }
+      }
+    } else {
+      Status deletes = ParallelFor(work.delete_groups.size(), concurrency,
+                                   [&](size_t g) { DeleteGroup(run, work.delete_groups[g], *snapshot); });
+      if (!deletes.ok()) throw std::runtime_error(deletes.message());
     }
   }
-  // One unit of work per manifest to delete (all its tags) and per tag to untag.
-  std::map<std::pair<std::string, std::string>, std::vector<size_t>> groups;
-  std::vector<std::vector<size_t>> units;
-  std::vector<bool> is_untag;
+  Status untags = ParallelFor(work.untags.size(), concurrency, [&](size_t u) { Untag(run, work.untags[u]); });
+  if (!untags.ok()) throw std::runtime_error(untags.message());
+}
+
+ExecutionResult ExecutePlan(RegistryClient& client, const Plan& plan, const ExecuteOptions& options) {
+  Run run{client, plan, {}, {}, {}, {}};
+  run.result.results.resize(plan.decisions.size());
+  // Repositories in plan order; within each, one group per digest to delete (all its tags).
+  std::vector<RepositoryWork> works;
+  std::map<std::string, size_t> work_of;
+  std::map<std::pair<std::string, std::string>, size_t> group_of;
   for (size_t i = 0; i < plan.decisions.size(); ++i) {
     const TagDecision& d = plan.decisions[i];
-    if (d.action == Action::kDeleteManifest) groups[{d.repository, d.digest}].push_back(i);
+    if (d.action == Action::kKeep) continue;
+    auto [it, added] = work_of.emplace(d.repository, works.size());
+    if (added) works.push_back({d.repository, {}, {}});
+    RepositoryWork& work = works[it->second];
     if (d.action == Action::kUntag) {
-      units.push_back({i});
-      is_untag.push_back(true);
+      work.untags.push_back(i);
+      continue;
     }
+    auto [g, new_group] = group_of.emplace(std::make_pair(d.repository, d.digest), work.delete_groups.size());
+    if (new_group) work.delete_groups.emplace_back();
+    work.delete_groups[g->second].push_back(i);
   }
-  for (auto& [key, tags] : groups) {
-    units.push_back(std::move(tags));
-    is_untag.push_back(false);
-  }
-  Status workers = ParallelFor(units.size(), options.concurrency, [&](size_t u) {
-    if (is_untag[u]) Untag(run, units[u].front());
-    else DeleteGroup(run, units[u]);
-  });
+  // Repositories run side by side, each on its share of the threads (a single large repository
+  // gets them all).
+  int concurrency = std::max(1, options.concurrency);
+  int outer = std::max(1, std::min<int>(concurrency, static_cast<int>(works.size())));
+  int inner = std::max(1, concurrency / outer);
+  Status workers = ParallelFor(works.size(), outer, [&](size_t w) { ExecuteRepository(run, works[w], inner); });
   if (!workers.ok()) {
     // Removals a failed worker left without an outcome: reported failed, never as kept.
     for (size_t i = 0; i < plan.decisions.size(); ++i) {

@@ -1,14 +1,20 @@
-// ExecutePlan: carries out a retention plan's removals against the registry, on at most
-// `concurrency` threads.
+// ExecutePlan: carries out a retention plan's removals against the registry, repository by
+// repository (several side by side), on at most `concurrency` threads in all.
 //
-//  - Every tag to remove is HEADed just before acting; a tag that no longer points at the
-//    planned digest is skipped ("moved"), one that is gone counts as skipped ("gone").
-//  - delete-manifest: one DELETE /v2/<repo>/manifests/<digest> per repository and digest, sent
-//    only when at least one of its planned tags still points at it (the registry removes every
-//    tag still on that digest with it). Before a repository's first DELETE its tags are listed
-//    and HEADed once; a group whose digest now also carries a tag outside the group (pushed or
-//    moved there since planning) is skipped as "moved" rather than taking that tag with it.
-//    The remaining window: a tag put on the digest after that snapshot and before the DELETE.
+//  - Just before a repository's removals its tags are listed again and every tag is HEADed (one
+//    snapshot per repository and run). Against it:
+//      * a tag to remove that no longer points at the planned digest is skipped ("moved"), one
+//        that is gone counts as skipped ("gone"): the re-HEAD before acting;
+//      * a digest that now also carries a tag outside its planned group (pushed or moved there
+//        since planning) is not deleted, its planned tags are "moved": a DELETE by digest would
+//        take that tag with it.
+//    The snapshot is the re-check of both: one HEAD per tag serves as the moved check of the tags
+//    to remove and as the shared-digest check of all, so each tag is HEADed once per run, not
+//    once per check. The remaining window: a tag moved or put on the digest after the snapshot
+//    and before the DELETE, i.e. during this repository's own removals (the registry offers no
+//    conditional delete to close it).
+//  - delete-manifest: one DELETE /v2/<repo>/manifests/<digest> per repository and digest (the
+//    registry removes every tag on it).
 //  - untag (distribution 2.8 cannot delete a tag): the tag is pointed at a unique throwaway
 //    manifest (an empty OCI index carrying a capstan.io/untag annotation) and that manifest is
 //    deleted by digest. Should the delete fail, the tag is put back on its original manifest,

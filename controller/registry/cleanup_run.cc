@@ -1,10 +1,12 @@
 #include "controller/registry/cleanup_run.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "api/kinds/printing.h"
 #include "controller/registry/in_use_images.h"
 #include "controller/registry/inventory_scanner.h"
+#include "controller/registry/managed_registry.h"
 #include "controller/registry/registry_credentials.h"
 
 namespace capstan::registry {
@@ -25,6 +27,7 @@ std::string RunReport::ResultName() const {
   if (dry_run) return "DryRun";
   if (execution.failed > 0 && execution.deleted + execution.untagged == 0) return "Failed";
   if (execution.failed > 0 || !repository_errors.empty()) return "PartiallyFailed";
+  if (garbage_collection.ran && !garbage_collection.error.ok()) return "PartiallyFailed";
   return "Succeeded";
 }
 
@@ -72,6 +75,27 @@ RunReport RunCleanup(client::ApiClient& api, const std::string& ns, const Cleanu
   report.requests = (*client)->request_count();
   report.completion_time = Now();
   return report;
+}
+
+bool NeedsGarbageCollection(const RunReport& report) {
+  return !report.dry_run && report.error.ok() && report.execution.deleted + report.execution.untagged > 0;
+}
+
+void CollectGarbageAfterRun(ManagedRegistry& registry, int64_t storage_bytes_before, RunReport* report) {
+  GarbageCollectionReport& gc = report->garbage_collection;
+  gc.ran = true;
+  gc.storage_bytes_before = storage_bytes_before;
+  Result<GarbageCollectionResult> collected = registry.CollectGarbage();
+  if (!collected.ok()) {
+    gc.error = collected.status();
+    gc.storage_bytes_after = registry.StorageBytes();
+  } else {
+    gc.storage_bytes_after = collected->storage_bytes_after;
+    gc.read_only_window_ms = collected->read_only_window.count();
+    gc.collect_ms = collected->collect_time.count();
+  }
+  gc.bytes_reclaimed = std::max<int64_t>(0, gc.storage_bytes_before - gc.storage_bytes_after);
+  report->completion_time = Now();
 }
 
 Result<InUseSet> ListInUse(client::ApiClient& api, const std::string& registry_url) {

@@ -22,6 +22,20 @@
 
 namespace capstan::registry {
 
+class ManagedRegistry;
+
+// The read-only garbage-collection window that ends a run against the registry `capstan server
+// --registry` runs (managed_registry.h), when the run removed something.
+struct GarbageCollectionReport {
+  bool ran = false;
+  Status error;                       // the window failed (the registry is read-write again)
+  int64_t storage_bytes_before = 0;   // the storage dir's disk usage when the run started
+  int64_t storage_bytes_after = 0;    // ... after the window
+  int64_t bytes_reclaimed = 0;        // before - after (0 when something was pushed meanwhile)
+  int64_t read_only_window_ms = 0;    // read-write stopped -> read-write serving again
+  int64_t collect_ms = 0;             // garbage-collect alone
+};
+
 struct RunReport {
   std::string start_time;        // RFC 3339
   std::string completion_time;
@@ -35,9 +49,11 @@ struct RunReport {
   // Workload image references (tag, digest or config digest) found on this registry's host: 0
   // while workloads do run images from it means their references name the host differently.
   int64_t in_use_matched = 0;
+  bool managed_registry = false;      // the registry is the one this server runs
+  GarbageCollectionReport garbage_collection;
 
   // "Failed" (error, or removals failed and none succeeded), "DryRun", "PartiallyFailed" (some
-  // removals or repositories failed), "Succeeded".
+  // removals or repositories or the garbage collection failed), "Succeeded".
   std::string ResultName() const;
 };
 
@@ -47,6 +63,15 @@ Result<std::unique_ptr<RegistryClient>> ConnectRegistry(client::ApiClient& api, 
 
 RunReport RunCleanup(client::ApiClient& api, const std::string& ns, const CleanupSpec& spec, const InUseSet& in_use,
                      bool dry_run, RegistryClientOptions options = {});
+
+// Whether a run against the managed registry ends with its read-only window: not dry, planned,
+// and something was deleted or untagged.
+bool NeedsGarbageCollection(const RunReport& report);
+
+// Runs `registry`'s read-only window (ManagedRegistry::CollectGarbage) and records it in
+// `report->garbage_collection`; `storage_bytes_before` is the storage's usage when the run started,
+// so that bytes_reclaimed covers the run's removals and the collection.
+void CollectGarbageAfterRun(ManagedRegistry& registry, int64_t storage_bytes_before, RunReport* report);
 
 // The in-use set from Pods, ReplicaSets and Deployments of every namespace, listed through `api`
 // (the controller uses its informer caches instead).

@@ -1,6 +1,7 @@
 #include "controller/registry/registry_cleanup_controller.h"
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 #include "api/kinds/printing.h"
@@ -127,7 +128,21 @@ ReconcileResult RegistryCleanupController::Reconcile(const std::string& key) {
   std::string name = meta.value("name", std::string());
   log::Info("registry cleanup run", {{"policy", key}, {"trigger", decision.trigger}, {"dryRun", spec->dry_run ? "true" : "false"}});
   reg::InUseSet in_use = spec->retention.keep_in_use ? InUse(spec->url) : reg::InUseSet{};
+  reg::ManagedRegistry* managed =
+      options_.managed_registry != nullptr && options_.managed_registry->Serves(spec->url) ? options_.managed_registry
+                                                                                          : nullptr;
+  std::unique_lock<std::mutex> run_lock;
+  int64_t storage_before = 0;
+  if (managed != nullptr) {
+    run_lock = managed->LockForRun();
+    storage_before = managed->StorageBytes();
+  }
   reg::RunReport report = reg::RunCleanup(*ctx_.api, ns, *spec, in_use, spec->dry_run, options_.registry);
+  report.managed_registry = managed != nullptr;
+  if (managed != nullptr && reg::NeedsGarbageCollection(report)) {
+    reg::CollectGarbageAfterRun(*managed, storage_before, &report);
+  }
+  if (run_lock.owns_lock()) run_lock.unlock();
 
   // The decisions first, so that a status naming the ConfigMap never points at an older one.
   json configmap = reg::DecisionsConfigMap(policy, report);
@@ -163,8 +178,16 @@ ReconcileResult RegistryCleanupController::Reconcile(const std::string& key) {
                         (report.dry_run ? " would be removed" : " to remove") + ", " + std::to_string(ex.deleted) +
                         " deleted, " + std::to_string(ex.untagged) + " untagged, " + std::to_string(ex.skipped) +
                         " skipped, " + std::to_string(ex.failed) + " failed";
+  const reg::GarbageCollectionReport& gc = report.garbage_collection;
+  if (gc.ran && gc.error.ok()) {
+    message += "; garbage collection reclaimed " + std::to_string(gc.bytes_reclaimed) + " bytes (registry read-only for " +
+               std::to_string(gc.read_only_window_ms) + " ms)";
+  } else if (!report.dry_run && report.error.ok() && !report.managed_registry) {
+    message += "; " + std::to_string(report.plan.bytes_reclaimable) + " bytes reclaimable by a garbage collection";
+  }
   if (!report.error.ok()) message += ": " + report.error.message();
   else if (!ex.first_error.ok()) message += ": " + ex.first_error.message();
+  else if (gc.ran && !gc.error.ok()) message += ": garbage collection failed: " + gc.error.message();
   bool ok = result == "Succeeded" || result == "DryRun";
   events_->Event(policy, ok ? client::kEventTypeNormal : client::kEventTypeWarning,
                  result == "DryRun" ? "CleanupDryRun" : ok ? "CleanupSucceeded" : "Cleanup" + result, message);

@@ -14,7 +14,9 @@
 //      bytesReclaimable, errors, conditions Ready / DeletionAllowed, lastHandledRequest when the run
 //      answered a registry.capstan.io/requestedAt annotation, nextRunTime, observedGeneration), and
 //      one Event (Normal CleanupSucceeded / CleanupDryRun, Warning CleanupFailed /
-//      CleanupPartiallyFailed) with the counts. The status write is retried in place (a few times),
+//      CleanupPartiallyFailed) with the counts. A policy for the managed registry: the run holds
+//      its run lock, and a run that removed something ends with the read-only garbage-collection
+//      window; bytes reclaimed and the window's length go into lastRun and the Event. The status write is retried in place (a few times),
 //      not by requeueing: the status is the run's record, and without it the run would repeat.
 //
 // Thread-safety: Controller's; runs take a worker each (options.workers at once).
@@ -25,6 +27,7 @@
 
 #include "client/event_recorder.h"
 #include "client/informer.h"
+#include "controller/registry/managed_registry.h"
 #include "controller/registry/registry_client.h"
 #include "controller/registry/retention_planner.h"
 #include "controller/runtime/queued_controller.h"
@@ -34,6 +37,10 @@ namespace capstan::controller::registry {
 struct RegistryCleanupControllerOptions {
   int workers = 2;
   capstan::registry::RegistryClientOptions registry;
+  // The registry `capstan server --registry` runs (not owned; outlives the controller), or null.
+  // Runs of policies whose URL names it (ManagedRegistry::Serves) hold its run lock and end with
+  // its read-only garbage-collection window when they removed something.
+  capstan::registry::ManagedRegistry* managed_registry = nullptr;
 };
 
 class RegistryCleanupController final : public QueuedController {

@@ -88,6 +88,18 @@ Status ErrorStatus(const std::string& url, const std::string& method, const std:
   }
 }
 
+// "GET manifest", "HEAD tags", ... for request_counts().
+std::string RequestKind(const std::string& method, const std::string& path) {
+  const char* what = "other";
+  if (path.rfind("/v2/_catalog", 0) == 0) what = "catalog";
+  else if (path.find("/tags/list") != std::string::npos) what = "tags";
+  else if (path.find("/manifests/") != std::string::npos) what = "manifest";
+  else if (path.find("/blobs/uploads") != std::string::npos) what = "upload";
+  else if (path.find("/blobs/") != std::string::npos) what = "blob";
+  else if (path == "/v2/" || path == "/v2") what = "ping";
+  return method + " " + what;
+}
+
 bool Retryable(int status) { return status == 429 || status == 502 || status == 503 || status == 504; }
 
 }  // namespace
@@ -143,6 +155,14 @@ struct RegistryClient::Impl {
   std::string origin;  // "http://127.0.0.1:5000" (no trailing slash)
 
   std::atomic<int64_t> requests{0};
+  mutable std::mutex counts_mu;
+  std::map<std::string, int64_t> counts;  // guarded by counts_mu: requests by RequestKind
+
+  void Count(const std::string& kind) {
+    ++requests;
+    std::lock_guard<std::mutex> lock(counts_mu);
+    ++counts[kind];
+  }
   std::atomic<bool> basic_challenged{false};  // the registry asked for Basic once
 
   std::mutex mu;
@@ -155,6 +175,9 @@ struct RegistryClient::Impl {
     client->set_read_timeout(options.request_timeout);
     client->set_write_timeout(options.request_timeout);
     client->set_keep_alive(true);
+    // httplib writes a request's headers and body separately; with Nagle on, the body of a PUT
+    // on a kept-alive connection waits for the registry's delayed ACK (40 ms).
+    client->set_tcp_nodelay(true);
     client->set_url_encode(false);  // paths are encoded here; Link targets come encoded already
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
     if (scheme_host_port.rfind("https://", 0) == 0) {
@@ -217,7 +240,7 @@ struct RegistryClient::Impl {
     auto client = NewClient(realm_origin);
     httplib::Headers headers;
     if (!endpoint.username.empty()) headers.emplace("Authorization", BasicHeader());
-    ++requests;
+    Count("GET token");
     auto result = client->Get(path.c_str(), headers);
     if (!result) return Status::Unavailable("token service " + challenge.realm + " unreachable: " + httplib::to_string(result.error()));
     if (result->status != 200) {
@@ -261,7 +284,7 @@ struct RegistryClient::Impl {
       auto client = Acquire();
       httplib::Response raw;
       httplib::Error error = httplib::Error::Success;
-      ++requests;
+      Count(RequestKind(method, path));
       bool sent = false;
       try {
         sent = client->send(request, raw, error);
@@ -377,6 +400,10 @@ Result<std::unique_ptr<RegistryClient>> RegistryClient::Create(RegistryEndpoint 
 
 const std::string& RegistryClient::url() const { return impl_->origin; }
 int64_t RegistryClient::request_count() const { return impl_->requests.load(); }
+std::map<std::string, int64_t> RegistryClient::request_counts() const {
+  std::lock_guard<std::mutex> lock(impl_->counts_mu);
+  return impl_->counts;
+}
 
 Status RegistryClient::Ping() {
   Result<Response> r = impl_->Send("GET", "/v2/", "");
@@ -440,7 +467,7 @@ Result<std::string> RegistryClient::GetBlob(const std::string& repository, const
     // Storage drivers that redirect (S3, GCS): follow once, without our credentials.
     auto [origin, target] = SplitUrl(r->Header("Location"));
     auto client = impl_->NewClient(origin.empty() ? impl_->origin : origin);
-    ++impl_->requests;
+    impl_->Count("GET redirect");
     auto followed = client->Get(target.c_str());
     if (!followed || followed->status != 200) return Status::Unavailable("GET blob " + digest + ": redirect failed");
     return followed->body;

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -112,6 +113,10 @@ class RegistryClient {
 
   // HTTP requests sent so far (retries and token fetches included).
   int64_t request_count() const;
+  // The same by kind: method and what it asks for ("GET manifest", "HEAD manifest", "GET blob",
+  // "GET tags", "GET catalog", "DELETE manifest", "PUT manifest", "POST upload", "PUT upload",
+  // "GET token", "GET ping", "GET redirect").
+  std::map<std::string, int64_t> request_counts() const;
 
  private:
   struct Impl;

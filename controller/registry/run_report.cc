@@ -48,6 +48,10 @@ json RunStatus(const RunReport& report, const std::string& trigger, const std::s
                       {"tag", plan.decisions[i].tag},
                       {"message", ex.results[i].error}});
   }
+  const GarbageCollectionReport& gc = report.garbage_collection;
+  if (gc.ran && !gc.error.ok() && errors.size() < kMaxStatusErrors) {
+    errors.push_back({{"repository", ""}, {"tag", ""}, {"message", "garbage collection: " + gc.error.message()}});
+  }
   std::string result = report.ResultName();
   json status = {
       {"lastRun", {{"startTime", report.start_time}, {"completionTime", report.completion_time}, {"result", result},
@@ -58,6 +62,17 @@ json RunStatus(const RunReport& report, const std::string& trigger, const std::s
                   {"skipped", ex.skipped}, {"failed", ex.failed}}},
       {"bytesReclaimable", plan.bytes_reclaimable},
       {"errors", errors}};
+  if (report.managed_registry) {
+    status["lastRun"]["managedRegistry"] = true;
+    if (gc.ran) {
+      status["lastRun"]["bytesReclaimed"] = gc.bytes_reclaimed;
+      status["lastRun"]["garbageCollection"] = {
+          {"result", gc.error.ok() ? "Succeeded" : "Failed"}, {"readOnlyWindowMillis", gc.read_only_window_ms},
+          {"collectMillis", gc.collect_ms}, {"storageBytesBefore", gc.storage_bytes_before},
+          {"storageBytesAfter", gc.storage_bytes_after}};
+      if (!gc.error.ok()) status["lastRun"]["garbageCollection"]["message"] = gc.error.message();
+    }
+  }
   const std::string& now = report.completion_time;
   json conditions = json::array();
   if (!report.error.ok()) {
@@ -68,6 +83,8 @@ json RunStatus(const RunReport& report, const std::string& trigger, const std::s
                                        std::to_string(plan.scanned) + " tags " +
                                        (report.dry_run ? "would be removed" : "planned for removal"),
                                    now));
+  } else if (ex.first_error.ok() && gc.ran && !gc.error.ok()) {
+    conditions.push_back(Condition("Ready", false, "GarbageCollectionFailed", gc.error.message(), now));
   } else {
     conditions.push_back(Condition("Ready", false, ex.first_error.ok() ? "RunPartiallyFailed" : ReasonFor(ex.first_error),
                                    ex.first_error.ok() ? "some repositories could not be scanned"

@@ -25,7 +25,10 @@ inline constexpr size_t kMaxDecisionBytes = 900 * 1024;
 std::string DecisionsConfigMapName(const std::string& policy_name);
 
 // status after `report` (of a run started by `trigger`), keeping nextRunTime out (the caller sets
-// it) and conditions Ready / DeletionAllowed from the result.
+// it) and conditions Ready / DeletionAllowed from the result. A run against the managed registry
+// adds lastRun.managedRegistry and, when its read-only window ran, lastRun.bytesReclaimed and
+// lastRun.garbageCollection {result, readOnlyWindowMillis, collectMillis, storageBytesBefore,
+// storageBytesAfter, message}.
 nlohmann::json RunStatus(const RunReport& report, const std::string& trigger, const std::string& configmap_name);
 
 // The decision rows of a report (removals first, then kept tags), each as the ConfigMap holds it.

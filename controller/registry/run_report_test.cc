@@ -68,5 +68,36 @@ TEST(RunReportTest, ARunThatCouldNotPlanFailsNamingTheCause) {
   EXPECT_EQ(status["conditions"][0]["reason"], "Unauthorized");
 }
 
+TEST(RunReportTest, ManagedRegistryWindowIsReported) {
+  RunReport r = Report();
+  r.execution.failed = 0;
+  r.execution.first_error = Status::Ok();
+  r.execution.results[2] = {Outcome::kUntagged, ""};
+  r.managed_registry = true;
+  r.garbage_collection = {true, Status::Ok(), 5000, 3000, 2000, 420, 150};
+  json status = RunStatus(r, "requested", "p-decisions");
+  EXPECT_EQ(status["lastRun"]["result"], "Succeeded");
+  EXPECT_EQ(status["lastRun"]["managedRegistry"], true);
+  EXPECT_EQ(status["lastRun"]["bytesReclaimed"], 2000);
+  EXPECT_EQ(status["lastRun"]["garbageCollection"]["readOnlyWindowMillis"], 420);
+  EXPECT_EQ(status["lastRun"]["garbageCollection"]["result"], "Succeeded");
+
+  // A failed window: the removals stand, the run is PartiallyFailed and says why.
+  r.garbage_collection.error = Status::Internal("docker-registry garbage-collect failed: boom");
+  status = RunStatus(r, "requested", "p-decisions");
+  EXPECT_EQ(status["lastRun"]["result"], "PartiallyFailed");
+  EXPECT_EQ(status["lastRun"]["garbageCollection"]["result"], "Failed");
+  EXPECT_EQ(status["conditions"][0]["reason"], "GarbageCollectionFailed");
+  ASSERT_EQ(status["errors"].size(), 1u);
+  EXPECT_NE(status["errors"][0]["message"].get<std::string>().find("boom"), std::string::npos);
+
+  // Another registry: no window fields, only bytesReclaimable.
+  r.managed_registry = false;
+  r.garbage_collection = {};
+  status = RunStatus(r, "requested", "p-decisions");
+  EXPECT_FALSE(status["lastRun"].contains("garbageCollection"));
+  EXPECT_EQ(status["bytesReclaimable"], 1234);
+}
+
 }  // namespace
 }  // namespace capstan::registry

@@ -1,6 +1,12 @@
 #include "controller/registry/testing/image_pusher.h"
 
+#include "api/kinds/printing.h"
+
 namespace capstan::registry::testing {
+
+std::string DaysAgo(int days) {
+  return api::kinds::FormatRfc3339(api::kinds::NowEpochSeconds() - int64_t{days} * 86400);
+}
 
 Result<PushedImage> PushImage(RegistryClient& client, const std::string& repository, const std::string& tag,
                               const ImageSpec& spec) {
@@ -62,6 +68,30 @@ Status Tag(RegistryClient& client, const std::string& repository, const std::str
   Result<std::string> digest = client.PutManifest(repository, tag, image.media_type, image.body);
   if (!digest.ok()) return digest.status();
   if (*digest != image.digest) return Status::Internal("tag " + tag + " got digest " + *digest + ", not " + image.digest);
+  return Status::Ok();
+}
+
+Status PullAndVerify(RegistryClient& client, const std::string& repository, const std::string& reference) {
+  Result<Manifest> manifest = client.GetManifest(repository, reference);
+  if (!manifest.ok()) return manifest.status();
+  if (Sha256Digest(manifest->body) != manifest->ref.digest) {
+    return Status::Internal(repository + "@" + reference + ": manifest bytes do not match " + manifest->ref.digest);
+  }
+  const json& doc = manifest->doc;
+  if (doc.contains("manifests")) {
+    for (const json& child : doc["manifests"]) {
+      CAPSTAN_RETURN_IF_ERROR(PullAndVerify(client, repository, child.value("digest", "")));
+    }
+    return Status::Ok();
+  }
+  std::vector<std::string> digests;
+  if (doc.contains("config")) digests.push_back(doc["config"].value("digest", ""));
+  for (const json& layer : doc.value("layers", json::array())) digests.push_back(layer.value("digest", ""));
+  for (const std::string& digest : digests) {
+    Result<std::string> blob = client.GetBlob(repository, digest);
+    if (!blob.ok()) return blob.status().Annotate(repository + "@" + manifest->ref.digest + ": blob " + digest);
+    if (Sha256Digest(*blob) != digest) return Status::Internal(repository + ": blob " + digest + " is corrupt");
+  }
   return Status::Ok();
 }
 

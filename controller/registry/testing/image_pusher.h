@@ -28,6 +28,9 @@ struct ImageSpec {
   size_t layer_bytes = 64;
 };
 
+// RFC 3339 (UTC, whole seconds) of `days` days before now: a `created` for ImageSpec.
+std::string DaysAgo(int days);
+
 // Pushes the image's blobs and its manifest under `tag`.
 Result<PushedImage> PushImage(RegistryClient& client, const std::string& repository, const std::string& tag,
                               const ImageSpec& spec);
@@ -36,5 +39,10 @@ Result<PushedImage> PushIndex(RegistryClient& client, const std::string& reposit
                               const std::vector<PushedImage>& children, bool oci);
 // Points `tag` at an already pushed manifest (the same bytes, so the same digest).
 Status Tag(RegistryClient& client, const std::string& repository, const std::string& tag, const PushedImage& image);
+
+// Pulls `reference` (tag or digest) as a client would: the manifest (its sha256 must be its
+// digest), then every blob it names (config and layers; for an index every child, recursively),
+// each checked against its digest. OK only when all of it is there and intact.
+Status PullAndVerify(RegistryClient& client, const std::string& repository, const std::string& reference);
 
 }  // namespace capstan::registry::testing

@@ -14,9 +14,8 @@
 #include <httplib.h>
 
 namespace capstan::registry::testing {
-namespace {
 
-int FreePort() {
+int FreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -31,6 +30,8 @@ int FreePort() {
   close(fd);
   return port;
 }
+
+namespace {
 
 std::string Bcrypt(const std::string& password) {
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
@@ -61,7 +62,7 @@ RegistryProcess::~RegistryProcess() {
 }
 
 bool RegistryProcess::Start(const RegistryOptions& options) {
-  if (port_ == 0) port_ = FreePort();
+  if (port_ == 0) port_ = FreeLoopbackPort();
   tls_ = options.tls;
   if (tls_ && ca_pem_.empty()) {
     e2e::RunResult made = e2e::Run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",

@@ -24,6 +24,9 @@ struct RegistryOptions {
 // The docker-registry binary, or "" when it is not installed (tests then GTEST_SKIP).
 std::string RegistryBinary();
 
+// A TCP port on 127.0.0.1 that was free a moment ago (0 when none could be bound).
+int FreeLoopbackPort();
+
 class RegistryProcess {
  public:
   RegistryProcess();
@@ -42,6 +45,8 @@ class RegistryProcess {
   int port() const { return port_; }
   const std::string& storage_dir() const { return storage_dir_; }
   const std::string& error() const { return error_; }
+  // The registry's pid while it runs (-1 otherwise).
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
 
  private:
   std::string dir_;
