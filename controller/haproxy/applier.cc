@@ -87,6 +87,12 @@ void HaproxyApplier::OnRestart() {
 
 ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point now) {
   ApplyResult result;
+  replaced_backends_.clear();
+  for (const Backend& b : desired.backends) {
+    for (const ServerSlot& s : b.servers) {
+      if (s.state == ServerState::kReady) replaced_backends_.insert(b.name);
+    }
+  }
   const RuntimePlan plan = PlanRuntime(applied_, desired);
   if (!plan.reload && plan.ops.empty()) {
     reload_wanted_since_.reset();
@@ -206,6 +212,7 @@ std::set<std::string> HaproxyApplier::BlameOutput(const std::string& output) con
 std::set<std::pair<std::string, int>> HaproxyApplier::leaving() const {
   std::set<std::pair<std::string, int>> out;
   for (const Pending& p : draining_) out.insert({p.backend, p.slot});
+  for (const Pending& p : leaving_) out.insert({p.backend, p.slot});  // held UP: still serving
   return out;
 }
 
@@ -233,10 +240,15 @@ std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {
   for (const Pending& p : leaving_) {
     const bool other_up = served.count(p.backend) > 0;
     const bool self_up = up[{p.backend, ServerName(p.slot)}];
-    if (!stats.ok() || other_up || !self_up || now >= p.deadline) {
+    // Nothing to wait for when no server of the backend is meant to serve (a selector matching
+    // nothing, the Pod taken out of service): Kubernetes would stop routing to it at once.
+    const bool replacement_coming = replaced_backends_.count(p.backend) > 0;
+    if (!stats.ok() || other_up || !self_up || !replacement_coming || now >= p.deadline) {
       Status st = client_->SetServerState(p.backend, ServerName(p.slot), AdminState::kDrain);
       if (st.ok() || now >= p.deadline) {
-        draining_.push_back({p.backend, p.slot, now + options_.drain_timeout});
+        // The hold counts against the drain's bound: leaving takes drain_timeout at most in all,
+        // within what a terminating Pod's node agent waits (termination_gate.h).
+        draining_.push_back({p.backend, p.slot, p.deadline});
         continue;
       }
     }

@@ -103,6 +103,9 @@ class HaproxyApplier {
   std::vector<Pending> draining_;
   // Gone endpoints still UP and serving until another server of their backend is UP (Tick).
   std::vector<Pending> leaving_;
+  // Backends of the last desired model with a server meant to serve: only there may a leaving
+  // server that is the last UP one be held (Tick).
+  std::set<std::string> replaced_backends_;
 };
 
 }  // namespace capstan::controller::haproxy

@@ -228,6 +228,8 @@ TEST_F(ApplierTest, TheLastUpServerLeavingServesUntilAnotherIsUp) {
   std::this_thread::sleep_for(300ms);  // several checks of s2 failed
   EXPECT_GT(applier_->Tick(t0 + 300ms).count(), 0);
   EXPECT_EQ(status("s1"), "UP");
+  // Held UP, it is still leaving: the drain tracker must not release its Pod yet.
+  EXPECT_EQ(applier_->leaving().count({"default_web_80", 1}), 1u);
   EXPECT_EQ(Responses(10).count("a\n"), 10u);
   applier_->Tick(t0 + 2100ms);  // the bound: drained (and, idle, in maint) although nothing replaces it
   EXPECT_TRUE(status("s1") == "DRAIN" || status("s1") == "MAINT") << status("s1");
@@ -251,6 +253,22 @@ TEST_F(ApplierTest, TheLastUpServerLeavingServesUntilAnotherIsUp) {
   EXPECT_EQ(seen.count(""), 0u) << "a request failed during the switch";
   EXPECT_EQ(Responses(6), (std::multiset<std::string>{"b\n", "b\n", "b\n", "b\n", "b\n", "b\n"}));
   EXPECT_EQ(Worker(), worker);
+}
+
+// A gone endpoint whose backend has no server meant to serve any more (a selector that matches
+// nothing now) is not held: it drains at once, as Kubernetes stops routing to it.
+TEST_F(ApplierTest, AGoneEndpointWithNoReplacementIsNotHeld) {
+  ASSERT_EQ(Get(listen_), "a\n");
+  ApplyResult r = applier_->Apply(Model({}), Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.reloaded);
+  auto stats = client_->ShowStat();
+  ASSERT_TRUE(stats.ok());
+  for (const ServerStat& st : *stats) {
+    if (st.backend == "default_web_80" && st.server == "s1") {
+      EXPECT_TRUE(st.status == "DRAIN" || st.status == "MAINT") << st.status;
+    }
+  }
 }
 
 // An endpoint-only change rewrites the file without running `haproxy -c` (counted by a wrapper).

@@ -88,8 +88,12 @@ std::chrono::milliseconds DrainTracker::Adjust(HaproxyModel* desired, const Hapr
         continue;
       }
       if (a->state == ServerState::kReady) {
-        // Not draining yet: hold it while a replacement is coming but not UP, else start.
-        const bool hold = stats == nullptr || (any_serving && !any_up);
+        // Not draining yet: hold it while a replacement is coming but not UP, else start. The hold
+        // is bounded by drain_timeout_ too: a replacement that never passes its check (or a
+        // `show stat` that keeps failing) must not keep the Pod from its drain until its node
+        // agent gives up waiting and stops it while HAProxy still routes to it.
+        const Clock::time_point held = hold_since_.emplace(key, now).first->second;
+        const bool hold = (stats == nullptr || (any_serving && !any_up)) && now - held < drain_timeout_;
         s.state = hold ? ServerState::kReady : ServerState::kDrain;
         pending = true;
         continue;
@@ -108,6 +112,7 @@ std::chrono::milliseconds DrainTracker::Adjust(HaproxyModel* desired, const Hapr
     }
   }
   std::erase_if(drain_since_, [&](const auto& e) { return !terminating.count(e.first); });
+  std::erase_if(hold_since_, [&](const auto& e) { return !terminating.count(e.first); });
   std::erase_if(drained_, [&](const std::string& k) { return !terminating.count(k); });
   return pending ? std::chrono::milliseconds(200) : std::chrono::milliseconds(0);
 }

@@ -10,7 +10,8 @@
 //             UP in HAProxy yet (a rolling update's replacement not yet passing its check): a
 //             drain now would leave the backend no server, and clients a 503. Without any
 //             non-terminating endpoint (a scale to zero) nothing is held. With `stats` unknown a
-//             server HAProxy still runs ready stays ready (no decision without knowledge).
+//             server HAProxy still runs ready stays ready (no decision without knowledge). A hold
+//             lasts drain_timeout at most, then the drain starts anyway.
 //   kDrain    otherwise: state drain, no new requests;
 //   kDrained  once the drain is in effect (the applied model, which HAProxy runs, has it draining,
 //             so `stats` were read after the drain) and `stats` shows no current session on it,
@@ -75,6 +76,7 @@ class DrainTracker {
  private:
   const std::chrono::milliseconds drain_timeout_;
   std::map<std::string, Clock::time_point> drain_since_;  // server key -> drain first seen in effect
+  std::map<std::string, Clock::time_point> hold_since_;   // server key -> first held ready (bounded)
   std::set<std::string> drained_;                         // server keys decided kDrained
   // Pod uid -> the slots (backend, slot) its servers had in the last applied model: a slot whose
   // endpoint left is drained by the applier (kLeave) and still counts until it is in maint.

@@ -81,6 +81,36 @@ TEST(DrainTrackerTest, ATerminatingServerIsHeldUntilAReplacementIsUpThenDrainedT
   EXPECT_TRUE(PlanRuntime(applied, desired).ops.empty());
 }
 
+// A replacement that never turns UP holds the terminating server for drain_timeout at most; then
+// the drain starts anyway, so the Pod reaches Drained within what its node agent waits.
+TEST(DrainTrackerTest, TheHoldForAReplacementIsBoundedByTheDrainTimeout) {
+  DrainTracker tracker(5s);
+  const Clock::time_point t0 = Clock::now();
+  HaproxyModel applied = Model({Server(1, S::kReady, "old"), Server(2, S::kReady, "new")});
+  std::vector<ServerStat> stats = {Stat(1, "UP"), Stat(2, "DOWN")};
+  HaproxyModel desired = Model({Server(1, S::kDrain, "old"), Server(2, S::kReady, "new")});
+  tracker.Adjust(&desired, applied, &stats, t0);
+  EXPECT_EQ(States(desired), (std::vector<S>{S::kReady, S::kReady})) << "held";
+  desired = Model({Server(1, S::kDrain, "old"), Server(2, S::kReady, "new")});
+  tracker.Adjust(&desired, applied, &stats, t0 + 4s);
+  EXPECT_EQ(States(desired), (std::vector<S>{S::kReady, S::kReady})) << "still within the bound";
+  desired = Model({Server(1, S::kDrain, "old"), Server(2, S::kReady, "new")});
+  tracker.Adjust(&desired, applied, &stats, t0 + 5s);
+  EXPECT_EQ(States(desired), (std::vector<S>{S::kDrain, S::kReady})) << "the bound passed: drained anyway";
+}
+
+// A slot drained to MAINT whose endpoint then goes (its Pod deleted) gets no leave: a leave would
+// `state drain` it, out of maintenance.
+TEST(DrainTrackerTest, ADrainedSlotWhoseEndpointGoesGetsNoLeave) {
+  HaproxyModel applied = Model({Server(1, S::kDrained, "old"), Server(2, S::kReady, "new")});
+  HaproxyModel desired = Model({Server(2, S::kReady, "new")});
+  EXPECT_TRUE(PlanRuntime(applied, desired).ops.empty());
+  applied = Model({Server(1, S::kDrain, "old"), Server(2, S::kReady, "new")});
+  RuntimePlan plan = PlanRuntime(applied, desired);
+  ASSERT_EQ(plan.ops.size(), 1u);
+  EXPECT_EQ(plan.ops[0].kind, ServerOp::kLeave);
+}
+
 TEST(DrainTrackerTest, WithoutAReplacementTheDrainStartsAtOnceAndSessionsAreWaitedForBoundedly) {
   DrainTracker tracker(5s);
   const Clock::time_point t0 = Clock::now();

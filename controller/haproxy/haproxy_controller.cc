@@ -25,6 +25,23 @@ constexpr char kReasonRejected[] = "HAProxyConfigRejected";
 
 std::string NowRfc3339() { return client::FormatRfc3339(std::chrono::system_clock::now()); }
 
+// Whether the Pod's readiness says its own readinessProbe just passed where HAProxy will check:
+// Ready True (not merely published: publishNotReadyAddresses marks endpoints ready regardless),
+// not terminating, and no httpGet.host (the kubelet would have probed another host).
+bool PassedItsOwnProbe(const json& pod) {
+  if (client::Field(client::Field(pod, "metadata"), "deletionTimestamp").is_string()) return false;
+  for (const json& c : client::Field(client::Field(pod, "spec"), "containers")) {  // null: none
+    const json& get = client::Field(client::Field(c, "readinessProbe"), "httpGet");
+    if (get.is_object() && !client::StringField(get, "host").empty()) return false;
+  }
+  const json& conditions = client::Field(client::Field(pod, "status"), "conditions");
+  if (!conditions.is_array()) return false;
+  for (const json& c : conditions) {
+    if (client::StringField(c, "type") == "Ready") return client::StringField(c, "status") == "True";
+  }
+  return false;
+}
+
 }  // namespace
 
 HaproxyController::HaproxyController(HaproxyControllerOptions options)
@@ -94,8 +111,11 @@ ModelInputs HaproxyController::Inputs() const {
       }
       HealthCheck check;
       if (!match || !CheckFromPod(*pod, &check)) continue;
-      auto [chosen, first] = in.probe_checks.try_emplace(ns + "/" + MetaString(*svc, "name"), check);
-      if (first || chosen->second == check) in.probe_checked_pods.insert(MetaString(*pod, "uid"));
+      const std::string key = ns + "/" + MetaString(*svc, "name");
+      auto [chosen, first] = in.probe_checks.try_emplace(key, check);
+      if ((first || chosen->second == check) && PassedItsOwnProbe(*pod)) {
+        in.probe_checked_pods[key].insert(MetaString(*pod, "uid"));
+      }
     }
   }
   return in;

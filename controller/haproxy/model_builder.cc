@@ -265,8 +265,10 @@ ModelResult BuildHaproxyModel(const ModelInputs& in) {
       // port the probe does not serve, makes it another check that has not passed yet.
       const bool check_is_probe = probe != in.probe_checks.end() && ProbeServesPort(probe->second, p) &&
                                   !parsed->check_path.has_value();
+      auto checked = in.probe_checked_pods.find(ns + "/" + name);
       for (ServerSlot& s : b.servers) {
-        s.probed = check_is_probe && s.state == ServerState::kReady && in.probe_checked_pods.count(s.pod_uid) > 0;
+        s.probed = check_is_probe && s.state == ServerState::kReady && checked != in.probe_checked_pods.end() &&
+                   checked->second.count(s.pod_uid) > 0;
       }
       auto listen = [&](const std::string& address, int at, const std::string& tag, const std::string& at_field) {
         for (const auto& [a, pt] : svc_binds) {

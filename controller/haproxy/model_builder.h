@@ -54,9 +54,10 @@ struct ModelInputs {
   // "<ns>/<service>" -> the HTTP check from its Pods' readinessProbe.httpGet (the controller
   // reads it from the Pod template); an annotation overrides it.
   std::map<std::string, HealthCheck> probe_checks;
-  // Uids of Pods whose own readinessProbe gives exactly their Service's probe check: a Ready one
-  // has passed the check HAProxy would run (ServerSlot::probed).
-  std::set<std::string> probe_checked_pods;
+  // "<ns>/<service>" -> uids of its Pods that are Ready, not terminating, and whose own
+  // readinessProbe is exactly the Service's probe check, run against the Pod itself (no
+  // httpGet.host): each has just passed the check HAProxy would run (ServerSlot::probed).
+  std::map<std::string, std::set<std::string>> probe_checked_pods;
   // The model applied now (slot assignment and counts are kept from it); null at first.
   const HaproxyModel* previous = nullptr;
   std::string service_address = "127.0.0.1";

@@ -243,7 +243,7 @@ TEST(ModelBuilderTest, AReadyServerWhosePodPassedTheCheckIsProbed) {
                         with_pods(Slice("web", "http", {{"127.0.0.1", 20002, true, false}}), {"uid-b"}),
                         with_pods(Slice("web", "metrics", {{"127.0.0.1", 20003, true, false}}), {"uid-a"})};
   in.probe_checks["default/web"] = from_probe;
-  in.probe_checked_pods = {"uid-a"};  // uid-b's Pod has another probe (or none)
+  in.probe_checked_pods["default/web"] = {"uid-a"};  // uid-b's Pod has another probe, or is not Ready
   ModelResult r = BuildHaproxyModel(in);
   ASSERT_EQ(r.model.backends.size(), 2u);
   std::map<int, bool> probed;

@@ -35,7 +35,11 @@ RuntimePlan PlanRuntime(const HaproxyModel& applied, const HaproxyModel& desired
       const ServerSlot* was = b == before.end() ? nullptr : b->second;
       const ServerSlot* now = f == after.end() ? nullptr : f->second;
       const bool same = was != nullptr && now != nullptr && was->address == now->address && was->port == now->port;
-      if (was != nullptr && !same) plan.ops.push_back({ServerOp::kLeave, d.name, slot, "", 0});
+      // A drained slot is in MAINT already: a leave would `state drain` it, which takes it out of
+      // maintenance (persistent clients could reach the stopped Pod) until the next Tick.
+      if (was != nullptr && !same && was->state != ServerState::kDrained) {
+        plan.ops.push_back({ServerOp::kLeave, d.name, slot, "", 0});
+      }
       if (now == nullptr) continue;
       if (!same) {
         // A terminating endpoint never seen serving stays in MAINT (the file has it disabled).
