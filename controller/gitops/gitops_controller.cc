@@ -169,8 +169,11 @@ void GitOpsController::SetState(const std::string& key, KeyState state) {
 }
 
 std::chrono::milliseconds GitOpsController::Backoff(const std::string& key, std::chrono::milliseconds cap) {
-  KeyState s = State(key);
-  std::chrono::milliseconds delay = 1000ms * (1LL << std::min(s.failures, 20));
+  return BackoffAfter(State(key).failures, cap);
+}
+
+std::chrono::milliseconds GitOpsController::BackoffAfter(int failures, std::chrono::milliseconds cap) {
+  std::chrono::milliseconds delay = 1000ms * (1LL << std::min(failures, 20));
   return std::clamp(delay, 200ms, std::max(cap, 200ms));
 }
 
