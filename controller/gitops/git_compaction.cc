@@ -49,8 +49,41 @@ bool GitSource::NeedsCompaction(size_t max_packs) const {
   return packs > max_packs;
 }
 
-Status GitSource::Compact() {
+namespace {
+
+constexpr std::string_view kKeepPrefix = "refs/capstan/artifacts/";
+
+// Points refs/capstan/artifacts/<commit> at each of `commits` in the cache, after deleting the
+// ones a previous compaction left: the refs name exactly what is in use now.
+Status PinCommits(const std::string& cache_dir, const std::vector<std::string>& commits) {
+  Repo repo;
+  if (git_repository_open(&repo.ptr, cache_dir.c_str()) != 0) return Status::Internal(LastError("cannot open the cache"));
+  StrArray refs;
+  if (git_reference_list(&refs.array, repo.ptr) != 0) return Status::Internal(LastError("cannot list the cache's refs"));
+  for (size_t i = 0; i < refs.array.count; ++i) {
+    const std::string name = refs.array.strings[i];
+    if (name.starts_with(kKeepPrefix) && git_reference_remove(repo.ptr, name.c_str()) != 0) {
+      return Status::Internal(LastError(("cannot delete " + name).c_str()));
+    }
+  }
+  for (const std::string& commit : commits) {
+    git_oid oid;
+    Commit c;
+    if (git_oid_fromstr(&oid, commit.c_str()) != 0 || git_commit_lookup(&c.ptr, repo.ptr, &oid) != 0) continue;
+    const std::string name = std::string(kKeepPrefix) + commit;
+    Reference ref;
+    if (git_reference_create(&ref.ptr, repo.ptr, name.c_str(), &oid, /*force=*/1, "capstan gitops: in use") != 0) {
+      return Status::Internal(LastError(("cannot create " + name).c_str()));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status GitSource::Compact(const std::vector<std::string>& keep_commits) {
   std::lock_guard<std::mutex> lock(fetch_mu_);
+  if (Status st = PinCommits(cache_dir_, keep_commits); !st.ok()) return st;
   const std::filesystem::path cache(cache_dir_);
   // Beside the cache, named with a leading "." (never a namespace or repository name, so never
   // taken for a cache); leftovers of an interrupted run are removed first.
@@ -71,8 +104,9 @@ Status GitSource::Compact() {
     git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
     options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     options.update_fetchhead = 0;
-    const char* specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
-    git_strarray refspecs{const_cast<char**>(specs), 2};
+    const char* specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                           "+refs/capstan/artifacts/*:refs/capstan/artifacts/*"};
+    git_strarray refspecs{const_cast<char**>(specs), 3};
     std::shared_lock<std::shared_mutex> copying(files_mu_);  // reads of the old cache go on meanwhile
     if (git_remote_fetch(remote.ptr, &refspecs, &options, "capstan gitops compaction") != 0) {
       Status st = Status::Internal(LastError("cannot copy the cache's reachable objects"));

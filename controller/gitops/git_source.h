@@ -97,7 +97,11 @@ class GitSource {
   // added is merged. libgit2 has no gc: this is a local fetch from the cache into a fresh bare
   // repository, which then replaces it (renames; a failure keeps the old one). Fetches and reads
   // wait for it.
-  Status Compact();
+  // `keep_commits` (40-hex; ones not in the cache are skipped) stay readable even when no branch
+  // or tag reaches them any more: the artifact a refused (unverified) newer commit left in use,
+  // a pinned ref.commit. Each gets a ref refs/capstan/artifacts/<commit> that the compacted cache
+  // carries; the set is replaced on every compaction, so a commit no longer in use goes next time.
+  Status Compact(const std::vector<std::string>& keep_commits = {});
   // Whether Compact would help: a fetch rewrote or deleted a ref since the last one, or the cache
   // holds more than `max_packs` packs.
   bool NeedsCompaction(size_t max_packs = 16) const;

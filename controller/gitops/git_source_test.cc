@@ -290,6 +290,36 @@ TEST_F(GitSourceTest, CompactionDropsWhatAForcePushLeftBehind) {
   EXPECT_EQ(Paths(next, "apps").size(), 3u);
 }
 
+// A refused (unverified) newer commit leaves the previous artifact in use; after a force-push no
+// branch reaches it, and compaction must keep it readable while it is in use, and only then.
+TEST_F(GitSourceTest, CompactionKeepsTheCommitsStillInUse) {
+  repo_->Write("apps/a.yaml", "kind: A\n");
+  const std::string c1 = repo_->Commit("first");
+  repo_->Write("apps/old.yaml", "kind: Old\n");
+  const std::string in_use = repo_->Commit("the artifact");
+  ASSERT_TRUE(Fetch().ok());
+  repo_->Git("reset -q --hard " + c1);
+  repo_->Write("apps/b.yaml", "kind: B\n");
+  const std::string rewritten = repo_->Commit("force-pushed", /*force=*/true);
+  Result<GitRevision> rev = Fetch();
+  ASSERT_TRUE(rev.ok()) << rev.status().ToString();
+  ASSERT_EQ(rev->commit, rewritten);
+
+  ASSERT_TRUE(source_->Compact({in_use, "", std::string(40, 'a')}).ok()) << "empty and unknown commits are skipped";
+  EXPECT_EQ(Paths(in_use, "apps"), (std::vector<std::string>{"apps/a.yaml", "apps/old.yaml"}));
+  EXPECT_EQ(Paths(rewritten, "apps"), (std::vector<std::string>{"apps/a.yaml", "apps/b.yaml"}));
+  rev = Fetch();
+  ASSERT_TRUE(rev.ok()) << rev.status().ToString();
+  EXPECT_FALSE(source_->NeedsCompaction()) << "the kept ref is no branch or tag a fetch could rewrite";
+  ASSERT_TRUE(source_->Compact({in_use}).ok()) << "a second compaction keeps it too";
+  EXPECT_TRUE(source_->ReadManifests(in_use, "apps").ok());
+
+  ASSERT_TRUE(source_->Compact().ok());
+  Result<std::vector<ManifestFile>> gone = source_->ReadManifests(in_use, "apps");
+  EXPECT_EQ(gone.status().code(), Code::kNotFound) << "no longer in use: dropped";
+  EXPECT_EQ(Paths(rewritten, "apps").size(), 2u);
+}
+
 TEST(SemVerTest, ParseCompareAndRanges) {
   SemVer a, b;
   ASSERT_TRUE(SemVer::Parse("v1.2.3", &a));

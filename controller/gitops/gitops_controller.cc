@@ -114,7 +114,14 @@ ReconcileResult GitOpsController::CollectCaches() {
   }
   for (const auto& [ns_name, source] : open) {
     if (!source->NeedsCompaction()) continue;
-    Status st = source->Compact();
+    // What Syncs read (the artifact; after a refused unverified commit, one no branch may reach
+    // any more) and a pinned commit must survive the compaction.
+    std::vector<std::string> in_use;
+    if (client::ObjectPtr repo = repositories_->Get(ns_name); repo != nullptr) {
+      in_use.push_back(CommitOf(StringField(Field(Field(*repo, "status"), "artifact"), "revision")));
+      in_use.push_back(StringField(Field(Field(*repo, "spec"), "ref"), "commit"));
+    }
+    Status st = source->Compact(in_use);
     if (st.ok()) log::Info("gitops: cache compacted", {{"repository", ns_name}});
     else log::Warn("gitops: cannot compact a cache", {{"repository", ns_name}, {"error", st.message()}});
   }
@@ -169,8 +176,11 @@ void GitOpsController::SetState(const std::string& key, KeyState state) {
 }
 
 std::chrono::milliseconds GitOpsController::Backoff(const std::string& key, std::chrono::milliseconds cap) {
-  KeyState s = State(key);
-  std::chrono::milliseconds delay = 1000ms * (1LL << std::min(s.failures, 20));
+  return BackoffAfter(State(key).failures, cap);
+}
+
+std::chrono::milliseconds GitOpsController::BackoffAfter(int failures, std::chrono::milliseconds cap) {
+  std::chrono::milliseconds delay = 1000ms * (1LL << std::min(failures, 20));
   return std::clamp(delay, 200ms, std::max(cap, 200ms));
 }
 

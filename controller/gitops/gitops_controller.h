@@ -52,6 +52,8 @@ class GitOpsController final : public QueuedController {
   struct KeyState {
     std::chrono::steady_clock::time_point last_run{};  // last fetch or sync run (or drift check)
     int failures = 0;                                  // consecutive
+    // FinalizeSync's own count: the runs' failures above must not use up the prune's attempts.
+    int prune_attempts = 0;
     // spec.wait: set after a successful run while its objects are not yet healthy. Never blocks:
     // a newer revision runs at once and starts its own wait.
     std::chrono::steady_clock::time_point health_deadline{};
@@ -87,6 +89,7 @@ class GitOpsController final : public QueuedController {
   void EnqueueDependents(const nlohmann::json& obj, bool is_repository);
   Status PatchStatus(const std::string& path, const nlohmann::json& status);
   std::chrono::milliseconds Backoff(const std::string& key, std::chrono::milliseconds cap);
+  static std::chrono::milliseconds BackoffAfter(int failures, std::chrono::milliseconds cap);
   KeyState State(const std::string& key);
   void SetState(const std::string& key, KeyState state);
 

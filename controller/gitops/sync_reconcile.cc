@@ -273,13 +273,13 @@ ReconcileResult GitOpsController::FinalizeSync(const json& sync, const std::stri
     for (const ObjectRef& k : pruned.kept_namespaces) message += "; kept " + k.Display() + " (it holds objects this Sync does not manage)";
     if (!pruned.errors.empty() || !pruned.changed.empty()) {
       KeyState state = State(key);
-      ++state.failures;
+      ++state.prune_attempts;
       SetState(key, state);
       const std::string problem = !pruned.errors.empty() ? pruned.errors.front()
                                                          : pruned.changed.front().Display() + " kept changing while checked";
-      if (state.failures < kAttempts) {
+      if (state.prune_attempts < kAttempts) {
         events_->Event(sync, "Warning", "PruneFailed", "deleting the Sync: " + problem + " (retrying)");
-        return ReconcileResult::RequeueAfter(Backoff(key, 30s));
+        return ReconcileResult::RequeueAfter(BackoffAfter(state.prune_attempts, 30s));
       }
       message += "; gave up on the rest after " + std::to_string(kAttempts) + " attempts: " + problem;
     }
