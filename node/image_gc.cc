@@ -251,11 +251,14 @@ Result<ImageGcResult> ImageGcManager::RunOnce() {
   for (const ImageInfo& image : result.plan.candidates) {
     if (result.bytes_freed >= result.plan.bytes_to_free) break;
     Status s = Status::Ok();
+    bool any_gone = false;  // a tag removed before a refusal is gone all the same
     for (const std::string& tag : image.tags) {
       s = driver->RemoveImage(tag);
       if (!s.ok()) break;
+      any_gone = true;
     }
     if (s.ok()) s = driver->RemoveImage(image.id);
+    if ((s.ok() || any_gone) && options_.removed) options_.removed(image);
     const std::string name = image.tags.empty() ? image.id : image.tags.front();
     if (!s.ok()) {
       ++result.failed;

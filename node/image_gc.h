@@ -101,6 +101,9 @@ struct ImageGcManagerOptions {
   std::function<std::vector<std::string>()> pod_images;
   // Records an Event on the Node. May be null.
   std::function<void(bool warning, const std::string& reason, const std::string& message)> event;
+  // Told after each image the pass removed, wholly or some of its tags only (the runtime then
+  // refused its id): the agent's ImagePuller forgets what it believed present. May be null.
+  std::function<void(const ImageInfo& image)> removed;
 };
 
 // What one pass did.
