@@ -132,6 +132,19 @@ TEST(ImageGcPlanTest, ReferencesMatchTagsDigestsAndIdsAfterNormalising) {
   EXPECT_FALSE(images[3].in_use);
 }
 
+TEST(ImageGcPlanTest, AReferenceWithTagAndDigestMatchesTheDigest) {
+  // A bound Pod of nginx:1.25@sha256:abc protects the image whose digest is nginx@sha256:abc
+  // (the tag is dropped, as the kubelet does), and a tag alone still matches tags only.
+  std::vector<TrackedImage> images(3);
+  images[0].image = ImageInfo{"sha256:1", {"nginx:1.24"}, {"docker.io/library/nginx@sha256:abc"}};
+  images[1].image = ImageInfo{"sha256:2", {"localhost:5000/team/app:2"}, {"localhost:5000/team/app@sha256:def"}};
+  images[2].image = ImageInfo{"sha256:3", {"nginx:1.25"}, {"docker.io/library/nginx@sha256:other"}};
+  MarkImagesInUse(images, {"nginx:1.25@sha256:abc", "localhost:5000/team/app:1@sha256:def"});
+  EXPECT_TRUE(images[0].in_use) << "same digest, another tag";
+  EXPECT_TRUE(images[1].in_use) << "a registry with a port";
+  EXPECT_FALSE(images[2].in_use) << "the tag alone does not match when a digest is given";
+}
+
 TEST(ImageGcPlanTest, ImagesOfPodsSkipsTerminalPods) {
   auto pod = [](const std::string& phase, const std::string& image) {
     return std::make_shared<const json>(json{{"spec", {{"initContainers", {{{"name", "i"}, {"image", "init:1"}}}},
