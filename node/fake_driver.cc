@@ -126,6 +126,16 @@ Result<PodHandle> FakeDriver::StartPod(const json& pod) {
   }
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   std::lock_guard<std::mutex> lock(mu_);
+  if (pulls_images_) {
+    // As docker and containerd: the image must be there (the agent pulls first).
+    for (const json& spec : containers) {
+      const std::string image = client::StringField(spec, "image");
+      if (std::find(images_.begin(), images_.end(), image) == images_.end()) {
+        ++failed_starts_;
+        return Status::NotFound("fake driver: image " + image + " is not present (start does not pull)");
+      }
+    }
+  }
   const uint64_t n = next_id_++;
   Run run;
   run.handle.id = "fake-" + Hex(Mix(n ^ (config_.seed << 32)));
@@ -255,6 +265,11 @@ void FakeDriver::SetFailureRate(double rate) {
 size_t FakeDriver::PodCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return runs_.size();
+}
+
+uint64_t FakeDriver::FailedStarts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failed_starts_;
 }
 
 uint64_t FakeDriver::Starts() const {

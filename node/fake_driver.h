@@ -92,6 +92,7 @@ class FakeDriver final : public RuntimeDriver {
   // Test hooks.
   // Images: with `pulls` the agent must pull; `present` are held from the start; pulls of an
   // image in `failing` fail with its message (kUnavailable); others succeed and add the image.
+  // With `pulls`, StartPod of a container whose image (as spelt) is not held fails kNotFound.
   void SetImages(bool pulls, std::vector<std::string> present, std::map<std::string, std::string> failing = {});
   // Replaces ListImages' answer with `images` (a container's image matches an image whose id is
   // "fake://<image>" or which has the image among its tags) and sets the image filesystem
@@ -113,6 +114,8 @@ class FakeDriver final : public RuntimeDriver {
   // Runs held now (not removed), and StartPod calls that succeeded since construction.
   size_t PodCount() const;
   uint64_t Starts() const;
+  // StartPod calls refused because an image was not present (with SetImages' `pulls`).
+  uint64_t FailedStarts() const;
 
  private:
   struct Container {
@@ -146,6 +149,7 @@ class FakeDriver final : public RuntimeDriver {
   std::string health_message_;
   uint64_t next_id_ = 1;
   uint64_t starts_ = 0;
+  uint64_t failed_starts_ = 0;
   bool pulls_images_ = false;
   std::vector<std::string> images_;
   std::optional<std::vector<ImageInfo>> inventory_;

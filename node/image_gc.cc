@@ -69,17 +69,34 @@ ImageGcPlan PlanImageGc(const ImageGcPolicy& policy, const ImageFsStats& fs, std
   return plan;
 }
 
+namespace {
+
+// The normalised reference, without its tag when it has a digest: the digest names the image,
+// and runtimes list digests as repo@digest ("nginx:1.25@sha256:X" is the image whose digest is
+// "docker.io/library/nginx@sha256:X"), as the kubelet compares them.
+std::string InUseKey(const std::string& ref) {
+  std::string n = NormalizeImageRef(ref);
+  const auto at = n.find('@');
+  if (at == std::string::npos) return n;
+  const auto colon = n.rfind(':', at);
+  const auto slash = n.rfind('/', at);
+  if (colon != std::string::npos && slash != std::string::npos && colon > slash) n.erase(colon, at - colon);
+  return n;
+}
+
+}  // namespace
+
 void MarkImagesInUse(std::vector<TrackedImage>& images, const std::vector<std::string>& refs) {
   std::set<std::string> exact(refs.begin(), refs.end());
   std::set<std::string> normalized;
   for (const std::string& r : refs) {
-    if (!r.empty()) normalized.insert(NormalizeImageRef(r));
+    if (!r.empty()) normalized.insert(InUseKey(r));
   }
   for (TrackedImage& t : images) {
     if (exact.count(t.image.id) != 0) t.in_use = true;
     for (const auto* names : {&t.image.tags, &t.image.digests}) {
       for (const std::string& name : *names) {
-        if (exact.count(name) != 0 || normalized.count(NormalizeImageRef(name)) != 0) t.in_use = true;
+        if (exact.count(name) != 0 || normalized.count(InUseKey(name)) != 0) t.in_use = true;
       }
     }
   }
@@ -251,11 +268,14 @@ Result<ImageGcResult> ImageGcManager::RunOnce() {
   for (const ImageInfo& image : result.plan.candidates) {
     if (result.bytes_freed >= result.plan.bytes_to_free) break;
     Status s = Status::Ok();
+    bool any_gone = false;  // a tag removed before a refusal is gone all the same
     for (const std::string& tag : image.tags) {
       s = driver->RemoveImage(tag);
       if (!s.ok()) break;
+      any_gone = true;
     }
     if (s.ok()) s = driver->RemoveImage(image.id);
+    if ((s.ok() || any_gone) && options_.removed) options_.removed(image);
     const std::string name = image.tags.empty() ? image.id : image.tags.front();
     if (!s.ok()) {
       ++result.failed;

@@ -86,7 +86,9 @@ ImageGcPlan PlanImageGc(const ImageGcPolicy& policy, const ImageFsStats& fs, std
                         controller::Clock::TimePoint now);
 
 // Marks the images `refs` name (references as in a Pod spec, "busybox" being
-// "docker.io/library/busybox:latest", digests "repo@sha256:...", or image ids) as in use.
+// "docker.io/library/busybox:latest", digests "repo@sha256:...", or image ids) as in use. A
+// reference with a digest matches by repo@digest whatever its tag ("nginx:1.25@sha256:X" is
+// "docker.io/library/nginx@sha256:X"), as the kubelet compares them.
 void MarkImagesInUse(std::vector<TrackedImage>& images, const std::vector<std::string>& refs);
 
 // The images of the non-terminal Pods among `pods` (containers and init containers).
@@ -101,6 +103,9 @@ struct ImageGcManagerOptions {
   std::function<std::vector<std::string>()> pod_images;
   // Records an Event on the Node. May be null.
   std::function<void(bool warning, const std::string& reason, const std::string& message)> event;
+  // Told after each image the pass removed, wholly or some of its tags only (the runtime then
+  // refused its id): the agent's ImagePuller forgets what it believed present. May be null.
+  std::function<void(const ImageInfo& image)> removed;
 };
 
 // What one pass did.

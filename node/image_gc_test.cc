@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/fake_driver.h"
+#include "node/image_puller.h"
 
 namespace capstan::node {
 namespace {
@@ -129,6 +130,19 @@ TEST(ImageGcPlanTest, ReferencesMatchTagsDigestsAndIdsAfterNormalising) {
   EXPECT_TRUE(images[1].in_use);
   EXPECT_TRUE(images[2].in_use);
   EXPECT_FALSE(images[3].in_use);
+}
+
+TEST(ImageGcPlanTest, AReferenceWithTagAndDigestMatchesTheDigest) {
+  // A bound Pod of nginx:1.25@sha256:abc protects the image whose digest is nginx@sha256:abc
+  // (the tag is dropped, as the kubelet does), and a tag alone still matches tags only.
+  std::vector<TrackedImage> images(3);
+  images[0].image = ImageInfo{"sha256:1", {"nginx:1.24"}, {"docker.io/library/nginx@sha256:abc"}};
+  images[1].image = ImageInfo{"sha256:2", {"localhost:5000/team/app:2"}, {"localhost:5000/team/app@sha256:def"}};
+  images[2].image = ImageInfo{"sha256:3", {"nginx:1.25"}, {"docker.io/library/nginx@sha256:other"}};
+  MarkImagesInUse(images, {"nginx:1.25@sha256:abc", "localhost:5000/team/app:1@sha256:def"});
+  EXPECT_TRUE(images[0].in_use) << "same digest, another tag";
+  EXPECT_TRUE(images[1].in_use) << "a registry with a port";
+  EXPECT_FALSE(images[2].in_use) << "the tag alone does not match when a digest is given";
 }
 
 TEST(ImageGcPlanTest, ImagesOfPodsSkipsTerminalPods) {
@@ -271,6 +285,33 @@ TEST_F(ImageGcManagerTest, AnImageTheRuntimeRefusesToRemoveIsSkipped) {
   EXPECT_EQ(r->failed, 1u) << "a:1: CONFLICT";
   EXPECT_EQ(r->removed, std::vector<std::string>{"fake://b:1"});
   EXPECT_EQ(driver_->ListImages()->size(), 1u);
+}
+
+TEST_F(ImageGcManagerTest, ThePullerIsToldOfRemovalsSoAPodOfARemovedImagePullsItAgain) {
+  // Pod A pulled app:1 and was deleted; the pass removes app:1; pod B of app:1 (IfNotPresent)
+  // must pull it again: the runtime's start does not pull.
+  driver_->SetImages(true, {});
+  driver_->SetImageInventory({}, Fs(95));
+  ImagePuller puller(driver_.get());
+  auto pod = [](const std::string& uid) {
+    return json{{"metadata", {{"uid", uid}, {"namespace", "default"}, {"name", uid}}},
+                {"spec", {{"containers", {{{"name", "c"}, {"image", "app:1"}, {"imagePullPolicy", "IfNotPresent"}}}}}}};
+  };
+  ASSERT_TRUE(puller.Ensure(pod("pod-a"), nullptr).ready);
+  ASSERT_EQ(driver_->PullCount(), 1u);
+  options_.policy.minimum_age = 0ms;
+  std::vector<std::string> told;
+  options_.removed = [&](const ImageInfo& image) {
+    told.push_back(image.id);
+    puller.ImagesRemoved();
+  };
+  ImageGcManager gc(options_);
+  auto r = gc.RunOnce();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->removed, std::vector<std::string>{"fake://app:1"});
+  EXPECT_EQ(told, r->removed);
+  ASSERT_TRUE(puller.Ensure(pod("pod-b"), nullptr).ready);
+  EXPECT_EQ(driver_->PullCount(), 2u) << "the puller still believed app:1 present";
 }
 
 TEST_F(ImageGcManagerTest, ARunningContainerKeepsItsImageWhateverItsName) {

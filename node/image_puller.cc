@@ -91,14 +91,23 @@ ImagePuller::ImagePuller(RuntimeDriver* driver, ImagePullerOptions options)
       clock_(options.clock != nullptr ? options.clock : controller::Clock::Real()) {}
 
 bool ImagePuller::Present(const std::string& normalized) {
+  uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (present_.count(normalized) != 0) return true;
     if (refs_known_ && clock_->Now() - refs_at_ < options_.refs_max_age) return false;
+    generation = refs_generation_;
   }
   auto refs = driver_->ImageRefs();
   std::lock_guard<std::mutex> lock(mu_);
   if (!refs.ok()) return false;  // unknown: pull, which says more
+  if (generation != refs_generation_) {
+    // Images were removed meanwhile: the answer may name one of them; answer, but do not keep it.
+    for (const std::string& r : *refs) {
+      if (NormalizeImageRef(r) == normalized) return true;
+    }
+    return false;
+  }
   present_.clear();
   for (const std::string& r : *refs) present_.insert(NormalizeImageRef(r));
   refs_at_ = clock_->Now();
@@ -172,6 +181,13 @@ void ImagePuller::Forget(const std::string& pod_uid) {
   for (auto it = backoff_.lower_bound(prefix); it != backoff_.end() && it->first.rfind(prefix, 0) == 0;) {
     it = backoff_.erase(it);
   }
+}
+
+void ImagePuller::ImagesRemoved() {
+  std::lock_guard<std::mutex> lock(mu_);
+  present_.clear();
+  refs_known_ = false;
+  ++refs_generation_;
 }
 
 uint64_t ImagePuller::Pulls() const {

@@ -2,7 +2,10 @@
 // imagePullPolicy, with the kubelet's per-image back-off.
 //
 //   IfNotPresent  pulled only when the runtime does not hold the image (ImageRefs, compared after
-//                 normalising: "busybox" is "docker.io/library/busybox:latest");
+//                 normalising: "busybox" is "docker.io/library/busybox:latest"). What it holds is
+//                 remembered until ImagesRemoved(): whoever removes images (the image GC) or
+//                 finds one missing (a failed start) must call it, or a removed image would be
+//                 taken as present and never pulled again;
 //   Always        pulled at every start of the pod (a moved tag is picked up);
 //   Never         never pulled: a missing image is ErrImageNeverPull.
 // A failed pull reports ErrImagePull with the driver's message; further attempts for the same pod
@@ -66,6 +69,9 @@ class ImagePuller {
   Outcome Ensure(const nlohmann::json& pod, const PullSecretsFn& secrets);
   // Forgets the back-offs of a pod (deleted).
   void Forget(const std::string& pod_uid);
+  // The runtime's images changed behind the puller (removed by the image GC, or a start found
+  // one missing): forgets which are present, so the next check asks the driver again.
+  void ImagesRemoved();
   uint64_t Pulls() const;
 
  private:
@@ -83,6 +89,9 @@ class ImagePuller {
   std::set<std::string> present_;                  // guarded by mu_: normalised refs seen or pulled
   controller::Clock::TimePoint refs_at_{};         // guarded by mu_
   bool refs_known_ = false;                        // guarded by mu_
+  // guarded by mu_: bumped by ImagesRemoved, so that an ImageRefs answer asked for before it
+  // is not remembered after it.
+  uint64_t refs_generation_ = 0;
   std::map<std::string, Backoff> backoff_;         // guarded by mu_: "uid image" -> back-off
   uint64_t pulls_ = 0;                             // guarded by mu_
 };

@@ -91,6 +91,20 @@ TEST(ImagePullerTest, FailedPullsBackOffDoublingThenRecover) {
   EXPECT_TRUE(puller.Ensure(Pod("app:1", "IfNotPresent"), nullptr).ready);
 }
 
+TEST(ImagePullerTest, AnImageRemovedBehindItIsPulledAgainOnceTold) {
+  FakeDriver driver;
+  driver.SetImages(true, {});
+  ImagePuller puller(&driver);
+  ASSERT_TRUE(puller.Ensure(Pod("app:1", "IfNotPresent"), nullptr).ready);
+  EXPECT_EQ(driver.PullCount(), 1u);
+  ASSERT_TRUE(driver.RemoveImage("app:1").ok());  // the image GC
+  puller.ImagesRemoved();
+  ASSERT_TRUE(puller.Ensure(Pod("app:1", "IfNotPresent"), nullptr).ready);
+  EXPECT_EQ(driver.PullCount(), 2u) << "taken as present from the puller's memory: the start would fail";
+  ASSERT_TRUE(puller.Ensure(Pod("app:1", "IfNotPresent"), nullptr).ready);
+  EXPECT_EQ(driver.PullCount(), 2u) << "present again";
+}
+
 TEST(ImagePullerTest, PassesTheMatchingPullSecret) {
   FakeDriver driver;
   driver.SetImages(true, {});

@@ -412,6 +412,9 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
     if (auto* done = std::get_if<ReconcileResult>(&prepared)) return *done;
     auto started = driver_->StartPod(std::get<json>(prepared));
     if (!started.ok()) {
+      // The start may have failed on an image the puller believed present (removed behind the
+      // agent's back: docker rmi, crictl rmi): it asks the runtime again at the next attempt.
+      puller_.ImagesRemoved();
       info.restart_count = rec->restart_count;
       info.last_terminated = rec->last_terminated;
       info.waiting_reason = "CreateContainerError";

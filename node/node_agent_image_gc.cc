@@ -11,6 +11,8 @@ ImageGcManagerOptions NodeAgent::ImageGcOptionsFor(const ImageGcPolicy& policy) 
   gc.clock = clock_;
   gc.node_name = node_name_;
   gc.pod_images = [this] { return ImagesOfPods(informer_->List()); };
+  // Else the puller would take a removed image as present, skip its pull, and the start fail.
+  gc.removed = [this](const ImageInfo&) { puller_.ImagesRemoved(); };
   if (events_ != nullptr) {
     // Events about the Node, as the kubelet's image GC records them.
     const nlohmann::json node = {{"apiVersion", "v1"},

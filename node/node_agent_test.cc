@@ -86,6 +86,18 @@ class NodeAgentTest : public InProcessApiFixture {
     EXPECT_TRUE(ok) << "pod " << name << " never got there; last: " << pod.dump();
     return pod;
   }
+  json PodOf(const std::string& name, const std::string& image) {
+    json pod = Pod(name);
+    pod["spec"]["containers"][0]["image"] = image;
+    return pod;
+  }
+  // Runs a pod of `image` until Ready, deletes it, and waits until the agent let it go.
+  void RunThenDelete(NodeAgent& agent, const std::string& name, const std::string& image) {
+    CreatePod(PodOf(name, image));
+    WaitPod(name, IsReady);
+    ASSERT_TRUE(client_->Delete(std::string(kPods) + "/" + name).ok());
+    ASSERT_TRUE(WaitUntil([&] { return agent.TrackedPods() == 0; }));
+  }
   static bool Idle(NodeAgent& agent) {
     auto s = agent.QueueStats();
     return s.depth == 0 && s.processing == 0;
@@ -456,6 +468,40 @@ TEST_F(NodeAgentTest, AFailingPullBacksOffAndTheImageArrivingStartsThePod) {
   driver.SetImages(true, {}, {});
   WaitPod("pull", IsReady);
   EXPECT_EQ(driver.Starts(), 1u);
+}
+
+TEST_F(NodeAgentTest, AnImageRemovedBehindTheAgentIsPulledAgainAfterAFailedStart) {
+  // Pod A pulled app:1; someone removes it (docker rmi); pod B of app:1 (IfNotPresent) must not
+  // take it as present for ever: its first start fails, the next pulls.
+  FakeDriver driver;
+  driver.SetImages(true, {});
+  NodeAgent agent(client_.get(), Options(&driver));
+  ASSERT_TRUE(agent.Start().ok());
+  RunThenDelete(agent, "a", "app:1");
+  ASSERT_TRUE(driver.RemoveImage("app:1").ok());
+  CreatePod(PodOf("b", "app:1"));
+  WaitPod("b", IsReady);
+  EXPECT_EQ(driver.PullCount(), 2u);
+  EXPECT_EQ(driver.FailedStarts(), 1u);
+}
+
+TEST_F(NodeAgentTest, ImageGcTellsThePullerSoAPodOfARemovedImagePullsItFirst) {
+  FakeDriver driver;
+  driver.SetImages(true, {});
+  constexpr int64_t kMiB = 1024 * 1024;
+  driver.SetImageInventory({}, ImageFsStats{1000 * kMiB, 50 * kMiB});  // 95% used: GC removes all it may
+  NodeAgentOptions o = Options(&driver);
+  o.image_gc.minimum_age = 0ms;
+  o.image_gc.period = 50ms;
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+  RunThenDelete(agent, "a", "app:1");
+  ASSERT_TRUE(WaitUntil([&] { return !driver.RemovedImages().empty(); })) << "the image GC removes app:1";
+  EXPECT_EQ(driver.RemovedImages(), std::vector<std::string>{"fake://app:1"});
+  CreatePod(PodOf("b", "app:1"));
+  WaitPod("b", IsReady);
+  EXPECT_EQ(driver.PullCount(), 2u);
+  EXPECT_EQ(driver.FailedStarts(), 0u) << "the puller knew app:1 was gone: no failed start";
 }
 
 TEST_F(NodeAgentTest, EnvironmentFromConfigMapsAndSecretsOrAClearError) {

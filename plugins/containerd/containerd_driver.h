@@ -44,6 +44,10 @@
 
 namespace capstan::plugins::containerd {
 
+// One image of the CRI's ListImages as the driver reports it; pinned when containerd pins it
+// (ListImages also pins the sandbox image, whatever containerd says).
+sdk::Image ImageFromCri(const cri::Image& image);
+
 class ContainerdDriver final : public sdk::Driver {
  public:
   static constexpr char kName[] = "containerd";

@@ -19,6 +19,16 @@ bool Contains(std::string_view haystack, std::string_view needle) {
 
 // ---- Images -------------------------------------------------------------------------------------
 
+sdk::Image ImageFromCri(const cri::Image& i) {
+  sdk::Image image;
+  image.id = i.id();
+  image.tags.assign(i.repo_tags().begin(), i.repo_tags().end());
+  image.size_bytes = static_cast<int64_t>(i.size());
+  image.digests.assign(i.repo_digests().begin(), i.repo_digests().end());
+  image.pinned = i.pinned();
+  return image;
+}
+
 sdk::Error ContainerdDriver::PullError(const sdk::Error& e, const std::string& image) {
   if (e.code != CAPSTAN_ERR_INTERNAL) return e;
   // containerd reports registry failures as UNKNOWN; its message says which they are.
@@ -61,15 +71,9 @@ sdk::Result<std::vector<sdk::Image>> ContainerdDriver::ListImages() {
   sdk::Result<cri::ListImagesResponse> listed = cri_->ListImages();
   if (!listed.ok()) return listed.error();
   std::vector<sdk::Image> out;
-  for (const cri::Image& i : listed.value().images()) {
-    sdk::Image image;
-    image.id = i.id();
-    image.tags.assign(i.repo_tags().begin(), i.repo_tags().end());
-    image.size_bytes = static_cast<int64_t>(i.size());
-    image.digests.assign(i.repo_digests().begin(), i.repo_digests().end());
-    out.push_back(std::move(image));
-  }
-  // The sandbox image: containerd needs it for every pod, so garbage collection leaves it.
+  for (const cri::Image& i : listed.value().images()) out.push_back(ImageFromCri(i));
+  // The sandbox image: containerd needs it for every pod, so garbage collection leaves it, whether
+  // containerd pins it or not.
   std::string sandbox = config_.sandbox_image;
   if (sandbox.empty()) {
     sdk::Result<cri::StatusResponse> runtime = cri_->Status(true);
