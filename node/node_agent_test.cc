@@ -5,104 +5,13 @@
 
 #include <gtest/gtest.h>
 
-#include "client/informer_test_util.h"
 #include "node/fake_driver.h"
+#include "node/node_agent_test_fixture.h"
 
 namespace capstan::node {
 namespace {
 
-using json = nlohmann::json;
-using namespace std::chrono_literals;
-using client::MetaString;
-using client::testing::InProcessApiFixture;
-using client::testing::WaitUntil;
-
-constexpr char kNode[] = "hollow-1";
-constexpr char kPods[] = "/api/v1/namespaces/default/pods";
-constexpr char kLease[] = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/hollow-1";
-
-json Pod(const std::string& name, const std::string& restart_policy = "Always") {
-  return {{"apiVersion", "v1"},
-          {"kind", "Pod"},
-          {"metadata", {{"name", name}}},
-          {"spec",
-           {{"nodeName", kNode},
-            {"restartPolicy", restart_policy},
-            {"containers", {{{"name", "app"}, {"image", "nginx:1.25"}}}}}}};
-}
-
-const json& Condition(const json& obj, const std::string& type) {
-  static const json kNone = json::object();
-  const json& conditions = client::Field(client::Field(obj, "status"), "conditions");
-  if (conditions.is_array()) {
-    for (const json& c : conditions) {
-      if (client::StringField(c, "type") == type) return c;
-    }
-  }
-  return kNone;
-}
-
-bool IsReady(const json& obj) { return client::StringField(Condition(obj, "Ready"), "status") == "True"; }
-
-class NodeAgentTest : public InProcessApiFixture {
- protected:
-  void SetUp() override {
-    InProcessApiFixture::SetUp();
-    MakeNamespace("kube-node-lease");
-  }
-
-  NodeAgentOptions Options(RuntimeDriver* driver, controller::Clock* clock = nullptr) {
-    NodeAgentOptions o;
-    o.node_name = kNode;
-    o.driver = driver;
-    o.address = "10.1.2.3";
-    o.heartbeat_interval = 50ms;
-    o.status_update_interval = 10s;
-    o.crash_backoff_initial = 20ms;
-    o.crash_backoff_max = 80ms;
-    o.workers = 2;
-    o.clock = clock;
-    return o;
-  }
-
-  json Get(const std::string& path) {
-    auto r = client_->Get(path);
-    return r.ok() ? *r : json();
-  }
-  json GetPod(const std::string& name) { return Get(std::string(kPods) + "/" + name); }
-  json CreatePod(const json& pod) {
-    auto r = client_->Create(kPods, pod);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : json();
-  }
-  // Waits for `pred` over the pod's current state; returns the last state read.
-  json WaitPod(const std::string& name, const std::function<bool(const json&)>& pred,
-               std::chrono::milliseconds timeout = 8000ms) {
-    json pod;
-    bool ok = WaitUntil([&] {
-      pod = GetPod(name);
-      return !pod.is_null() && pred(pod);
-    }, timeout);
-    EXPECT_TRUE(ok) << "pod " << name << " never got there; last: " << pod.dump();
-    return pod;
-  }
-  json PodOf(const std::string& name, const std::string& image) {
-    json pod = Pod(name);
-    pod["spec"]["containers"][0]["image"] = image;
-    return pod;
-  }
-  // Runs a pod of `image` until Ready, deletes it, and waits until the agent let it go.
-  void RunThenDelete(NodeAgent& agent, const std::string& name, const std::string& image) {
-    CreatePod(PodOf(name, image));
-    WaitPod(name, IsReady);
-    ASSERT_TRUE(client_->Delete(std::string(kPods) + "/" + name).ok());
-    ASSERT_TRUE(WaitUntil([&] { return agent.TrackedPods() == 0; }));
-  }
-  static bool Idle(NodeAgent& agent) {
-    auto s = agent.QueueStats();
-    return s.depth == 0 && s.processing == 0;
-  }
-};
+using namespace testing;  // the fixture (node_agent_test_fixture.h)
 
 TEST_F(NodeAgentTest, RegistersAReadyNodeAndRenewsItsLease) {
   controller::FakeClock clock;
@@ -573,59 +482,6 @@ TEST_F(NodeAgentTest, ProbesGateReadinessAndAFailingLivenessProbeRestarts) {
   ASSERT_TRUE(client_->Delete(std::string(kPods) + "/probed").ok());
   ASSERT_TRUE(WaitUntil([&] { return driver.PodCount() == 0; }));
   EXPECT_EQ(pre_stops.load(), 2) << "and before a deletion";
-}
-
-}  // namespace
-}  // namespace capstan::node
-
-namespace capstan::node {
-namespace {
-
-// The load balancer's mark on a Pod (what the HAProxy controller writes): one condition, as a
-// strategic merge patch keyed by type.
-Status MarkDrained(client::ApiClient* api, const std::string& name, const std::string& status) {
-  json patch = {{"status",
-                 {{"conditions", json::array({{{"type", "haproxy.capstan.io/Drained"},
-                                               {"status", status},
-                                               {"reason", status == "True" ? "Drained" : "Routed"}}})}}}};
-  return api->Patch(std::string(kPods) + "/" + name + "/status", client::PatchType::kStrategic, patch).status();
-}
-
-TEST_F(NodeAgentTest, ARoutedPodIsStoppedOnlyOnceDrainedOrWhenItsGraceRunsOut) {
-  controller::FakeClock clock;
-  FakeDriverConfig config;
-  config.start_latency = 1s;
-  FakeDriver driver(config, &clock);
-  NodeAgentOptions o = Options(&driver, &clock);
-  o.heartbeat_interval = 1h;
-  NodeAgent agent(client_.get(), o);
-  ASSERT_TRUE(agent.Start().ok());
-  for (const char* name : {"drained", "stuck"}) {
-    CreatePod(Pod(name));
-    WaitPod(name, [](const json& p) { return p["status"].contains("containerStatuses"); });
-    // Marked while Pending: the agent's own status writes that follow keep the condition.
-    ASSERT_TRUE(MarkDrained(client_.get(), name, "False").ok());
-  }
-  bool ready = false;
-  for (int i = 0; i < 50 && !ready; ++i) {
-    clock.Advance(1s);
-    ready = WaitUntil([&] { return IsReady(GetPod("drained")) && IsReady(GetPod("stuck")); }, 100ms);
-  }
-  ASSERT_TRUE(ready);
-  EXPECT_EQ(Condition(GetPod("drained"), "haproxy.capstan.io/Drained")["status"], "False");
-
-  for (const char* name : {"drained", "stuck"}) ASSERT_TRUE(client_->Delete(std::string(kPods) + "/" + name).ok());
-  std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(driver.PodCount(), 2u) << "stopped before the load balancer drained them";
-  ASSERT_TRUE(MarkDrained(client_.get(), "drained", "True").ok());
-  EXPECT_TRUE(WaitUntil([&] { return client_->Get(std::string(kPods) + "/drained").status().IsNotFound(); }));
-  EXPECT_EQ(driver.PodCount(), 1u);
-  // The other one is never drained (the load balancer is gone): its grace (30 s) bounds the wait.
-  clock.Advance(29s);
-  std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(driver.PodCount(), 1u);
-  clock.Advance(2s);
-  EXPECT_TRUE(WaitUntil([&] { return driver.PodCount() == 0; }));
 }
 
 }  // namespace
