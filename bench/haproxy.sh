@@ -11,6 +11,7 @@
 #
 # Usage: bench/haproxy.sh [--quick] [--build-dir DIR] [-- haproxy_bench flags...]
 #   --quick   100 Services x 10 endpoints, 8 samples, 4 replicas (a smoke run)
+#   HAPROXY_BENCH_LOG=FILE in the environment: the server's log is copied there at the end
 #   haproxy_bench flags: --services N --endpoints N --samples N --replicas N --phases abc
 #                        --check-interval 20ms (the annotation on (b)'s Service: the check's share)
 #                        --pre-stop-sleep N (preStop sleep in (c)'s Pods: the Kubernetes workaround, a control)
@@ -56,6 +57,7 @@ kill_marked() {
 stop() {
   capstan_stop
   kill_marked
+  if [[ -n "${HAPROXY_BENCH_LOG:-}" && -f "$TMP/capstan.log" ]]; then cp "$TMP/capstan.log" "$HAPROXY_BENCH_LOG"; fi
   rm -rf "$TMP"
 }
 trap stop EXIT

@@ -53,13 +53,25 @@ struct Flags {
   std::string check_interval;       // (b): haproxy.capstan.io/check-interval on the Service
   int pre_stop_sleep = 0;           // (c): Capstan's Pods get a preStop `sleep N` (a control)
   int services = 1000, endpoints = 10;
-  int samples = 50;             // (b), each side
+  int samples = 100;            // (b), each side (nearest-rank p99 of 100 is the second worst, of 50 the worst)
   int replicas = 10;            // (c)
   int probe_threads = 2;
   int load_threads = 4;
   int load_pause_us = 200;
   bool load_keep_alive = true;  // false: (c)'s clients open a connection per request
+  bool verbose = false;          // (b): one line per sample (a slow one's wall-clock time, to find it in logs)
 };
+
+// HH:MM:SS.micro UTC, as the server's log lines stamp their time.
+std::string WallClock(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06lld", tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
+  return buf;
+}
 
 double Ms(LbClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 double Secs(LbClock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -196,7 +208,14 @@ LatencyFigures CapstanReadyToRouted(const Flags& f, CapstanLb& capstan) {
     auto seen = probe.WaitSeen(fresh->first, 10s);
     if (seen) out.ms.push_back(Ms(*seen - fresh->second));
     else ++out.missed;
-    if (auto slice = capstan.EndpointReadyAt(fresh->first)) out.to_slice_ms.push_back(Ms(*slice - fresh->second));
+    auto slice = capstan.EndpointReadyAt(fresh->first);
+    if (slice) out.to_slice_ms.push_back(Ms(*slice - fresh->second));
+    if (f.verbose) {
+      const auto ready_wall = std::chrono::system_clock::now() - (LbClock::now() - fresh->second);
+      std::printf("    sample %d: %s Ready at %s: routed %.1f ms, slice %.1f ms\n", i, fresh->first.c_str(),
+                  WallClock(ready_wall).c_str(), seen ? Ms(*seen - fresh->second) : -1.0,
+                  slice ? Ms(*slice - fresh->second) : -1.0);
+    }
     if (Status s = capstan.Scale(app, 2); !s.ok()) {
       out.error = "scale: " + s.ToString();
       break;
@@ -370,7 +389,8 @@ void Usage() {
   std::fprintf(stderr,
                "usage: haproxy_bench --workload BIN --dir DIR [--kubeconfig K] [--haproxy BIN] [--phases abc] [--marker M]\n"
                "  [--services N] [--endpoints N] [--samples N] [--replicas N] [--probe-threads N]\n"
-               "  [--load-threads N] [--load-pause-us N] [--load-keep-alive true|false] [--check-interval 20ms] [--pre-stop-sleep N]\n");
+               "  [--load-threads N] [--load-pause-us N] [--load-keep-alive true|false] [--check-interval 20ms] [--pre-stop-sleep N]\n"
+               "  [--verbose true]\n");
 }
 
 bool Parse(int argc, char** argv, Flags* f) {
@@ -389,6 +409,7 @@ bool Parse(int argc, char** argv, Flags* f) {
     else if (a == "--services") f->services = std::atoi(v.c_str());
     else if (a == "--endpoints") f->endpoints = std::atoi(v.c_str());
     else if (a == "--samples") f->samples = std::atoi(v.c_str());
+    else if (a == "--verbose") f->verbose = v == "true";
     else if (a == "--replicas") f->replicas = std::atoi(v.c_str());
     else if (a == "--probe-threads") f->probe_threads = std::atoi(v.c_str());
     else if (a == "--load-threads") f->load_threads = std::atoi(v.c_str());

@@ -54,9 +54,20 @@ Status HaproxyApplier::RenderAndCheck(const HaproxyModel& model, RenderedConfig*
   std::filesystem::create_directories(options_.render.cert_dir, ec);
   if (ec) return Status::Internal("cannot create " + options_.render.cert_dir + ": " + ec.message());
   *rendered = RenderHaproxyConfig(model, options_.render);
-  for (const auto& [path, content] : rendered->files) CAPSTAN_RETURN_IF_ERROR(WriteAtomically(path, content));
+  for (const auto& [path, content] : rendered->files) {
+    // Names carry a hash of the content (renderer.h): one already there holds these bytes.
+    if (std::filesystem::exists(path, ec)) continue;
+    CAPSTAN_RETURN_IF_ERROR(WriteAtomically(path, content));
+  }
+  // haproxy.cfg.new is only ever read by `haproxy -c` below and then renamed over haproxy.cfg:
+  // written in place, with no rename of its own.
   const std::string next = config_path_ + ".new";
-  CAPSTAN_RETURN_IF_ERROR(WriteAtomically(next, rendered->text));
+  {
+    std::ofstream out(next, std::ios::binary | std::ios::trunc);
+    out << rendered->text;
+    out.flush();
+    if (!out) return Status::Internal("cannot write " + next);
+  }
   if (!check_config) return Status::Ok();
   auto check = CheckHaproxyConfig(options_.haproxy_bin, next);
   if (!check.ok()) return check.status();
@@ -83,6 +94,35 @@ Status HaproxyApplier::WriteInitial(const HaproxyModel& model) {
 void HaproxyApplier::OnRestart() {
   draining_.clear();
   leaving_.clear();
+  worker_pid_ = 0;
+}
+
+Status HaproxyApplier::SendServerCommands(const std::vector<std::string>& commands) {
+  if (commands.empty()) return Status::Ok();
+  if (worker_pid_ == 0) {
+    auto proc = client_->ShowProc();
+    if (proc.ok() && proc->workers.size() == 1) worker_pid_ = proc->workers.front();
+  }
+  bool direct = false;
+  Status st = client_->ServerCommands(commands, worker_pid_, &direct);
+  if (!direct) worker_pid_ = 0;  // the worker changed under us: ask again next time
+  return st;
+}
+
+bool HaproxyApplier::SlotInUse(const std::string& backend, int slot) const {
+  for (const Pending& p : draining_) {
+    if (p.backend == backend && p.slot == slot) return true;
+  }
+  for (const Pending& p : leaving_) {
+    if (p.backend == backend && p.slot == slot) return true;
+  }
+  for (const Backend& b : applied_.backends) {
+    if (b.name != backend) continue;
+    for (const ServerSlot& s : b.servers) {
+      if (s.slot == slot) return s.state != ServerState::kDrained;
+    }
+  }
+  return false;
 }
 
 ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point now) {
@@ -130,15 +170,16 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
   bool reload = plan.reload;
   result.reload_reason = plan.reason;
   if (!reload) {
+    std::vector<std::string> commands;
     for (const ServerOp& op : plan.ops) {
-      Status st = RunOp(op, now);
-      if (!st.ok()) {
-        log::Warn("haproxy runtime update failed; reloading instead", {{"error", st.ToString()}});
-        reload = true;
-        result.reload_reason = "runtime update failed: " + st.message();
-        break;
-      }
+      AddOpCommands(op, now, &commands);
       ++result.runtime_updates;
+    }
+    if (Status st = SendServerCommands(commands); !st.ok()) {
+      log::Warn("haproxy runtime update failed; reloading instead", {{"error", st.ToString()}});
+      reload = true;
+      result.reload_reason = "runtime update failed: " + st.message();
+      result.runtime_updates = 0;
     }
   }
   if (reload) {
@@ -164,6 +205,7 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
       return result;
     }
     reload_wanted_since_.reset();
+    worker_pid_ = *pid;
     result.reloaded = true;
     RemoveUnused(options_.render.cert_dir, rendered.files);
     draining_.clear();  // the old worker finishes its sessions; the new one has the file's states
@@ -176,32 +218,35 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
   return result;
 }
 
-Status HaproxyApplier::RunOp(const ServerOp& op, Clock::time_point now) {
+void HaproxyApplier::AddOpCommands(const ServerOp& op, Clock::time_point now, std::vector<std::string>* commands) {
   const std::string srv = ServerName(op.slot);
+  auto add = [&](std::string c) { commands->push_back(std::move(c)); };
   switch (op.kind) {
     case ServerOp::kEnter: {
-      // A slot still draining an earlier endpoint is taken over now.
+      // A slot still serving or draining an earlier endpoint is taken out first and over now; an
+      // empty one is in MAINT already (the file has it disabled, and leaving ends in maint).
+      if (SlotInUse(op.backend, op.slot)) add(ServerStateCommand(op.backend, srv, AdminState::kMaint));
       std::erase_if(draining_, [&](const Pending& p) { return p.backend == op.backend && p.slot == op.slot; });
       std::erase_if(leaving_, [&](const Pending& p) { return p.backend == op.backend && p.slot == op.slot; });
-      CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kMaint));
-      CAPSTAN_RETURN_IF_ERROR(client_->SetServerAddr(op.backend, srv, op.address, op.port));
-      if (op.probed) return client_->SetServerState(op.backend, srv, AdminState::kReady);
-      CAPSTAN_RETURN_IF_ERROR(client_->SetServerState(op.backend, srv, AdminState::kDrain));
-      CAPSTAN_RETURN_IF_ERROR(client_->SetServerHealth(op.backend, srv, Health::kDown));
-      return client_->SetServerState(op.backend, srv, AdminState::kReady);
+      add(ServerAddrCommand(op.backend, srv, op.address, op.port));
+      if (!op.probed) {
+        add(ServerStateCommand(op.backend, srv, AdminState::kDrain));
+        add(ServerHealthCommand(op.backend, srv, Health::kDown));
+      }
+      add(ServerStateCommand(op.backend, srv, AdminState::kReady));
+      return;
     }
     case ServerOp::kDrain:
-      return client_->SetServerState(op.backend, srv, AdminState::kDrain);
+      return add(ServerStateCommand(op.backend, srv, AdminState::kDrain));
     case ServerOp::kReady:
-      return client_->SetServerState(op.backend, srv, AdminState::kReady);
+      return add(ServerStateCommand(op.backend, srv, AdminState::kReady));
     case ServerOp::kMaint:
-      return client_->SetServerState(op.backend, srv, AdminState::kMaint);
+      return add(ServerStateCommand(op.backend, srv, AdminState::kMaint));
     case ServerOp::kLeave:
       // Drained by Tick (in this same Apply) unless it is its backend's last UP server.
       leaving_.push_back({op.backend, op.slot, now + options_.drain_timeout});
-      return Status::Ok();
+      return;
   }
-  return Status::Ok();
 }
 
 std::set<std::string> HaproxyApplier::BlameOutput(const std::string& output) const {
@@ -236,7 +281,10 @@ std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {
   for (const auto& [key, is_up] : up) {
     if (is_up && !leaving.count(key)) served.insert(key.first);
   }
-  std::vector<Pending> still_leaving;
+  // One batch: the drains, then the maints (a server drained now whose sessions had ended already
+  // goes on to maint in the same batch).
+  std::vector<std::string> commands;
+  std::vector<Pending> still_leaving, still_draining, drained_now, maint_now;
   for (const Pending& p : leaving_) {
     const bool other_up = served.count(p.backend) > 0;
     const bool self_up = up[{p.backend, ServerName(p.slot)}];
@@ -244,28 +292,30 @@ std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {
     // nothing, the Pod taken out of service): Kubernetes would stop routing to it at once.
     const bool replacement_coming = replaced_backends_.count(p.backend) > 0;
     if (!stats.ok() || other_up || !self_up || !replacement_coming || now >= p.deadline) {
-      Status st = client_->SetServerState(p.backend, ServerName(p.slot), AdminState::kDrain);
-      if (st.ok() || now >= p.deadline) {
-        // The hold counts against the drain's bound: leaving takes drain_timeout at most in all,
-        // within what a terminating Pod's node agent waits (termination_gate.h).
-        draining_.push_back({p.backend, p.slot, p.deadline});
-        continue;
-      }
+      commands.push_back(ServerStateCommand(p.backend, ServerName(p.slot), AdminState::kDrain));
+      drained_now.push_back(p);
+    } else {
+      still_leaving.push_back(p);
     }
-    still_leaving.push_back(p);
   }
-  leaving_ = std::move(still_leaving);
-  std::vector<Pending> still;
-  for (const Pending& p : draining_) {
+  auto to_maint = [&](const Pending& p) {
     auto it = sessions.find({p.backend, ServerName(p.slot)});
     const bool idle = stats.ok() && (it == sessions.end() || it->second == 0);
-    if (idle || now >= p.deadline) {
-      Status st = client_->SetServerState(p.backend, ServerName(p.slot), AdminState::kMaint);
-      if (st.ok() || now >= p.deadline) continue;
-    }
-    still.push_back(p);
+    return idle || now >= p.deadline;
+  };
+  // The hold counts against the drain's bound (p.deadline is kept): leaving takes drain_timeout
+  // at most in all, within what a terminating Pod's node agent waits (termination_gate.h).
+  for (const Pending& p : draining_) (to_maint(p) ? maint_now : still_draining).push_back(p);
+  for (const Pending& p : drained_now) (to_maint(p) ? maint_now : still_draining).push_back(p);
+  for (const Pending& p : maint_now) commands.push_back(ServerStateCommand(p.backend, ServerName(p.slot), AdminState::kMaint));
+  if (Status st = SendServerCommands(commands); !st.ok()) {
+    // None of it known to have happened: everything waits on as it was, none past its deadline.
+    std::erase_if(leaving_, [&](const Pending& p) { return now >= p.deadline; });
+    std::erase_if(draining_, [&](const Pending& p) { return now >= p.deadline; });
+    return std::chrono::milliseconds(200);
   }
-  draining_ = std::move(still);
+  leaving_ = std::move(still_leaving);
+  draining_ = std::move(still_draining);
   return draining_.empty() && leaving_.empty() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(200);
 }
 

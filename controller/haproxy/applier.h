@@ -10,7 +10,7 @@
 //      endpoints, also when only the runtime API moved them: a later reload (or a restart of
 //      HAProxy) starts from them, since a reload does not carry runtime address changes over.
 //   3. PlanRuntime(applied, desired): server-only changes go through the runtime API (see
-//      runtime_plan.h); a leaving server is drained by Tick() — at once, unless it is UP and no
+//      runtime_plan.h), all of one Apply's commands in one connection to the worker; a leaving server is drained by Tick() — at once, unless it is UP and no
 //      other server of its backend is (a selector switched to Pods not checked yet), then once
 //      one is or drain_timeout passed — and put in maint once its sessions ended or
 //      drain_timeout passed. Structural changes reload through the master CLI,
@@ -92,7 +92,14 @@ class HaproxyApplier {
   // the config.
   Status RenderAndCheck(const HaproxyModel& model, RenderedConfig* rendered, std::set<std::string>* blamed,
                         bool check_config);
-  Status RunOp(const ServerOp& op, std::chrono::steady_clock::time_point now);
+  // The runtime commands of `op` appended to *commands (a kLeave only becomes pending).
+  void AddOpCommands(const ServerOp& op, std::chrono::steady_clock::time_point now, std::vector<std::string>* commands);
+  // Whether `slot` of `backend` may hold an endpoint in HAProxy now: the applied model has one
+  // there that is not drained, or it is still leaving/draining. An empty slot is in MAINT.
+  bool SlotInUse(const std::string& backend, int slot) const;
+  // Sends server commands in one connection: to the current worker's stats socket once its pid
+  // is known (worker_pid_), through the master otherwise.
+  Status SendServerCommands(const std::vector<std::string>& commands);
 
   const ApplierOptions options_;
   HaproxyRuntimeClient* const client_;
@@ -106,6 +113,9 @@ class HaproxyApplier {
   // Backends of the last desired model with a server meant to serve: only there may a leaving
   // server that is the last UP one be held (Tick).
   std::set<std::string> replaced_backends_;
+  // The current worker's pid for ServerCommands' direct path; 0: unknown (after a reload or a
+  // restart of HAProxy, or before the first command): asked of the master before the next batch.
+  pid_t worker_pid_ = 0;
 };
 
 }  // namespace capstan::controller::haproxy

@@ -60,7 +60,7 @@ class ApplierTest : public ::testing::Test {
       ASSERT_TRUE(httpd_.back());
     }
     listen_ = FreePort();
-    client_ = std::make_unique<HaproxyRuntimeClient>(dir_ + "/master.sock");
+    client_ = std::make_unique<HaproxyRuntimeClient>(dir_ + "/master.sock", 5s, dir_ + "/stats.sock");
     ApplierOptions o;
     o.dir = dir_;
     o.drain_timeout = 2s;

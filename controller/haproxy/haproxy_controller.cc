@@ -125,7 +125,7 @@ Status HaproxyController::Start() {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return Status::Internal("haproxy: cannot create " + dir_ + ": " + ec.message());
-  client_ = std::make_unique<HaproxyRuntimeClient>(dir_ + "/master.sock");
+  client_ = std::make_unique<HaproxyRuntimeClient>(dir_ + "/master.sock", std::chrono::seconds(5), dir_ + "/stats.sock");
   ApplierOptions ao;
   ao.haproxy_bin = options_.haproxy_bin;
   ao.dir = dir_;

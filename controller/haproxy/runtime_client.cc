@@ -63,6 +63,9 @@ const char* HealthWord(Health h) {
   return "up";
 }
 
+// What `set server ... addr` answers when it worked.
+constexpr const char* kAddrAnswers[] = {"IP changed from", "port changed from", "no need to change"};
+
 }  // namespace
 
 Result<ProcInfo> ParseShowProc(const std::string& text) {
@@ -137,23 +140,25 @@ Result<std::vector<ServerStat>> ParseShowStat(const std::string& csv) {
   return out;
 }
 
-HaproxyRuntimeClient::HaproxyRuntimeClient(std::string master_socket, std::chrono::milliseconds timeout)
-    : socket_(std::move(master_socket)), timeout_(timeout) {}
+HaproxyRuntimeClient::HaproxyRuntimeClient(std::string master_socket, std::chrono::milliseconds timeout,
+                                           std::string stats_socket)
+    : socket_(std::move(master_socket)), timeout_(timeout), stats_socket_(std::move(stats_socket)) {}
 
-Result<std::string> HaproxyRuntimeClient::Master(const std::string& command) const {
+Result<std::string> HaproxyRuntimeClient::Exchange(const std::string& path, const std::string& text) const {
+  const std::string what = path == socket_ ? "haproxy master CLI " + path : "haproxy stats socket " + path;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (socket_.size() >= sizeof(addr.sun_path)) return Status::Invalid("master socket path too long: " + socket_);
-  std::memcpy(addr.sun_path, socket_.c_str(), socket_.size() + 1);
+  if (path.size() >= sizeof(addr.sun_path)) return Status::Invalid(what + ": path too long");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::Internal(std::string("socket: ") + ::strerror(errno));
-  auto fail = [&](const std::string& what) {
+  auto fail = [&](const std::string& step) {
     const int err = errno;
     ::close(fd);
-    return Status::Unavailable("haproxy master CLI " + socket_ + ": " + what + ": " + ::strerror(err));
+    return Status::Unavailable(what + ": " + step + ": " + ::strerror(err));
   };
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return fail("connect");
-  const std::string line = command + "\n";
+  const std::string line = text + "\n";
   size_t sent = 0;
   while (sent < line.size()) {
     const ssize_t n = ::send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
@@ -169,7 +174,7 @@ Result<std::string> HaproxyRuntimeClient::Master(const std::string& command) con
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::close(fd);
-      return Status(Code::kTimeout, "haproxy master CLI " + socket_ + ": no answer to \"" + command + "\"");
+      return Status(Code::kTimeout, what + ": no answer to \"" + text + "\"");
     }
     pollfd p{fd, POLLIN, 0};
     const int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -185,6 +190,8 @@ Result<std::string> HaproxyRuntimeClient::Master(const std::string& command) con
   ::close(fd);
   return out;
 }
+
+Result<std::string> HaproxyRuntimeClient::Master(const std::string& command) const { return Exchange(socket_, command); }
 
 Result<std::string> HaproxyRuntimeClient::Worker(const std::string& command) const {
   return Master("@1 " + command);
@@ -221,36 +228,76 @@ Result<std::vector<ServerStat>> HaproxyRuntimeClient::ShowServerStats(const std:
   return ParseShowStat(*text);
 }
 
-Status HaproxyRuntimeClient::WorkerCommand(const std::string& command,
-                                           std::initializer_list<const char*> ok_prefixes) const {
-  auto answer = Worker(command);
-  if (!answer.ok()) return answer.status();
-  const std::string text = Trim(*answer);
-  if (text.empty()) return Status::Ok();
-  for (const char* ok : ok_prefixes) {
-    if (text.find(ok) != std::string::npos) return Status::Ok();
+std::string ServerAddrCommand(const std::string& backend, const std::string& server, const std::string& address,
+                              int port) {
+  return "set server " + backend + "/" + server + " addr " + address + " port " + std::to_string(port);
+}
+
+std::string ServerStateCommand(const std::string& backend, const std::string& server, AdminState state) {
+  return "set server " + backend + "/" + server + " state " + StateWord(state);
+}
+
+std::string ServerHealthCommand(const std::string& backend, const std::string& server, Health health) {
+  return "set server " + backend + "/" + server + " health " + HealthWord(health);
+}
+
+Status CheckServerAnswers(const std::string& commands, const std::string& answers) {
+  std::istringstream in(answers);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = Trim(line);
+    if (line.empty()) continue;
+    bool ok = false;
+    for (const char* prefix : kAddrAnswers) ok = ok || line.find(prefix) != std::string::npos;
+    if (!ok) return Status::Invalid("haproxy: \"" + commands + "\": " + line);
   }
-  return Status::Invalid("haproxy: \"" + command + "\": " + text);
+  return Status::Ok();
+}
+
+Status HaproxyRuntimeClient::ServerCommands(const std::vector<std::string>& commands, pid_t worker,
+                                            bool* direct) const {
+  if (direct != nullptr) *direct = false;
+  if (commands.empty()) return Status::Ok();
+  std::string joined;
+  for (const std::string& c : commands) joined += (joined.empty() ? "" : "; ") + c;
+  if (worker > 0 && !stats_socket_.empty()) {
+    auto answer = Exchange(stats_socket_, "show info; " + joined);
+    if (answer.ok()) {
+      // `show info` is "Name: value" lines, then the empty line that ends each answer.
+      const size_t end = answer->find("\n\n");
+      const std::string info = answer->substr(0, end);
+      const size_t at = info.find("\nPid: ");
+      const pid_t pid = at == std::string::npos ? 0 : static_cast<pid_t>(std::atol(info.c_str() + at + 6));
+      if (pid == worker) {
+        if (direct != nullptr) *direct = true;
+        return CheckServerAnswers(joined, end == std::string::npos ? "" : answer->substr(end));
+      }
+    }
+  }
+  std::string via_master;
+  for (const std::string& c : commands) via_master += (via_master.empty() ? "@1 " : "; @1 ") + c;
+  auto answer = Master(via_master);
+  if (!answer.ok()) return answer.status();
+  return CheckServerAnswers(joined, *answer);
 }
 
 Status HaproxyRuntimeClient::SetServerAddr(const std::string& backend, const std::string& server,
                                            const std::string& address, int port) const {
-  return WorkerCommand("set server " + backend + "/" + server + " addr " + address + " port " + std::to_string(port),
-                       {"IP changed from", "port changed from", "no need to change"});
+  return ServerCommands({ServerAddrCommand(backend, server, address, port)});
 }
 
 Status HaproxyRuntimeClient::SetServerState(const std::string& backend, const std::string& server,
                                             AdminState state) const {
-  return WorkerCommand("set server " + backend + "/" + server + " state " + StateWord(state), {});
+  return ServerCommands({ServerStateCommand(backend, server, state)});
 }
 
 Status HaproxyRuntimeClient::SetServerHealth(const std::string& backend, const std::string& server,
                                              Health health) const {
-  return WorkerCommand("set server " + backend + "/" + server + " health " + HealthWord(health), {});
+  return ServerCommands({ServerHealthCommand(backend, server, health)});
 }
 
 Status HaproxyRuntimeClient::SetWeight(const std::string& backend, const std::string& server, int weight) const {
-  return WorkerCommand("set weight " + backend + "/" + server + " " + std::to_string(weight), {});
+  return ServerCommands({"set weight " + backend + "/" + server + " " + std::to_string(weight)});
 }
 
 Result<pid_t> HaproxyRuntimeClient::Reload(std::chrono::milliseconds timeout) const {

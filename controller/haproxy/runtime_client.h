@@ -4,6 +4,11 @@
 // through the master with the "@1" prefix (the current worker), so the client never needs to
 // know worker pids or which stats socket belongs to which generation.
 //
+// Server commands of one change go in one connection (ServerCommands): straight to the current
+// worker's stats socket when its pid is known, else through the master. A round trip through the
+// master costs about three times one to the worker, and one connection for all of a change's
+// commands costs a third of three: this is most of the runtime API's share of Ready -> routed.
+//
 // Reload: 2.6's `reload` answers nothing and closes the connection, so Reload() reads `show
 // proc` before, sends `reload`, and polls `show proc` until the master's reload count moved: a
 // worker pid that was not there before means success; "[failed: N]" with N > 0 means the new
@@ -50,10 +55,24 @@ Result<std::vector<ServerStat>> ParseShowStat(const std::string& csv);
 enum class AdminState { kReady, kDrain, kMaint };
 enum class Health { kUp, kStopping, kDown };
 
+// Commands for ServerCommands (and the single-command setters below).
+std::string ServerAddrCommand(const std::string& backend, const std::string& server, const std::string& address,
+                              int port);
+std::string ServerStateCommand(const std::string& backend, const std::string& server, AdminState state);
+std::string ServerHealthCommand(const std::string& backend, const std::string& server, Health health);
+
+// Checks the concatenated answers to server commands: every line must be empty or an
+// acknowledgement (`set server ... addr` says what changed); anything else ("No such server.",
+// "Require 'backend/server'.") is kInvalid with that line.
+Status CheckServerAnswers(const std::string& commands, const std::string& answers);
+
 class HaproxyRuntimeClient {
  public:
+  // `stats_socket`: the workers' stats socket (the config's `stats socket` path); empty: none,
+  // and ServerCommands always goes through the master.
   explicit HaproxyRuntimeClient(std::string master_socket,
-                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                                std::string stats_socket = "");
 
   // One command to the master; its whole answer. kUnavailable when the socket does not answer.
   Result<std::string> Master(const std::string& command) const;
@@ -66,6 +85,14 @@ class HaproxyRuntimeClient {
   // The server rows of one backend only (`show stat BACKEND 4 -1`); none when there is no such
   // backend.
   Result<std::vector<ServerStat>> ShowServerStats(const std::string& backend) const;
+
+  // `commands` (server commands: no ';' inside) in one connection, in order. With `worker` > 0
+  // they go to the stats socket, after a `show info`: when the pid it names is not `worker` (after
+  // a reload the old worker may still accept on the socket for a moment, or HAProxy restarted)
+  // they are sent again through the master to the current worker ("@1 "); the commands are
+  // idempotent. With `worker` 0, or no stats socket, through the master at once. *direct (may be
+  // null) says whether the stats socket's worker was `worker`.
+  Status ServerCommands(const std::vector<std::string>& commands, pid_t worker = 0, bool* direct = nullptr) const;
 
   Status SetServerAddr(const std::string& backend, const std::string& server, const std::string& address,
                        int port) const;
@@ -80,11 +107,12 @@ class HaproxyRuntimeClient {
   const std::string& socket_path() const { return socket_; }
 
  private:
-  // A worker command whose success answer is empty or starts with one of `ok_prefixes`.
-  Status WorkerCommand(const std::string& command, std::initializer_list<const char*> ok_prefixes) const;
+  // One connection to `path`: `text` and a newline, the write side shut, the answer read to EOF.
+  Result<std::string> Exchange(const std::string& path, const std::string& text) const;
 
   const std::string socket_;
   const std::chrono::milliseconds timeout_;
+  const std::string stats_socket_;
 };
 
 }  // namespace capstan::controller::haproxy

@@ -57,6 +57,18 @@ TEST(ShowStatTest, ParsesServerRowsByHeaderNames) {
   EXPECT_FALSE(ParseShowStat("b,s1,2\n").ok());
 }
 
+TEST(ServerAnswersTest, AcknowledgementsPassAndAnythingElseIsNamed) {
+  // The concatenated answers of "state maint; addr; state ready": empty answers, an addr ack.
+  EXPECT_TRUE(CheckServerAnswers("c", "\nIP changed from '0.0.0.0' to '127.0.0.1', port changed from '+0' to '80' by "
+                                      "'stats socket command'\n\n\n").ok());
+  EXPECT_TRUE(CheckServerAnswers("c", "no need to change the addr, port changed from '1' to '2'\n\n").ok());
+  EXPECT_TRUE(CheckServerAnswers("c", "").ok());
+  Status st = CheckServerAnswers("set server b/s9 state ready", "\nNo such server.\n\n\n");
+  EXPECT_EQ(st.code(), Code::kInvalid);
+  EXPECT_NE(st.message().find("No such server."), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("b/s9"), std::string::npos) << st.message();
+}
+
 // A real HAProxy: one HTTP backend of 8 slots, s1 filled; the runtime API fills s2 without a
 // reload, a reload gets a new worker, a reload of a config that cannot bind keeps the old one.
 class RuntimeClientTest : public ::testing::Test {
@@ -168,6 +180,52 @@ TEST_F(RuntimeClientTest, ServersMoveThroughTheRuntimeApiWithoutAReload) {
   st = client_->SetServerAddr("nope", "s1", "127.0.0.1", 1);
   EXPECT_EQ(st.code(), Code::kInvalid) << st.ToString();
   EXPECT_EQ(client_->ShowProc()->workers, std::vector<pid_t>{worker});  // never reloaded
+}
+
+// One connection for several commands: straight to the worker's stats socket when the pid given
+// is the one that answers there, through the master otherwise (a stale pid after a reload), with
+// the same effect either way.
+TEST_F(RuntimeClientTest, ServerCommandsGoStraightToTheWorkerOrThroughTheMaster) {
+  const HaproxyRuntimeClient both(dir_ + "/master.sock", 5s, dir_ + "/stats.sock");
+  const pid_t worker = client_->ShowProc()->workers.at(0);
+  const std::string b = "default_web_80";
+  bool direct = false;
+  Status st = both.ServerCommands({ServerAddrCommand(b, "s2", "127.0.0.1", port_b_),
+                                   ServerStateCommand(b, "s2", AdminState::kReady)},
+                                  worker, &direct);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(direct);
+  EXPECT_EQ(Stat("s2").address, "127.0.0.1:" + std::to_string(port_b_));
+  EXPECT_NE(Stat("s2").status, "MAINT");
+
+  st = both.ServerCommands({ServerStateCommand(b, "s2", AdminState::kMaint)}, worker + 100000, &direct);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(direct);  // not that worker: sent again through the master
+  EXPECT_EQ(Stat("s2").status, "MAINT");
+
+  st = both.ServerCommands({ServerStateCommand(b, "s2", AdminState::kDrain)}, 0, &direct);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(direct);
+  EXPECT_EQ(Stat("s2").status.rfind("DRAIN", 0), 0u) << Stat("s2").status;  // "DRAIN 1/3" while checks rise
+
+  // A bad command among good ones fails the batch, naming it; the others ran.
+  st = both.ServerCommands({ServerStateCommand(b, "s99", AdminState::kReady), ServerStateCommand(b, "s2", AdminState::kMaint)},
+                           worker, &direct);
+  EXPECT_EQ(st.code(), Code::kInvalid) << st.ToString();
+  EXPECT_EQ(Stat("s2").status, "MAINT");
+
+  // After a reload the old pid no longer answers on the stats socket (once the old worker has
+  // gone: it has no sessions here).
+  auto reloaded = client_->Reload();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString() << ReadLog();
+  ASSERT_TRUE(WaitUntil([&] { auto p = client_->ShowProc(); return p.ok() && p->old_workers.empty(); }, 10s));
+  st = both.ServerCommands({ServerStateCommand(b, "s1", AdminState::kDrain)}, worker, &direct);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(direct);
+  EXPECT_EQ(Stat("s1").status.rfind("DRAIN", 0), 0u) << Stat("s1").status;
+  st = both.ServerCommands({ServerStateCommand(b, "s1", AdminState::kReady)}, *reloaded, &direct);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(direct);
 }
 
 TEST_F(RuntimeClientTest, ReloadConfirmsANewWorkerAndReportsAFailedOne) {
