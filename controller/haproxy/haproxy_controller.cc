@@ -9,6 +9,7 @@
 #include "base/metrics.h"
 #include "client/json_fields.h"
 #include "controller/haproxy/ingress_status.h"
+#include "controller/haproxy/probe_checks.h"
 #include "controller/haproxy/settings.h"
 
 namespace capstan::controller::haproxy {
@@ -24,23 +25,6 @@ constexpr char kReasonInvalid[] = "HAProxyInvalid";
 constexpr char kReasonRejected[] = "HAProxyConfigRejected";
 
 std::string NowRfc3339() { return client::FormatRfc3339(std::chrono::system_clock::now()); }
-
-// Whether the Pod's readiness says its own readinessProbe just passed where HAProxy will check:
-// Ready True (not merely published: publishNotReadyAddresses marks endpoints ready regardless),
-// not terminating, and no httpGet.host (the kubelet would have probed another host).
-bool PassedItsOwnProbe(const json& pod) {
-  if (client::Field(client::Field(pod, "metadata"), "deletionTimestamp").is_string()) return false;
-  for (const json& c : client::Field(client::Field(pod, "spec"), "containers")) {  // null: none
-    const json& get = client::Field(client::Field(c, "readinessProbe"), "httpGet");
-    if (get.is_object() && !client::StringField(get, "host").empty()) return false;
-  }
-  const json& conditions = client::Field(client::Field(pod, "status"), "conditions");
-  if (!conditions.is_array()) return false;
-  for (const json& c : conditions) {
-    if (client::StringField(c, "type") == "Ready") return client::StringField(c, "status") == "True";
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -97,27 +81,10 @@ ModelInputs HaproxyController::Inputs() const {
   in.service_address = options_.service_address;
   in.public_address = options_.public_address;
   // The HTTP check of each Service from the first (by name) of its Pods with an httpGet
-  // readinessProbe.
-  for (const ObjectPtr& svc : in.services) {
-    const json& selector = client::Field(client::Field(*svc, "spec"), "selector");
-    if (!selector.is_object() || selector.empty()) continue;
-    const std::string ns = MetaString(*svc, "namespace");
-    for (const ObjectPtr& pod : pods_->ListNamespace(ns)) {
-      const json& labels = client::Field(client::Field(*pod, "metadata"), "labels");
-      bool match = labels.is_object();
-      for (const auto& [k, v] : selector.items()) {
-        if (!match) break;
-        match = labels.contains(k) && labels[k] == v;
-      }
-      HealthCheck check;
-      if (!match || !CheckFromPod(*pod, &check)) continue;
-      const std::string key = ns + "/" + MetaString(*svc, "name");
-      auto [chosen, first] = in.probe_checks.try_emplace(key, check);
-      if ((first || chosen->second == check) && PassedItsOwnProbe(*pod)) {
-        in.probe_checked_pods[key].insert(MetaString(*pod, "uid"));
-      }
-    }
-  }
+  // readinessProbe, and the Pods that just passed it.
+  ProbeChecks probes = ProbeChecksFor(in.services, [this](const std::string& ns) { return pods_->ListNamespace(ns); });
+  in.probe_checks = std::move(probes.checks);
+  in.probe_checked_pods = std::move(probes.passed);
   return in;
 }
 
