@@ -80,9 +80,8 @@ ModelInputs HaproxyController::Inputs() const {
   in.defaults = config_maps_->Get(std::string(kDefaultsNamespace) + "/" + kDefaultsName);
   in.service_address = options_.service_address;
   in.public_address = options_.public_address;
-  // The HTTP check of each Service from the first (by name) of its Pods with an httpGet
-  // readinessProbe, and the Pods that just passed it.
-  ProbeChecks probes = ProbeChecksFor(in.services, [this](const std::string& ns) { return pods_->ListNamespace(ns); });
+  // The HTTP check of each Service from its Pods' readinessProbe, and the Pods that just passed it.
+  ProbeChecks probes = ProbeChecksFor(in.services, in.endpoint_slices, [this](const std::string& key) { return pods_->Get(key); });
   in.probe_checks = std::move(probes.checks);
   in.probe_checked_pods = std::move(probes.passed);
   return in;

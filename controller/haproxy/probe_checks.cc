@@ -47,17 +47,34 @@ bool PassedItsOwnProbe(const json& pod) {
   return false;
 }
 
-ProbeChecks ProbeChecksFor(const ObjectList& services, const std::function<ObjectList(const std::string&)>& pods_in) {
+ProbeChecks ProbeChecksFor(const ObjectList& services, const ObjectList& endpoint_slices,
+                           const std::function<std::shared_ptr<const json>(const std::string&)>& pod_by_key) {
+  // "<ns>/<service>" -> its Pods' keys, ordered by name.
+  std::map<std::string, std::set<std::string>> pods_of;
+  for (const auto& slice : endpoint_slices) {
+    const json& meta = At(*slice, "metadata");
+    const std::string service = StringAt(At(meta, "labels"), "kubernetes.io/service-name");
+    const json& endpoints = At(*slice, "endpoints");
+    if (service.empty() || !endpoints.is_array()) continue;
+    const std::string ns = StringAt(meta, "namespace");
+    for (const json& e : endpoints) {
+      const json& ref = At(e, "targetRef");
+      if (StringAt(ref, "kind") != "Pod" || StringAt(ref, "name").empty()) continue;
+      pods_of[ns + "/" + service].insert(ns + "/" + StringAt(ref, "name"));
+    }
+  }
   ProbeChecks out;
   for (const auto& svc : services) {
     const json& selector = At(At(*svc, "spec"), "selector");
     if (!selector.is_object() || selector.empty()) continue;
     const json& meta = At(*svc, "metadata");
-    const std::string ns = StringAt(meta, "namespace");
-    const std::string key = ns + "/" + StringAt(meta, "name");
-    for (const auto& pod : pods_in(ns)) {
+    const std::string key = StringAt(meta, "namespace") + "/" + StringAt(meta, "name");
+    auto names = pods_of.find(key);
+    if (names == pods_of.end()) continue;
+    for (const std::string& pod_key : names->second) {
+      const auto pod = pod_by_key(pod_key);
       HealthCheck check;
-      if (!Selects(selector, *pod) || !CheckFromPod(*pod, &check)) continue;
+      if (pod == nullptr || !Selects(selector, *pod) || !CheckFromPod(*pod, &check)) continue;
       auto [chosen, first] = out.checks.try_emplace(key, check);
       if ((first || chosen->second == check) && PassedItsOwnProbe(*pod)) {
         out.passed[key].insert(StringAt(At(*pod, "metadata"), "uid"));

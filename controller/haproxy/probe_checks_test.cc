@@ -26,10 +26,24 @@ json Pod(const std::string& name, const std::string& ready) {
   return pod;
 }
 
+// Every Pod is an endpoint of Service "web" (one slice, the Pods in reverse order: the order of
+// a slice says nothing) and of nothing else.
 ProbeChecks For(const ObjectList& services, const std::vector<json>& pods) {
-  ObjectList list;
-  for (const json& p : pods) list.push_back(std::make_shared<const json>(p));
-  return ProbeChecksFor(services, [&](const std::string& ns) { return ns == "default" ? list : ObjectList{}; });
+  std::map<std::string, std::shared_ptr<const json>> by_key;
+  json endpoints = json::array();
+  for (auto it = pods.rbegin(); it != pods.rend(); ++it) {
+    const std::string name = (*it)["metadata"]["name"];
+    by_key["default/" + name] = std::make_shared<const json>(*it);
+    endpoints.push_back({{"addresses", {"127.0.0.1"}}, {"targetRef", {{"kind", "Pod"}, {"namespace", "default"}, {"name", name}}}});
+  }
+  endpoints.push_back({{"addresses", {"127.0.0.1"}}, {"targetRef", {{"kind", "Pod"}, {"name", "gone"}}}});
+  const ObjectList slices = {std::make_shared<const json>(
+      json{{"metadata", {{"name", "web-abc"}, {"namespace", "default"}, {"labels", {{"kubernetes.io/service-name", "web"}}}}},
+           {"endpoints", endpoints}})};
+  return ProbeChecksFor(services, slices, [&](const std::string& key) -> std::shared_ptr<const json> {
+    auto it = by_key.find(key);
+    return it == by_key.end() ? nullptr : it->second;
+  });
 }
 
 TEST(ProbeChecksTest, ReadyPodsWhoseOwnProbeIsTheChecksPassedIt) {
@@ -66,8 +80,9 @@ TEST(ProbeChecksTest, ServicesWithoutSelectorsOrProbesGetNothing) {
   json no_probe = Pod("a", "True");
   no_probe["spec"]["containers"][0].erase("readinessProbe");
   EXPECT_TRUE(For({Service("web", {{"app", "web"}})}, {no_probe}).checks.empty());
-  EXPECT_TRUE(For({Service("manual", json::object())}, {Pod("a", "True")}).checks.empty());
-  const auto no_spec = std::make_shared<const json>(json{{"metadata", {{"name", "x"}, {"namespace", "default"}}}});
+  EXPECT_TRUE(For({Service("web", json::object())}, {Pod("a", "True")}).checks.empty());  // no selector: manual slices
+  EXPECT_TRUE(For({Service("other", {{"app", "web"}})}, {Pod("a", "True")}).checks.empty());  // not its slices
+  const auto no_spec = std::make_shared<const json>(json{{"metadata", {{"name", "web"}, {"namespace", "default"}}}});
   EXPECT_TRUE(For({no_spec}, {Pod("a", "True")}).checks.empty());
 }
 
