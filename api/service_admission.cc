@@ -9,6 +9,7 @@
 #include "api/kinds/validation.h"
 #include "api/object_meta.h"
 #include "api/resource_service.h"
+#include "base/host_address.h"
 
 namespace capstan::api {
 namespace {
@@ -51,7 +52,14 @@ class ServiceAdmission : public AdmissionPlugin {
     AssignNodePorts(obj, old, reader, errors);
     json& lb = obj["status"]["loadBalancer"];
     if (GetString(spec, "type") == "LoadBalancer") {
-      if (GetArray(lb, "ingress").empty()) lb["ingress"] = json::array({{{"ip", options_.public_address}}});
+      // Set when missing, and corrected when it is a lone wildcard (what servers before
+      // --lb-advertise-address wrote); an address someone else set stays.
+      const std::string advertise = options_.advertise_address.empty() ? options_.public_address : options_.advertise_address;
+      const json& ingress = GetArray(lb, "ingress");
+      const bool wildcard = ingress.size() == 1 && ingress[0].is_object() && ingress[0].size() == 1 &&
+                            ingress[0].contains("ip") && ingress[0]["ip"].is_string() &&
+                            base::IsWildcardAddress(ingress[0]["ip"].get<std::string>());
+      if (ingress.empty() || wildcard) lb["ingress"] = json::array({{{"ip", advertise}}});
     } else {
       lb = json::object();
     }
@@ -191,6 +199,9 @@ class ServiceAdmission : public AdmissionPlugin {
 Status CheckServiceNetworkOptions(const ServiceNetworkOptions& o) {
   if (!IsIp(o.service_address)) return Status::Invalid("service address \"" + o.service_address + "\" is not an IP address");
   if (!IsIp(o.public_address)) return Status::Invalid("public address \"" + o.public_address + "\" is not an IP address");
+  if (!o.advertise_address.empty() && !IsIp(o.advertise_address)) {
+    return Status::Invalid("advertise address \"" + o.advertise_address + "\" is not an IP address");
+  }
   if (o.node_port_min < 1 || o.node_port_max > 65535 || o.node_port_min > o.node_port_max) {
     return Status::Invalid("node port range " + std::to_string(o.node_port_min) + "-" + std::to_string(o.node_port_max) +
                            " is not within 1-65535 with min <= max");

@@ -31,6 +31,9 @@ class ResourceService;
 struct ServiceNetworkOptions {
   std::string service_address = "127.0.0.1";  // ClusterIP listeners: clusterIP:port
   std::string public_address = "0.0.0.0";     // NodePort/LoadBalancer and Ingress listeners
+  // status.loadBalancer.ingress of LoadBalancer Services (base/host_address.h: a wildcard public
+  // address reaches nothing as an address to report); empty: the public address.
+  std::string advertise_address;
   int node_port_min = 30000;                  // the node port range, inclusive
   int node_port_max = 32767;
   int ingress_http_port = 80;                 // Ingress listeners on the public address; 0: none

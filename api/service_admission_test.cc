@@ -155,6 +155,29 @@ TEST_F(ServiceAdmissionTest, TakenListenerIsRefusedNamingTheField) {
   EXPECT_TRUE(Create(Service("real", "ClusterIP", {7000})).ok());
 }
 
+// With --lb-advertise-address (or a wildcard public address replaced by this host's address),
+// status.loadBalancer reports that address while the listeners stay on the public one.
+class ServiceAdvertiseTest : public ServiceAdmissionTest {
+ protected:
+  void SetUp() override {
+    options_.advertise_address = "192.0.2.7";
+    ServiceAdmissionTest::SetUp();
+  }
+};
+
+TEST_F(ServiceAdvertiseTest, LoadBalancerStatusReportsTheAdvertisedAddress) {
+  auto out = Create(Service("lb", "LoadBalancer", {8443}));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out)["status"]["loadBalancer"]["ingress"], json::parse(R"([{"ip":"192.0.2.7"}])"));
+  auto listeners = ServiceListeners(*out, options_);
+  ASSERT_EQ(listeners.size(), 3u);
+  EXPECT_EQ(listeners[2].address, "0.0.0.0");
+  ServiceNetworkOptions bad = options_;
+  bad.advertise_address = "lb.example";
+  EXPECT_EQ(CheckServiceNetworkOptions(bad).code(), Code::kInvalid);
+  EXPECT_TRUE(CheckServiceNetworkOptions(options_).ok());
+}
+
 TEST_F(ServiceAdmissionTest, LoadBalancerStatusAndListeners) {
   auto out = Create(Service("lb", "LoadBalancer", {8443}));
   ASSERT_TRUE(out.ok()) << out.status().ToString();

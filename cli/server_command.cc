@@ -21,6 +21,7 @@
 #include "node/driver_factory.h"
 #include "node/node_agent.h"
 #include "node/node_pod_streams.h"
+#include "base/host_address.h"
 #include "base/log.h"
 #include "client/kubeconfig.h"
 
@@ -90,6 +91,9 @@ void ServerUsage() {
       "  --lb-service-address ADDR   where Service ports listen (default 127.0.0.1)\n"
       "  --lb-public-address ADDR    where NodePort/LoadBalancer ports and Ingresses listen\n"
       "                              (default 0.0.0.0)\n"
+      "  --lb-advertise-address ADDR what LoadBalancer Services and Ingresses report in\n"
+      "                              status.loadBalancer (default: the public address; for\n"
+      "                              0.0.0.0 the address of the default route's interface)\n"
       "  --lb-http-port N            the Ingress HTTP port (default 80)\n"
       "  --lb-https-port N           the Ingress HTTPS port (default 443)\n",
       stdout);
@@ -246,6 +250,8 @@ int RunServerCommand(int argc, char** argv) {
       lb_options.service_address = v;
     } else if (TakeValue(argc, argv, &i, "--lb-public-address", &v)) {
       lb_options.public_address = v;
+    } else if (TakeValue(argc, argv, &i, "--lb-advertise-address", &v)) {
+      lb_options.advertise_address = v;
     } else if (TakeValue(argc, argv, &i, "--lb-http-port", &v) || TakeValue(argc, argv, &i, "--lb-https-port", &v)) {
       char* end = nullptr;
       const long port = std::strtol(v.c_str(), &end, 10);
@@ -278,6 +284,8 @@ int RunServerCommand(int argc, char** argv) {
   // Admission (clusterIP, listener conflicts) and the HAProxy serve the same addresses and ports.
   opts.services.service_address = lb_options.service_address;
   opts.services.public_address = lb_options.public_address;
+  if (lb_options.advertise_address.empty()) lb_options.advertise_address = base::AdvertisedAddress(lb_options.public_address);
+  opts.services.advertise_address = lb_options.advertise_address;
   opts.services.ingress_http_port = lb_options.http_port;
   opts.services.ingress_https_port = lb_options.https_port;
 

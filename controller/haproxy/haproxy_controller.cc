@@ -250,7 +250,7 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
     // Ingresses served get the address kubectl's ADDRESS column shows (ingress_status.h).
     if (options_.http_port > 0) {
       const IngressModel& served = applier_->applied().ingress;
-      for (const StatusPatch& p : IngressStatusPatches(ingresses_->List(), served, options_.public_address)) {
+      for (const StatusPatch& p : IngressStatusPatches(ingresses_->List(), served, options_.advertise_address.empty() ? options_.public_address : options_.advertise_address)) {
         auto w = api_->Patch(p.path, client::PatchType::kMerge, p.body);
         if (!w.ok()) log::Debug("haproxy: cannot set the Ingress status", {{"path", p.path}, {"error", w.status().ToString()}});
       }

@@ -56,6 +56,9 @@ struct HaproxyControllerOptions {
   std::string haproxy_bin = "/usr/sbin/haproxy";
   std::string service_address = "127.0.0.1";
   std::string public_address = "0.0.0.0";
+  // What served Ingresses report in status.loadBalancer.ingress (base/host_address.h); empty: the
+  // public address.
+  std::string advertise_address;
   int http_port = 80;                   // the Ingress HTTP listener; 0: none
   int https_port = 443;                 // the Ingress HTTPS listener; 0: none
   std::chrono::milliseconds drain_timeout{30000};
