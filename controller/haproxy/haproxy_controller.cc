@@ -238,6 +238,14 @@ ReconcileResult HaproxyController::Reconcile(const std::string&) {
     built = BuildHaproxyModel(in);
     drain_retry = AdjustDrains(&built.model);
   }
+  {
+    SlotSet slots;
+    for (const Backend& b : applier_->applied().backends) {
+      for (const ServerSlot& s : b.servers) slots.insert({b.name, ServerName(s.slot)});
+    }
+    for (const auto& [backend, slot] : applier_->leaving()) slots.insert({backend, ServerName(slot)});
+    metrics_->SetEndpointSlots(std::move(slots));
+  }
   // Services served now get their condition True.
   std::set<std::string> at_fault = excluded;
   for (const Problem& p : built.problems) at_fault.insert(SourceName(*p.object));

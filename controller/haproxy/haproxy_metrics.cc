@@ -48,6 +48,23 @@ void HaproxyMetrics::RecordApply(const ApplyResult& r, std::chrono::steady_clock
 
 void HaproxyMetrics::RecordRestart() { restarts_.With().Inc(); }
 
+std::map<std::string, int> CountServersByState(const std::vector<ServerStat>& stats, const SlotSet* slots) {
+  std::map<std::string, int> by_state = {{"UP", 0}, {"DOWN", 0}, {"DRAIN", 0}, {"MAINT", 0}};
+  for (const ServerStat& s : stats) {
+    if (s.address.empty() || s.address == "0.0.0.0:0") continue;  // a slot never filled
+    if (slots != nullptr && !slots->count({s.backend, s.server})) continue;  // vacated
+    std::string state = s.status.substr(0, s.status.find(' '));
+    if (s.status == "no check") state = "UP";
+    ++by_state[state];
+  }
+  return by_state;
+}
+
+void HaproxyMetrics::SetEndpointSlots(SlotSet slots) {
+  std::lock_guard<std::mutex> lock(mu_);
+  slots_ = std::move(slots);
+}
+
 void HaproxyMetrics::Collect() {
   servers_.Clear();
   workers_.Clear();
@@ -60,13 +77,12 @@ void HaproxyMetrics::Collect() {
   workers_.With({"old"}).Set(static_cast<double>(proc->old_workers.size()));
   auto stats = client_.ShowStat();
   if (!stats.ok()) return;
-  std::map<std::string, int> by_state = {{"UP", 0}, {"DOWN", 0}, {"DRAIN", 0}, {"MAINT", 0}};
-  for (const ServerStat& s : *stats) {
-    if (s.address.empty() || s.address == "0.0.0.0:0") continue;  // a slot never filled
-    std::string state = s.status.substr(0, s.status.find(' '));
-    if (s.status == "no check") state = "UP";
-    ++by_state[state];
+  std::optional<SlotSet> slots;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    slots = slots_;
   }
+  const auto by_state = CountServersByState(*stats, slots ? &*slots : nullptr);
   for (const auto& [state, n] : by_state) servers_.With({state}).Set(n);
 }
 

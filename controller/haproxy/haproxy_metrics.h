@@ -7,9 +7,11 @@
 //   capstan_haproxy_restarts_total                   HAProxy restarted by the supervisor
 //   capstan_haproxy_up                               1 when the master CLI answers `show proc`
 //   capstan_haproxy_workers{generation}              current | old (finishing after a reload)
-//   capstan_haproxy_servers{state}                   filled server slots by `show stat` state
-//                                                    (UP, DOWN, DRAIN, MAINT, NOLB; transitional
-//                                                    "UP 1/3" counts as its first word)
+//   capstan_haproxy_servers{state}                   server slots holding an endpoint by `show
+//                                                    stat` state (UP, DOWN, DRAIN, MAINT, NOLB;
+//                                                    transitional "UP 1/3" counts as its first
+//                                                    word); a vacated slot (in MAINT with its
+//                                                    last address) is not counted
 // The last three are read from HAProxy at scrape time by a collector (a short timeout each), so
 // a scrape shows HAProxy as it is, not as last reconciled.
 //
@@ -20,13 +22,26 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/metrics.h"
 #include "controller/haproxy/applier.h"
 #include "controller/haproxy/runtime_client.h"
 
 namespace capstan::controller::haproxy {
+
+// (backend, server name) of the slots that hold an endpoint.
+using SlotSet = std::set<std::pair<std::string, std::string>>;
+
+// capstan_haproxy_servers' counts: `stats` rows by state, only those in `slots` (every slot ever
+// filled when null). Every state UP, DOWN, DRAIN, MAINT is present.
+std::map<std::string, int> CountServersByState(const std::vector<ServerStat>& stats, const SlotSet* slots);
 
 class HaproxyMetrics {
  public:
@@ -40,6 +55,9 @@ class HaproxyMetrics {
   // One Apply of the reconcile; `took` since the pass started.
   void RecordApply(const ApplyResult& result, std::chrono::steady_clock::duration took);
   void RecordRestart();
+  // The slots that hold an endpoint now: the applied model's servers and those still leaving.
+  // Until the first call every slot ever filled counts.
+  void SetEndpointSlots(SlotSet slots);
 
  private:
   void Collect();
@@ -54,6 +72,8 @@ class HaproxyMetrics {
   metrics::GaugeFamily& workers_;
   metrics::GaugeFamily& servers_;
   int collector_ = 0;
+  std::mutex mu_;
+  std::optional<SlotSet> slots_;  // guarded by mu_
 };
 
 }  // namespace capstan::controller::haproxy

@@ -53,5 +53,28 @@ TEST(HaproxyMetricsTest, AnUnreachableHaproxyIsDownWithoutWorkers) {
   EXPECT_TRUE(Has(registry.Render(), "capstan_haproxy_up 0"));
 }
 
+TEST(HaproxyMetricsTest, ServersCountOnlySlotsHoldingAnEndpoint) {
+  auto row = [](const std::string& server, const std::string& status, const std::string& addr) {
+    ServerStat s;
+    s.backend = "default_web_80";
+    s.server = server;
+    s.status = status;
+    s.address = addr;
+    return s;
+  };
+  const std::vector<ServerStat> stats = {row("s1", "UP", "127.0.0.1:20001"), row("s2", "UP 1/3", "127.0.0.1:20002"),
+                                         row("s3", "MAINT", "127.0.0.1:20003"),  // vacated: its endpoint left
+                                         row("s4", "MAINT", "127.0.0.1:20004"),  // a drained, terminating Pod
+                                         row("s5", "no check", "127.0.0.1:20005"), row("s6", "MAINT", "0.0.0.0:0")};
+  const SlotSet slots = {{"default_web_80", "s1"}, {"default_web_80", "s2"}, {"default_web_80", "s4"},
+                         {"default_web_80", "s5"}, {"default_web_80", "s6"}};
+  const auto counted = CountServersByState(stats, &slots);
+  EXPECT_EQ(counted.at("UP"), 3);
+  EXPECT_EQ(counted.at("MAINT"), 1);
+  EXPECT_EQ(counted.at("DOWN"), 0);
+  EXPECT_EQ(counted.at("DRAIN"), 0);
+  EXPECT_EQ(CountServersByState(stats, nullptr).at("MAINT"), 2);  // no model yet: every filled slot
+}
+
 }  // namespace
 }  // namespace capstan::controller::haproxy
