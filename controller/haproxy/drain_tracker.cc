@@ -117,6 +117,16 @@ std::chrono::milliseconds DrainTracker::Adjust(HaproxyModel* desired, const Hapr
   return pending ? std::chrono::milliseconds(200) : std::chrono::milliseconds(0);
 }
 
+std::set<std::string> DrainTracker::PodsToExamine(const HaproxyModel& applied) const {
+  std::set<std::string> keys = routed_;
+  for (const Backend& b : applied.backends) {
+    for (const ServerSlot& s : b.servers) {
+      if (!s.pod.empty()) keys.insert(s.pod);
+    }
+  }
+  return keys;
+}
+
 std::vector<PodConditionWrite> DrainTracker::Conditions(const HaproxyModel& applied,
                                                         const std::set<std::pair<std::string, int>>& leaving,
                                                         const ObjectList& pods) {
@@ -144,6 +154,7 @@ std::vector<PodConditionWrite> DrainTracker::Conditions(const HaproxyModel& appl
 
   std::vector<PodConditionWrite> writes;
   std::map<std::string, bool> written;  // of Pods that still exist
+  std::set<std::string> routed;
   for (const auto& pod : pods) {
     const std::string uid = Meta(*pod, "uid");
     if (uid.empty()) continue;
@@ -158,9 +169,11 @@ std::vector<PodConditionWrite> DrainTracker::Conditions(const HaproxyModel& appl
     auto it = states.find(uid);
     const bool terminating = !Meta(*pod, "deletionTimestamp").empty();
     PodConditionWrite w{Meta(*pod, "namespace"), Meta(*pod, "name"), uid, false, "", ""};
+    if (level == 1) routed.insert(w.namespace_ + "/" + w.name);
     if (!terminating) {
       if (level != 0 || it == states.end()) continue;
       if (std::find(it->second.begin(), it->second.end(), ServerState::kReady) == it->second.end()) continue;
+      routed.insert(w.namespace_ + "/" + w.name);
       w.reason = "Routed";
       w.message = "HAProxy routes traffic to this Pod: it is drained before its containers are stopped";
       writes.push_back(std::move(w));
@@ -171,12 +184,15 @@ std::vector<PodConditionWrite> DrainTracker::Conditions(const HaproxyModel& appl
         std::any_of(it->second.begin(), it->second.end(), [](ServerState s) { return s != ServerState::kDrained; })) {
       continue;
     }
+    routed.erase(w.namespace_ + "/" + w.name);
     w.drained = true;
     w.reason = "Drained";
     w.message = "HAProxy sends this Pod no more traffic";
     writes.push_back(std::move(w));
   }
   written_ = std::move(written);
+  routed_ = std::move(routed);
+  examined_all_ = true;
   return writes;
 }
 

@@ -205,5 +205,34 @@ TEST(DrainTrackerTest, APodWhoseEndpointLeftIsDrainedOnlyOnceTheApplierFinishedI
   EXPECT_TRUE(writes[0].drained);
 }
 
+// After the first pass (every Pod), only Pods with a server or routed before are looked at, and
+// that is enough: a routed Pod whose server is gone still gets its Drained.
+TEST(DrainTrackerTest, AfterTheFirstPassOnlyServedAndRoutedPodsAreExamined) {
+  DrainTracker tracker;
+  EXPECT_TRUE(tracker.NeedsAllPods());
+  // a: served; b: routed by an earlier run, its server gone, still running; c: never routed.
+  HaproxyModel applied = Model({Server(1, S::kReady, "a")});
+  auto writes = tracker.Conditions(applied, {}, Pods({Pod("a"), Pod("b", "False"), Pod("c")}));
+  ASSERT_EQ(writes.size(), 1u);
+  tracker.Written(writes[0]);
+  EXPECT_FALSE(tracker.NeedsAllPods());
+  EXPECT_EQ(tracker.PodsToExamine(applied), (std::set<std::string>{"default/a", "default/b"}));
+  // b terminates with no server: examined, drained; then no longer examined.
+  writes = tracker.Conditions(applied, {}, Pods({Pod("a"), Pod("b", "False", true)}));
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].name, "b");
+  EXPECT_TRUE(writes[0].drained);
+  tracker.Written(writes[0]);
+  EXPECT_EQ(tracker.PodsToExamine(applied), std::set<std::string>{"default/a"});
+  // a's server leaves while a terminates: a is still examined (routed) until drained.
+  const HaproxyModel empty = Model({});
+  EXPECT_EQ(tracker.PodsToExamine(empty), std::set<std::string>{"default/a"});
+  writes = tracker.Conditions(empty, {}, Pods({Pod("a", "False", true)}));
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_TRUE(writes[0].drained);
+  tracker.Written(writes[0]);
+  EXPECT_TRUE(tracker.PodsToExamine(empty).empty());
+}
+
 }  // namespace
 }  // namespace capstan::controller::haproxy

@@ -21,7 +21,15 @@ std::chrono::milliseconds HaproxyController::AdjustDrains(HaproxyModel* model) {
 
 std::chrono::milliseconds HaproxyController::ReportDrains() {
   bool failed = false;
-  for (const PodConditionWrite& w : drains_.Conditions(applier_->applied(), applier_->leaving(), pods_->List())) {
+  ObjectList pods;
+  if (drains_.NeedsAllPods()) {
+    pods = pods_->List();
+  } else {
+    for (const std::string& key : drains_.PodsToExamine(applier_->applied())) {
+      if (auto pod = pods_->Get(key)) pods.push_back(std::move(pod));
+    }
+  }
+  for (const PodConditionWrite& w : drains_.Conditions(applier_->applied(), applier_->leaving(), pods)) {
     nlohmann::json condition = {{"type", api::kinds::kHaproxyDrainedCondition},
                                 {"status", w.drained ? "True" : "False"},
                                 {"reason", w.reason},
