@@ -12,9 +12,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -84,16 +87,71 @@ long CountPods(client::RestClient& c, const std::string& ns) {
   return remaining.is_number_integer() ? items + remaining.get<long>() : -1;
 }
 
-long AvailableDeployments(client::RestClient& c, const std::string& ns, int replicas) {
-  auto list = c.Get("/apis/apps/v1/namespaces/" + ns + "/deployments", {{"labelSelector", "bench=controllers"}});
-  if (!list.ok()) return -1;
-  long n = 0;
-  for (const auto& d : (*list)["items"]) {
-    const json& st = d.value("status", json::object());
-    if (st.value("availableReplicas", 0) == replicas && st.value("updatedReplicas", 0) == replicas) ++n;
+// The benchmark's Deployments that report every replica available, kept by a watch (as `kubectl
+// rollout status` follows one): listing 1,000 Deployments four times a second cost the server
+// about 6% of its CPU while scaling up, charged to the control loops.
+class AvailableDeployments {
+ public:
+  AvailableDeployments(client::RestClient& c, std::string ns, int replicas)
+      : c_(c), path_("/apis/apps/v1/namespaces/" + ns + "/deployments"), replicas_(replicas) {
+    thread_ = std::thread([this] { Loop(); });
   }
-  return n;
-}
+  ~AvailableDeployments() {
+    stop_ = true;
+    thread_.join();
+  }
+  // Blocks until `want` are available or `deadline`; the number available.
+  long WaitFor(long want, Clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_until(lock, deadline, [&] { return static_cast<long>(available_.size()) >= want; });
+    return static_cast<long>(available_.size());
+  }
+
+ private:
+  void Note(const json& d, bool deleted) {
+    const json& st = d.value("status", json::object());
+    const bool ok = !deleted && st.value("availableReplicas", 0) == replicas_ && st.value("updatedReplicas", 0) == replicas_;
+    const std::string name = d["metadata"].value("name", "");
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ok) available_.insert(name);
+    else available_.erase(name);
+    cv_.notify_all();
+  }
+  void Loop() {
+    const client::Query selector = {{"labelSelector", "bench=controllers"}};
+    std::string rv;
+    while (!stop_) {
+      if (rv.empty()) {  // at the start, and after 410: the list says where things are
+        auto list = c_.Get(path_, selector);
+        if (!list.ok()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          continue;
+        }
+        for (const json& d : (*list)["items"]) Note(d, false);
+        rv = (*list)["metadata"].value("resourceVersion", "");
+      }
+      client::Query q = selector;
+      q.insert(q.end(), {{"watch", "true"}, {"resourceVersion", rv}, {"allowWatchBookmarks", "true"}, {"timeoutSeconds", "2"}});
+      Status s = c_.Watch(path_, q, [&](const json& event) {
+        rv = event["object"]["metadata"].value("resourceVersion", rv);
+        const std::string type = event.value("type", "");
+        if (type != "BOOKMARK") Note(event["object"], type == "DELETED");
+        return !stop_.load();
+      }, "", std::chrono::seconds(10));
+      if (s.code() == Code::kExpired) rv.clear();
+      else if (!s.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  client::RestClient& c_;
+  const std::string path_;
+  const int replicas_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> available_;  // guarded by mu_
+  std::thread thread_;
+};
 
 int Run(const Config& cfg) {
   client::ConnectionOverrides o;
@@ -116,6 +174,7 @@ int Run(const Config& cfg) {
   const auto deadline = [&](Clock::time_point start) { return start + std::chrono::seconds(cfg.timeout_s); };
 
   // Up.
+  AvailableDeployments watch(c, cfg.ns, cfg.replicas);
   const double cpu0 = ProcCpuSeconds(cfg.pid);
   const auto t0 = Clock::now();
   const std::string dpath = "/apis/apps/v1/namespaces/" + cfg.ns + "/deployments";
@@ -123,12 +182,7 @@ int Run(const Config& cfg) {
     return c.Create(dpath, Deployment("d" + std::to_string(i), cfg.replicas)).ok();
   });
   const double posted_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  long available = 0;
-  while (Clock::now() < deadline(t0)) {
-    available = AvailableDeployments(c, cfg.ns, cfg.replicas);
-    if (available == cfg.deployments - failed) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  const long available = watch.WaitFor(cfg.deployments - failed, deadline(t0));
   const double up_s = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu_up = ProcCpuSeconds(cfg.pid) - cpu0;
   const double hwm_up = ReadProcMemory(cfg.pid).hwm_mib;
