@@ -1,5 +1,7 @@
 #include "client/informer.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -226,6 +228,13 @@ Query Informer::SelectorQuery() const {
 }
 
 void Informer::Run() noexcept {
+  {
+    // The thread's name in top, perf and /proc: "i:" and the collection's last path segment.
+    std::string name = "i:" + path_.substr(path_.rfind('/') + 1);
+    if (!options_.field_selector.empty() || !options_.label_selector.empty()) name += "*";
+    name.resize(std::min<size_t>(name.size(), 15));
+    pthread_setname_np(pthread_self(), name.c_str());
+  }
   while (!Stopping()) {
     try {
       Loop();

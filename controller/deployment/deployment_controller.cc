@@ -74,7 +74,10 @@ Status DeploymentController::Setup(const ControllerContext& ctx) {
     client::ObjectPtr rs = replicasets_->Get(Meta(*pod, "namespace") + "/" + ref->value("name", ""));
     if (rs != nullptr) {
       std::string key = OwnerDeployment(*rs);
-      if (!key.empty()) queue().Add(key);
+      // A rolling update never reads Pods: their deletions (a scale-down's) would only wake it
+      // for nothing. A switch to Recreate is itself an update, synced with the Pods of then.
+      client::ObjectPtr d = key.empty() ? nullptr : deployments_->Get(key);
+      if (d != nullptr && ReadsPods(*d)) queue().Add(key);
     }
   };
   return pods_->AddEventHandler(std::move(pod_events));
@@ -92,8 +95,7 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
     }
   }
   ObjectList pods;
-  const json& strategy = (*d)["spec"].value("strategy", json::object());
-  if (strategy.value("type", "") == "Recreate") {
+  if (ReadsPods(*d)) {
     for (const auto& rs : rss) {
       if (auto owned = pods_->ByIndex(client::kOwnerUidIndex, Meta(*rs, "uid")); owned.ok()) {
         pods.insert(pods.end(), owned->begin(), owned->end());

@@ -473,6 +473,10 @@ Result<DeploymentPlan> PlanDeployment(const json& deployment, const ObjectList& 
   }
 }
 
+bool ReadsPods(const json& deployment) {
+  return StringAt(At(At(deployment, "spec"), "strategy"), "type") == "Recreate";
+}
+
 bool IsNewReplicaSetOf(const json& deployment, const json& rs) {
   return replicaset::IsControlledBy(rs, Meta(deployment, "uid")) &&
          EqualIgnoreHash(At(At(rs, "spec"), "template"), At(At(deployment, "spec"), "template"));

@@ -101,6 +101,10 @@ struct DeploymentPlan {
 Result<DeploymentPlan> PlanDeployment(const json& deployment, const ObjectList& replicasets, const ObjectList& pods,
                                       TimePoint now);
 
+// Whether PlanDeployment reads the Pods of `deployment` (its strategy is Recreate, which waits for
+// the old Pods to be gone): only then does a Pod's deletion concern the Deployment.
+bool ReadsPods(const json& deployment);
+
 // The ReplicaSet `rs` is controlled by `deployment` and has its template (ignoring the hash).
 bool IsNewReplicaSetOf(const json& deployment, const json& rs);
 // The Deployment's status after the new ReplicaSet's name turned out to be taken by another

@@ -265,6 +265,16 @@ TEST(DeploymentSyncTest, ScalingMidRolloutIsProportional) {
   EXPECT_FALSE(plan.create_replicaset.has_value());
 }
 
+TEST(DeploymentSyncTest, OnlyRecreateReadsPods) {
+  json d = MakeDeployment("web", 3);
+  EXPECT_FALSE(ReadsPods(d));  // RollingUpdate by default: Pod deletions do not concern it
+  d["spec"]["strategy"] = json{{"type", "RollingUpdate"}};
+  EXPECT_FALSE(ReadsPods(d));
+  d["spec"]["strategy"] = json{{"type", "Recreate"}};
+  EXPECT_TRUE(ReadsPods(d));
+  EXPECT_FALSE(ReadsPods(json::object()));
+}
+
 TEST(DeploymentSyncTest, RecreateScalesDownWaitsForOldPodsThenCreates) {
   json d = MakeDeployment("web", 3);
   d["spec"]["strategy"] = json{{"type", "Recreate"}};

@@ -54,7 +54,24 @@ bool Has(const json& verbs, const char* verb) {
   return verbs.is_array() && std::find(verbs.begin(), verbs.end(), verb) != verbs.end();
 }
 
+// The metadata field `name` of `obj`, null when absent.
+const json& MetaField(const json& obj, const char* name) {
+  static const json kNull;
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return kNull;
+  auto it = meta->find(name);
+  return it == meta->end() ? kNull : *it;
+}
+
 }  // namespace
+
+bool UpdateConcernsCollector(const json& old_obj, const json& obj) {
+  if (MetaField(old_obj, "resourceVersion") == MetaField(obj, "resourceVersion")) return true;
+  for (const char* field : {"ownerReferences", "deletionTimestamp", "finalizers"}) {
+    if (MetaField(old_obj, field) != MetaField(obj, field)) return true;
+  }
+  return false;
+}
 
 GarbageCollector::GarbageCollector(GarbageCollectorOptions options)
     : QueuedController("garbage-collector", options.workers) {}
@@ -114,7 +131,9 @@ Status GarbageCollector::Setup(const ControllerContext& ctx) {
     if (!st.ok() && st.code() != Code::kAlreadyExists) return st;
     client::ResourceEventHandler events;
     events.on_add = [this, i](const client::ObjectPtr& obj) { Enqueue(i, *obj); };
-    events.on_update = [this, i](const client::ObjectPtr&, const client::ObjectPtr& obj) { Enqueue(i, *obj); };
+    events.on_update = [this, i](const client::ObjectPtr& old_obj, const client::ObjectPtr& obj) {
+      if (UpdateConcernsCollector(*old_obj, *obj)) Enqueue(i, *obj);
+    };
     events.on_delete = [this](const client::ObjectPtr& obj) {
       // Its dependents may now dangle; an owner waiting in foreground may now be free.
       for (const auto& [r, dep] : Dependents(MetaString(*obj, "uid"))) Enqueue(r - resources_.data(), *dep);

@@ -30,6 +30,13 @@
 
 namespace capstan::controller::gc {
 
+// Whether an update of a cached object can change what the collector does with it: its
+// ownerReferences, deletionTimestamp or finalizers changed, or the resourceVersion did not (a
+// re-list's resync, which must re-check everything). Any other update (status, spec, labels:
+// most of a Pod's life) leaves its owners and its deletion where they were; an owner's own
+// deletion wakes its dependents through the delete handler.
+bool UpdateConcernsCollector(const nlohmann::json& old_obj, const nlohmann::json& obj);
+
 struct GarbageCollectorOptions {
   int workers = 4;
 };

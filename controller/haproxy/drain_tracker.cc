@@ -33,6 +33,21 @@ const json* FindPodCondition(const json& pod, const std::string& type) {
   return nullptr;
 }
 
+bool PodConcernsHaproxy(const json& pod) {
+  if (FindPodCondition(pod, api::kinds::kHaproxyDrainedCondition) != nullptr) return true;
+  if (!pod.is_object()) return false;
+  auto spec = pod.find("spec");
+  if (spec == pod.end() || !spec->is_object()) return false;
+  auto containers = spec->find("containers");
+  if (containers == spec->end() || !containers->is_array()) return false;
+  for (const json& c : *containers) {
+    if (!c.is_object()) continue;
+    auto probe = c.find("readinessProbe");
+    if (probe != c.end() && probe->is_object() && probe->contains("httpGet")) return true;
+  }
+  return false;
+}
+
 bool DrainTracker::NeedsStats(const HaproxyModel& desired) {
   for (const Backend& b : desired.backends) {
     for (const ServerSlot& s : b.servers) {

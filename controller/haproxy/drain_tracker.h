@@ -98,4 +98,11 @@ class DrainTracker {
 // The condition type on a Pod (nullptr when absent) in a v1 Pod.
 const nlohmann::json* FindPodCondition(const nlohmann::json& pod, const std::string& type);
 
+// Whether a change of this Pod (added, gone, relabelled, terminating) can change what the
+// controller does: it has a readinessProbe.httpGet (a Service's HTTP check comes from its Pods)
+// or carries kHaproxyDrainedCondition (its termination waits for a drain). Any other Pod reaches
+// HAProxy only as an endpoint, through the EndpointSlices whose changes the controller watches;
+// skipping its events spares a reconcile (a walk over every Pod) per Pod change at scale.
+bool PodConcernsHaproxy(const nlohmann::json& pod);
+
 }  // namespace capstan::controller::haproxy

@@ -234,5 +234,23 @@ TEST(DrainTrackerTest, AfterTheFirstPassOnlyServedAndRoutedPodsAreExamined) {
   EXPECT_TRUE(tracker.PodsToExamine(empty).empty());
 }
 
+TEST(DrainTrackerTest, OnlyPodsWithAnHttpReadinessProbeOrTheConditionConcernHaproxy) {
+  // A plain Pod (the bulk of a cluster) reaches HAProxy only through its EndpointSlice.
+  EXPECT_FALSE(PodConcernsHaproxy(Pod("plain")));
+  EXPECT_FALSE(PodConcernsHaproxy(Pod("plain", "", true)));
+  EXPECT_FALSE(PodConcernsHaproxy(json::object()));
+  json tcp_probe = Pod("tcp");
+  tcp_probe["spec"] = {{"containers", json::array({{{"name", "c"}, {"readinessProbe", {{"tcpSocket", {{"port", 80}}}}}}})}};
+  EXPECT_FALSE(PodConcernsHaproxy(tcp_probe));
+  // The HTTP check of its Services comes from it.
+  json http_probe = Pod("http");
+  http_probe["spec"] = {{"containers", json::array({{{"name", "a"}},
+                                                    {{"name", "b"}, {"readinessProbe", {{"httpGet", {{"port", 8080}}}}}}})}};
+  EXPECT_TRUE(PodConcernsHaproxy(http_probe));
+  // Routed once (False) or drained (True): its termination waits for the controller.
+  EXPECT_TRUE(PodConcernsHaproxy(Pod("routed", "False")));
+  EXPECT_TRUE(PodConcernsHaproxy(Pod("drained", "True", true)));
+}
+
 }  // namespace
 }  // namespace capstan::controller::haproxy

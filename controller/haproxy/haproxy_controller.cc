@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "client/json_fields.h"
+#include "controller/haproxy/drain_tracker.h"
 #include "controller/haproxy/ingress_status.h"
 #include "controller/haproxy/probe_checks.h"
 #include "controller/haproxy/settings.h"
@@ -56,10 +57,14 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
   }
   // Pods matter for their readinessProbe (the HTTP check): new, gone, or relabelled; and for the
   // termination order once they are terminating (a Pod no server routes to is drained at once).
+  // Only Pods that concern HAProxy at all (PodConcernsHaproxy); the rest come as EndpointSlices.
   client::ResourceEventHandler pods;
-  pods.on_add = any.on_add;
-  pods.on_delete = any.on_delete;
+  pods.on_add = [this](const ObjectPtr& pod) {
+    if (PodConcernsHaproxy(*pod)) queue().Add(kKey);
+  };
+  pods.on_delete = pods.on_add;
   pods.on_update = [this](const ObjectPtr& old_pod, const ObjectPtr& pod) {
+    if (!PodConcernsHaproxy(*old_pod) && !PodConcernsHaproxy(*pod)) return;
     if (client::Field(client::Field(*old_pod, "metadata"), "labels") != client::Field(client::Field(*pod, "metadata"), "labels") ||
         MetaString(*old_pod, "deletionTimestamp") != MetaString(*pod, "deletionTimestamp")) {
       queue().Add(kKey);

@@ -150,6 +150,28 @@ bool StatusOnlyChange(const json& old, const json& cur) {
   return true;
 }
 
+bool BindingOrStatusOnlyChange(const json& old_pod, const json& pod) {
+  const json& old_spec = At(old_pod, "spec");
+  const json& spec = At(pod, "spec");
+  if (old_spec == spec) return StatusOnlyChange(old_pod, pod);
+  if (!old_spec.is_object() || !spec.is_object()) return false;
+  // Every field but nodeName the same, on both sides.
+  size_t compared = 0;
+  for (const auto& [key, value] : old_spec.items()) {
+    if (key == "nodeName") continue;
+    auto it = spec.find(key);
+    if (it == spec.end() || *it != value) return false;
+    ++compared;
+  }
+  if (spec.size() - (spec.contains("nodeName") ? 1 : 0) != compared) return false;
+  const json& om = At(old_pod, "metadata");
+  const json& cm = At(pod, "metadata");
+  for (const char* key : {"labels", "annotations", "ownerReferences", "finalizers", "deletionTimestamp", "generation"}) {
+    if (At(om, key) != At(cm, key)) return false;
+  }
+  return true;
+}
+
 bool IsDeleting(const json& obj) {
   const json& v = At(At(obj, "metadata"), "deletionTimestamp");
   return !v.is_null();

@@ -49,6 +49,10 @@ bool IsDeleting(const json& obj);  // metadata.deletionTimestamp is set
 // True when `cur` differs from `old` in its status only: the same spec, labels, annotations,
 // owners, finalizers and deletion state (resourceVersion and managedFields aside).
 bool StatusOnlyChange(const json& old, const json& cur);
+// As StatusOnlyChange, for a Pod whose spec.nodeName may also have changed: a binding, which
+// changes none of its owner's counts or decisions (a scale-down ranks Pods by the cache at its
+// own time), so the owner's reconcile may wait out kStatusBatchWindow as for a status change.
+bool BindingOrStatusOnlyChange(const json& old_pod, const json& pod);
 
 // How long an owner's reconcile waits after a status-only change of one of its children (a Pod
 // turning Ready, a ReplicaSet's counts moving), so that the changes of a burst of children make

@@ -98,7 +98,7 @@ void ReplicaSetController::OnPod(const json* old_pod, const json* pod, bool dele
   const std::string old_key = OwnerKey(*old_pod);
   if (!old_key.empty() && old_key != key) queue().Add(old_key);
   if (!key.empty()) {
-    if (old_key == key && StatusOnlyChange(*old_pod, *pod)) queue().AddAfter(key, kStatusBatchWindow);
+    if (old_key == key && BindingOrStatusOnlyChange(*old_pod, *pod)) queue().AddAfter(key, kStatusBatchWindow);
     else queue().Add(key);
   } else if (old_key.empty() ? (*old_pod)["metadata"].value("labels", json()) != (*pod)["metadata"].value("labels", json())
                              : true) {

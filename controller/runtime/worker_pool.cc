@@ -1,5 +1,8 @@
 #include "controller/runtime/worker_pool.h"
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <exception>
 #include <system_error>
 #include <utility>
@@ -46,12 +49,18 @@ void WorkerPool::Stop() {
   }
   resync_wake_.NotifyAll();
   if (resync_thread_.joinable()) resync_thread_.join();
+  const bool ran = !workers_.empty();
   // The workers exit once the queue is shut down and empty, so joining them is the drain.
   queue_->ShutDown();
   for (std::thread& worker : workers_) {
     if (worker.joinable()) worker.join();
   }
   workers_.clear();
+  if (!ran) return;
+  WorkQueueStats q = queue_->Stats();
+  log::Debug("worker pool stopped", {{"controller", queue_->name()}, {"adds", std::to_string(q.adds)},
+                                    {"deduplicated", std::to_string(q.deduplicated)}, {"gets", std::to_string(q.gets)},
+                                    {"reconciles", std::to_string(reconciles_.load())}});
 }
 
 WorkerPoolStats WorkerPool::Stats() const {
@@ -68,6 +77,12 @@ WorkerPoolStats WorkerPool::Stats() const {
 }
 
 void WorkerPool::RunWorker() {
+  {
+    // The thread's name in top, perf and /proc: "w:" and the queue's name.
+    std::string name = "w:" + queue_->name();
+    name.resize(std::min<size_t>(name.size(), 15));
+    pthread_setname_np(pthread_self(), name.c_str());
+  }
   // The thread's top frame: nothing may escape it. Reconciler exceptions are handled per key in
   // CallReconcile; what reaches here is the runtime itself failing (say, bad_alloc in the queue).
   try {
