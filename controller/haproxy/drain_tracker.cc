@@ -14,23 +14,71 @@ std::string ServerKey(const Backend& b, const ServerSlot& s) {
   return b.name + "|" + s.address + ":" + std::to_string(s.port);
 }
 
-std::string Meta(const json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return "";
-  const json& v = obj["metadata"].value(key, json());
-  return v.is_string() ? v.get<std::string>() : "";
+// A string field of metadata, by reference: Conditions() looks at every Pod of the cluster on
+// each reconcile, and most need nothing, so the look must not allocate.
+const std::string& Meta(const json& obj, const char* key) {
+  static const std::string kEmpty;
+  if (!obj.is_object()) return kEmpty;
+  auto m = obj.find("metadata");
+  if (m == obj.end() || !m->is_object()) return kEmpty;
+  auto v = m->find(key);
+  return v != m->end() && v->is_string() ? v->get_ref<const std::string&>() : kEmpty;
 }
 
 }  // namespace
 
 const json* FindPodCondition(const json& pod, const std::string& type) {
-  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return nullptr;
-  const json& status = pod["status"];
-  if (!status.contains("conditions") || !status["conditions"].is_array()) return nullptr;
-  const json& conditions = status["conditions"];
-  for (const json& c : conditions) {
-    if (c.is_object() && c.value("type", "") == type) return &c;
+  if (!pod.is_object()) return nullptr;
+  auto status = pod.find("status");
+  if (status == pod.end() || !status->is_object()) return nullptr;
+  auto conditions = status->find("conditions");
+  if (conditions == status->end() || !conditions->is_array()) return nullptr;
+  for (const json& c : *conditions) {
+    if (!c.is_object()) continue;
+    auto t = c.find("type");
+    if (t != c.end() && t->is_string() && t->get_ref<const std::string&>() == type) return &c;
   }
   return nullptr;
+}
+
+namespace {
+
+bool HasHttpReadinessProbe(const json& pod) {
+  auto spec = pod.find("spec");
+  if (spec == pod.end() || !spec->is_object()) return false;
+  auto containers = spec->find("containers");
+  if (containers == spec->end() || !containers->is_array()) return false;
+  for (const json& c : *containers) {
+    if (!c.is_object()) continue;
+    auto probe = c.find("readinessProbe");
+    if (probe != c.end() && probe->is_object() && probe->contains("httpGet")) return true;
+  }
+  return false;
+}
+
+const json& MetaField(const json& pod, const char* key) {
+  static const json kNull;
+  auto m = pod.find("metadata");
+  if (m == pod.end() || !m->is_object()) return kNull;
+  auto v = m->find(key);
+  return v == m->end() ? kNull : *v;
+}
+
+}  // namespace
+
+bool PodMatters(const json& pod) {
+  if (!pod.is_object()) return false;
+  return HasHttpReadinessProbe(pod) || FindPodCondition(pod, api::kinds::kHaproxyDrainedCondition) != nullptr;
+}
+
+bool PodUpdateMatters(const json& old_pod, const json& pod) {
+  if (!old_pod.is_object() || !pod.is_object()) return true;
+  if (MetaField(old_pod, "labels") != MetaField(pod, "labels")) return true;
+  if (MetaField(old_pod, "deletionTimestamp") != MetaField(pod, "deletionTimestamp") && PodMatters(pod)) return true;
+  const json* before = FindPodCondition(old_pod, api::kinds::kHaproxyDrainedCondition);
+  const json* now = FindPodCondition(pod, api::kinds::kHaproxyDrainedCondition);
+  if ((before == nullptr) != (now == nullptr)) return true;
+  return before != nullptr && *before != *now;
 }
 
 bool DrainTracker::NeedsStats(const HaproxyModel& desired) {
@@ -144,18 +192,23 @@ std::vector<PodConditionWrite> DrainTracker::Conditions(const HaproxyModel& appl
 
   std::vector<PodConditionWrite> writes;
   std::map<std::string, bool> written;  // of Pods that still exist
+  const std::string drained_type = api::kinds::kHaproxyDrainedCondition;
   for (const auto& pod : pods) {
-    const std::string uid = Meta(*pod, "uid");
+    const std::string& uid = Meta(*pod, "uid");
     if (uid.empty()) continue;
     // The condition only moves forward: none (0), False (1), True (2). What was written counts
     // before the cache shows it.
-    const json* condition = FindPodCondition(*pod, api::kinds::kHaproxyDrainedCondition);
+    const json* condition = FindPodCondition(*pod, drained_type);
+    auto was = written_.find(uid);
+    auto it = states.find(uid);
+    // No condition, none written, no server: nothing to write whether terminating or not (the
+    // checks below skip it too). Most Pods of a cluster are this; keep them cheap.
+    if (condition == nullptr && was == written_.end() && it == states.end()) continue;
     int level = condition == nullptr ? 0 : condition->value("status", "") == "True" ? 2 : 1;
-    if (auto was = written_.find(uid); was != written_.end()) {
+    if (was != written_.end()) {
       written[uid] = was->second;
       level = std::max(level, was->second ? 2 : 1);
     }
-    auto it = states.find(uid);
     const bool terminating = !Meta(*pod, "deletionTimestamp").empty();
     PodConditionWrite w{Meta(*pod, "namespace"), Meta(*pod, "name"), uid, false, "", ""};
     if (!terminating) {

@@ -87,4 +87,14 @@ class DrainTracker {
 // The condition type on a Pod (nullptr when absent) in a v1 Pod.
 const nlohmann::json* FindPodCondition(const nlohmann::json& pod, const std::string& type);
 
+// Whether an event of this Pod can change what the controller does, so that it is worth a
+// reconcile (each one looks at every Pod: with one per Pod event, 10,000 Pods coming up cost
+// 10,000 scans). A Pod matters while it has an httpGet readinessProbe (the model's HTTP checks)
+// or the Drained condition (the termination order: a Pod gets it False once a server routes to
+// it, which an EndpointSlice event reconciles). An update matters when its labels change, when
+// a Pod that matters starts terminating, or when its Drained condition changes (the controller's
+// own write reaching the cache: a decision may have waited for it).
+bool PodMatters(const nlohmann::json& pod);
+bool PodUpdateMatters(const nlohmann::json& old_pod, const nlohmann::json& pod);
+
 }  // namespace capstan::controller::haproxy

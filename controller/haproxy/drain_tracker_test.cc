@@ -191,6 +191,46 @@ TEST(DrainTrackerTest, RoutedPodsGetTheConditionFalseAndDrainedTerminatingOnesTr
   EXPECT_TRUE(tracker.Conditions(applied, {}, pods).empty());
 }
 
+TEST(DrainTrackerTest, AConditionWrittenButNotYetCachedCountsForAPodThatLostItsServer) {
+  DrainTracker tracker;
+  auto writes = tracker.Conditions(Model({Server(1, S::kReady, "a")}), {}, Pods({Pod("a")}));
+  ASSERT_EQ(writes.size(), 1u);
+  tracker.Written(writes[0]);
+  // The cache still shows no condition, and no server routes to it any more: Pods without a
+  // condition, a write or a server are skipped, but this one has a write.
+  writes = tracker.Conditions(Model({}), {}, Pods({Pod("a", "", true), Pod("b", "", true), Pod("c")}));
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].name, "a");
+  EXPECT_TRUE(writes[0].drained);
+}
+
+TEST(PodEventFilterTest, APodMattersWithAnHttpReadinessProbeOrTheDrainedCondition) {
+  EXPECT_FALSE(PodMatters(Pod("a")));
+  EXPECT_FALSE(PodMatters(Pod("a", "", true)));
+  EXPECT_TRUE(PodMatters(Pod("a", "False")));
+  json probed = Pod("a");
+  probed["spec"]["containers"] = json::array({{{"name", "c"}}, {{"name", "web"}, {"readinessProbe", {{"httpGet", {{"port", 80}}}}}}});
+  EXPECT_TRUE(PodMatters(probed));
+  probed["spec"]["containers"][1]["readinessProbe"] = {{"tcpSocket", {{"port", 80}}}};
+  EXPECT_FALSE(PodMatters(probed));
+}
+
+TEST(PodEventFilterTest, UpdatesMatterForLabelsTerminationOfPodsThatMatterAndTheDrainedCondition) {
+  // The status changes of a Pod nothing routes to: no reconcile.
+  json running = Pod("a");
+  running["status"]["phase"] = "Running";
+  EXPECT_FALSE(PodUpdateMatters(Pod("a"), running));
+  EXPECT_FALSE(PodUpdateMatters(Pod("a"), Pod("a", "", true)));  // terminating, never routed
+  EXPECT_TRUE(PodUpdateMatters(Pod("a", "False"), Pod("a", "False", true)));
+  // The controller's own write reaching the cache, even on a terminating Pod.
+  EXPECT_TRUE(PodUpdateMatters(Pod("a", "", true), Pod("a", "False", true)));
+  EXPECT_TRUE(PodUpdateMatters(Pod("a", "False", true), Pod("a", "True", true)));
+  EXPECT_FALSE(PodUpdateMatters(Pod("a", "False"), Pod("a", "False")));
+  json relabelled = Pod("a");
+  relabelled["metadata"]["labels"] = {{"app", "web"}};
+  EXPECT_TRUE(PodUpdateMatters(Pod("a"), relabelled));
+}
+
 TEST(DrainTrackerTest, APodWhoseEndpointLeftIsDrainedOnlyOnceTheApplierFinishedItsSlot) {
   DrainTracker tracker;
   HaproxyModel applied = Model({Server(1, S::kReady, "a")});

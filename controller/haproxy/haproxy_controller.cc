@@ -72,14 +72,16 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
   }
   // Pods matter for their readinessProbe (the HTTP check): new, gone, or relabelled; and for the
   // termination order once they are terminating (a Pod no server routes to is drained at once).
+  // Only Pods that can change the outcome (PodMatters, drain_tracker.h).
   client::ResourceEventHandler pods;
-  pods.on_add = any.on_add;
-  pods.on_delete = any.on_delete;
+  pods.on_add = [this](const ObjectPtr& pod) {
+    if (PodMatters(*pod)) queue().Add(kKey);
+  };
+  pods.on_delete = [this](const ObjectPtr& pod) {
+    if (PodMatters(*pod)) queue().Add(kKey);
+  };
   pods.on_update = [this](const ObjectPtr& old_pod, const ObjectPtr& pod) {
-    if (client::Field(client::Field(*old_pod, "metadata"), "labels") != client::Field(client::Field(*pod, "metadata"), "labels") ||
-        MetaString(*old_pod, "deletionTimestamp") != MetaString(*pod, "deletionTimestamp")) {
-      queue().Add(kKey);
-    }
+    if (PodUpdateMatters(*old_pod, *pod)) queue().Add(kKey);
   };
   return pods_->AddEventHandler(std::move(pods));
 }
