@@ -14,15 +14,21 @@ std::string ServerKey(const Backend& b, const ServerSlot& s) {
   return b.name + "|" + s.address + ":" + std::to_string(s.port);
 }
 
-// A string field of metadata, by reference: Conditions() looks at every Pod of the cluster on
-// each reconcile, and most need nothing, so the look must not allocate.
+// A member of metadata (null when absent), by reference: Conditions() looks at every Pod of the
+// cluster on each reconcile, and most need nothing, so the look must not allocate.
+const json& MetaField(const json& obj, const char* key) {
+  static const json kNull;
+  if (!obj.is_object()) return kNull;
+  auto m = obj.find("metadata");
+  if (m == obj.end() || !m->is_object()) return kNull;
+  auto v = m->find(key);
+  return v == m->end() ? kNull : *v;
+}
+
 const std::string& Meta(const json& obj, const char* key) {
   static const std::string kEmpty;
-  if (!obj.is_object()) return kEmpty;
-  auto m = obj.find("metadata");
-  if (m == obj.end() || !m->is_object()) return kEmpty;
-  auto v = m->find(key);
-  return v != m->end() && v->is_string() ? v->get_ref<const std::string&>() : kEmpty;
+  const json& v = MetaField(obj, key);
+  return v.is_string() ? v.get_ref<const std::string&>() : kEmpty;
 }
 
 }  // namespace
@@ -54,14 +60,6 @@ bool HasHttpReadinessProbe(const json& pod) {
     if (probe != c.end() && probe->is_object() && probe->contains("httpGet")) return true;
   }
   return false;
-}
-
-const json& MetaField(const json& pod, const char* key) {
-  static const json kNull;
-  auto m = pod.find("metadata");
-  if (m == pod.end() || !m->is_object()) return kNull;
-  auto v = m->find(key);
-  return v == m->end() ? kNull : *v;
 }
 
 }  // namespace
