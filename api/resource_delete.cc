@@ -55,12 +55,24 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
                               ", ResourceVersion in object meta: " + std::to_string(kv->mod_revision));
     }
 
+    const int64_t grace = kind.deletion_grace ? std::max<int64_t>(0, kind.deletion_grace(obj, opts.grace_period_seconds)) : 0;
+    // Orphan and Foreground add a finalizer (below), so they are graceful too.
+    const bool graceful = HasFinalizers(obj) || policy == "Orphan" || policy == "Foreground" || grace > 0;
+    const bool is_namespace = kind.kind == "Namespace" && kind.group.empty();
+    if (!graceful && !is_namespace) {  // the common case: removed at once, no copy of the object
+      if (opts.dry_run) return obj;
+      auto wr = store_->Delete(key, store::Precondition{kv->mod_revision});
+      if (wr.ok()) {
+        obj["metadata"]["resourceVersion"] = std::to_string(wr->revision);
+        return obj;
+      }
+      if (wr.status().IsConflict()) continue;  // changed under us: look again
+      return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
+    }
     json next = obj;
     if (policy == "Orphan") AddFinalizer(next, "orphan");
     if (policy == "Foreground") AddFinalizer(next, "foregroundDeletion");
-    const int64_t grace = kind.deletion_grace ? std::max<int64_t>(0, kind.deletion_grace(obj, opts.grace_period_seconds)) : 0;
-    const bool graceful = HasFinalizers(next) || grace > 0;
-    if (kind.kind == "Namespace" && kind.group.empty()) {
+    if (is_namespace) {
       // A namespace is marked Terminating before it is emptied, so that no create slips in
       // between the emptying and the removal (creates check the mark); then it goes, or stays
       // Terminating while metadata finalizers remain, as in Kubernetes.
@@ -89,16 +101,6 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
         return next;
       }
       if (wr.status().IsConflict()) continue;  // e.g. its finalizers changed meanwhile
-      return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
-    }
-    if (!graceful) {
-      if (opts.dry_run) return obj;
-      auto wr = store_->Delete(key, store::Precondition{kv->mod_revision});
-      if (wr.ok()) {
-        obj["metadata"]["resourceVersion"] = std::to_string(wr->revision);
-        return obj;
-      }
-      if (wr.status().IsConflict()) continue;  // changed under us: look again
       return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
     }
     // Graceful: mark, and let the finalizers' owners (or whoever runs the object) finish it.

@@ -41,18 +41,27 @@ Status ConflictError(const KindInfo& kind, const std::string& name) {
                           "and try again");
 }
 
+bool SameMembersExcept(const json& a, const json& b, std::initializer_list<std::string_view> skip) {
+  if (!a.is_object() || !b.is_object()) return a == b;
+  auto skipped = [&](const std::string& key) { return std::find(skip.begin(), skip.end(), key) != skip.end(); };
+  auto ia = a.begin(), ib = b.begin();
+  for (;;) {
+    while (ia != a.end() && skipped(ia.key())) ++ia;
+    while (ib != b.end() && skipped(ib.key())) ++ib;
+    if (ia == a.end() || ib == b.end()) return ia == a.end() && ib == b.end();
+    if (ia.key() != ib.key() || *ia != *ib) return false;
+    ++ia;
+    ++ib;
+  }
+}
+
 namespace {
 
 constexpr int kMaxConflictRetries = 16;
 
 // What a spec change is, for metadata.generation: everything outside metadata and status.
-json SpecPart(const json& obj) {
-  json out = obj;
-  out.erase("metadata");
-  out.erase("status");
-  out.erase("apiVersion");
-  out.erase("kind");
-  return out;
+bool SameSpec(const json& a, const json& b) {
+  return SameMembersExcept(a, b, {"metadata", "status", "apiVersion", "kind"});
 }
 
 // A uid in the body of an update or patch must be the stored object's (Kubernetes' uid
@@ -84,10 +93,12 @@ Status CheckNoNewFinalizers(const KindInfo& kind, const json& next, const json& 
   return Status::Ok();
 }
 
-bool SameIgnoringRevision(json a, json b) {
-  if (a.contains("metadata")) a["metadata"].erase("resourceVersion");
-  if (b.contains("metadata")) b["metadata"].erase("resourceVersion");
-  return a == b;
+bool SameIgnoringRevision(const json& a, const json& b) {
+  if (!a.is_object() || !b.is_object()) return a == b;
+  if (!SameMembersExcept(a, b, {"metadata"})) return false;
+  auto ma = a.find("metadata"), mb = b.find("metadata");
+  if (ma == a.end() || mb == b.end()) return (ma == a.end()) == (mb == b.end());
+  return SameMembersExcept(*ma, *mb, {"resourceVersion"});
 }
 
 }  // namespace
@@ -264,7 +275,7 @@ Result<json> ResourceService::CommitUpdate(const KindInfo& kind, const std::stri
   CAPSTAN_RETURN_IF_ERROR(CheckNoNewFinalizers(kind, next, old));
 
   CAPSTAN_RETURN_IF_ERROR(Admit(kind, next, &old));
-  if (!status_only && kind.has_generation && SpecPart(next) != SpecPart(old)) {
+  if (!status_only && kind.has_generation && !SameSpec(next, old)) {
     next["metadata"]["generation"] = old_meta.value("generation", int64_t{1}) + 1;
   }
   // A no-op write does not create a revision (Kubernetes returns the unchanged object).

@@ -1,7 +1,9 @@
 // Helpers shared by the files that implement ResourceService. Not part of its contract.
 #pragma once
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "api/admission.h"
 #include "api/kind.h"
@@ -22,6 +24,11 @@ Status CheckTypeMeta(const KindInfo& kind, json& obj);
 // ApplyJsonPatch with Kubernetes' status codes: 422 when the patch cannot be applied (a failed
 // "test" included), 413 beyond 10,000 operations.
 Result<json> ApplyJsonPatchAsKubernetes(const json& document, const json& patch);
+
+// Whether `a` and `b` have the same members apart from those named in `skip`; non-objects are
+// compared whole. Walks both in key order without copying (every update compares the whole
+// object twice: for a spec change and for a no-op).
+bool SameMembersExcept(const json& a, const json& b, std::initializer_list<std::string_view> skip);
 
 // Where claims live in the store (admission.h): outside /registry/, so no kind's prefix, watch or
 // list ever sees them.

@@ -288,14 +288,15 @@ std::string ComputeQosClass(const json& spec) {
 // nothing to stop and goes at once; otherwise its containers get the requested grace, else
 // spec.terminationGracePeriodSeconds (defaulted to 30).
 int64_t DeletionGrace(const json& pod, std::optional<int64_t> requested) {
-  const json& spec = pod.value("spec", json::object());
-  if (!spec.is_object() || spec.value("nodeName", "").empty()) return 0;
-  const json& status = pod.value("status", json::object());
-  const std::string phase = status.is_object() ? status.value("phase", "") : "";
+  // By reference (json::value() would copy the whole spec and status): every Pod delete asks.
+  const json* spec = Get(pod, "spec");
+  if (spec == nullptr || !spec->is_object() || GetString(*spec, "nodeName").empty()) return 0;
+  const json* status = Get(pod, "status");
+  const std::string phase = status != nullptr && status->is_object() ? GetString(*status, "phase") : "";
   if (phase == "Succeeded" || phase == "Failed") return 0;
   if (requested) return *requested;
-  const json& grace = spec.value("terminationGracePeriodSeconds", json(30));
-  return grace.is_number_integer() ? grace.get<int64_t>() : 30;
+  const json* grace = Get(*spec, "terminationGracePeriodSeconds");
+  return grace != nullptr && grace->is_number_integer() ? grace->get<int64_t>() : 30;
 }
 
 void RegisterPod() {

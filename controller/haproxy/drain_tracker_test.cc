@@ -191,6 +191,19 @@ TEST(DrainTrackerTest, RoutedPodsGetTheConditionFalseAndDrainedTerminatingOnesTr
   EXPECT_TRUE(tracker.Conditions(applied, {}, pods).empty());
 }
 
+TEST(DrainTrackerTest, AConditionWrittenButNotYetCachedCountsForAPodThatLostItsServer) {
+  DrainTracker tracker;
+  auto writes = tracker.Conditions(Model({Server(1, S::kReady, "a")}), {}, Pods({Pod("a")}));
+  ASSERT_EQ(writes.size(), 1u);
+  tracker.Written(writes[0]);
+  // The cache still shows no condition, and no server routes to it any more: Pods without a
+  // condition, a write or a server are skipped, but this one has a write.
+  writes = tracker.Conditions(Model({}), {}, Pods({Pod("a", "", true), Pod("b", "", true), Pod("c")}));
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].name, "a");
+  EXPECT_TRUE(writes[0].drained);
+}
+
 TEST(DrainTrackerTest, APodWhoseEndpointLeftIsDrainedOnlyOnceTheApplierFinishedItsSlot) {
   DrainTracker tracker;
   HaproxyModel applied = Model({Server(1, S::kReady, "a")});
