@@ -116,10 +116,16 @@ Status NodeAgent::Start() {
   informer_ = informers_->ForResource("/api/v1/pods", "", "spec.nodeName=" + node_name_);
   client::ResourceEventHandler handler;
   handler.on_add = [this](const client::ObjectPtr& p) { queue_.Add(client::ObjectKey(*p)); };
-  handler.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& p) {
-    queue_.Add(client::ObjectKey(*p));
+  handler.on_update = [this](const client::ObjectPtr& old_pod, const client::ObjectPtr& p) {
+    const std::string key = client::ObjectKey(*p);
+    if (own_writes_.IsOwnWrite(key, MetaString(*old_pod, "resourceVersion"), MetaString(*p, "resourceVersion"))) return;
+    queue_.Add(key);
   };
-  handler.on_delete = [this](const client::ObjectPtr& p) { queue_.Add(client::ObjectKey(*p)); };
+  handler.on_delete = [this](const client::ObjectPtr& p) {
+    const std::string key = client::ObjectKey(*p);
+    own_writes_.Forget(key);
+    queue_.Add(key);
+  };
   CAPSTAN_RETURN_IF_ERROR(informer_->AddEventHandler(std::move(handler)));
   services_ = informers_->ForResource("/api/v1/services");
   // A container that exits is looked at now, not at the next resync (the kubelet's PLEG role).
@@ -291,6 +297,7 @@ Status NodeAgent::WriteStatus(const json& pod, const PodRunInfo& info) {
     return r.status().Annotate("writing the status of pod " + client::ObjectKey(pod));
   }
   status_writes_.fetch_add(1, std::memory_order_relaxed);
+  own_writes_.Record(client::ObjectKey(pod), MetaString(pod, "resourceVersion"), MetaString(*r, "resourceVersion"));
   return Status::Ok();
 }
 

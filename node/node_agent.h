@@ -80,6 +80,7 @@
 #include "node/image_gc.h"
 #include "node/image_puller.h"
 #include "node/node_registration.h"
+#include "node/own_status_writes.h"
 #include "node/pod_launch.h"
 #include "node/pod_status.h"
 #include "node/port_allocator.h"
@@ -250,6 +251,8 @@ class NodeAgent {
   bool stopped_ = false;  // guarded by lifecycle_mu_
 
   std::atomic<uint64_t> status_writes_{0};
+  // Its own status writes, so their echo from the informer wakes nothing (own_status_writes.h).
+  OwnStatusWrites own_writes_;
   std::atomic<uint64_t> orphans_removed_{0};
 };
 

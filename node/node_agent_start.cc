@@ -71,6 +71,9 @@ std::variant<json, ReconcileResult> NodeAgent::PrepareStart(const std::string& k
     RecordEvent(pod, true, failed ? "Failed" : "BackOff",
                 failed ? "Error: " + pulled.reason + ": " + pulled.message : pulled.message);
     report(pulled.reason, pulled.message);
+    // A failed pull starts a back-off: look again at once to report ImagePullBackOff for it, as
+    // the kubelet's next sync does (this agent's own status write wakes nothing).
+    if (pulled.reason == "ErrImagePull") return ReconcileResult::RequeueAfter(std::chrono::milliseconds(0));
     return ReconcileResult::RequeueAfter(pulled.retry_after);
   }
 
