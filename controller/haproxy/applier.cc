@@ -95,6 +95,7 @@ void HaproxyApplier::OnRestart() {
   draining_.clear();
   leaving_.clear();
   worker_pid_ = 0;
+  reload_after_restart_ = true;
 }
 
 Status HaproxyApplier::SendServerCommands(const std::vector<std::string>& commands) {
@@ -133,7 +134,12 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
       if (s.state == ServerState::kReady) replaced_backends_.insert(b.name);
     }
   }
-  const RuntimePlan plan = PlanRuntime(applied_, desired);
+  RuntimePlan plan = PlanRuntime(applied_, desired);
+  if (reload_after_restart_) {
+    // HAProxy restarted from the file, which may not have held the last runtime change yet (see
+    // below): one reload from the file as it is now puts every server where applied_ says.
+    plan = RuntimePlan{true, "HAProxy restarted: reload from the current config", {}};
+  }
   if (!plan.reload && plan.ops.empty()) {
     reload_wanted_since_.reset();
     // What differs, if anything, is never rendered (an endpoint's Pod): the file stays as it is.
@@ -154,21 +160,12 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
       return result;
     }
   }
-  RenderedConfig rendered;
-  // A plan without a reload changes server lines only (IP literals and ports, see the model
-  // builder) of a config HAProxy accepted: no `haproxy -c` for it.
-  result.status = RenderAndCheck(desired, &rendered, &result.blamed, /*check_config=*/plan.reload);
-  if (!result.status.ok()) {
-    // The wish to reload stands (reload_wanted_since_ kept): the caller's next candidate, without
-    // the blamed objects, goes through at once instead of waiting out the debounce again.
-    return result;
-  }
-  if (::rename((config_path_ + ".new").c_str(), config_path_.c_str()) != 0) {
-    result.status = Status::Internal("cannot rename the new config over " + config_path_);
-    return result;
-  }
   bool reload = plan.reload;
   result.reload_reason = plan.reason;
+  // Server changes go to HAProxy first and to the file right after: a new endpoint is routed
+  // without waiting for the file (render and write, a few hundred microseconds for a small
+  // config, milliseconds for a large one). Should HAProxy restart in between, it started from
+  // the old file: OnRestart makes the next Apply reload from the new one.
   if (!reload) {
     std::vector<std::string> commands;
     for (const ServerOp& op : plan.ops) {
@@ -181,6 +178,19 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
       result.reload_reason = "runtime update failed: " + st.message();
       result.runtime_updates = 0;
     }
+  }
+  RenderedConfig rendered;
+  // A plan without a reload changes server lines only (IP literals and ports, see the model
+  // builder) of a config HAProxy accepted: no `haproxy -c` for it.
+  result.status = RenderAndCheck(desired, &rendered, &result.blamed, /*check_config=*/plan.reload);
+  if (!result.status.ok()) {
+    // The wish to reload stands (reload_wanted_since_ kept): the caller's next candidate, without
+    // the blamed objects, goes through at once instead of waiting out the debounce again.
+    return result;
+  }
+  if (::rename((config_path_ + ".new").c_str(), config_path_.c_str()) != 0) {
+    result.status = Status::Internal("cannot rename the new config over " + config_path_);
+    return result;
   }
   if (reload) {
     std::error_code ec;
@@ -205,6 +215,7 @@ ApplyResult HaproxyApplier::Apply(const HaproxyModel& desired, Clock::time_point
       return result;
     }
     reload_wanted_since_.reset();
+    reload_after_restart_ = false;
     worker_pid_ = *pid;
     result.reloaded = true;
     RemoveUnused(options_.render.cert_dir, rendered.files);

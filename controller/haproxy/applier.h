@@ -9,6 +9,9 @@
 //   2. Rename haproxy.cfg.new over haproxy.cfg (atomic). The file always holds the current
 //      endpoints, also when only the runtime API moved them: a later reload (or a restart of
 //      HAProxy) starts from them, since a reload does not carry runtime address changes over.
+//      For server-only changes the runtime commands (3) go first and the file right after, so a
+//      new endpoint is routed without waiting for the render; a HAProxy restarted in between
+//      gets a reload from the new file at the next Apply (OnRestart).
 //   3. PlanRuntime(applied, desired): server-only changes go through the runtime API (see
 //      runtime_plan.h), all of one Apply's commands in one connection to the worker; a leaving server is drained by Tick() — at once, unless it is UP and no
 //      other server of its backend is (a selector switched to Pods not checked yet), then once
@@ -116,6 +119,9 @@ class HaproxyApplier {
   // The current worker's pid for ServerCommands' direct path; 0: unknown (after a reload or a
   // restart of HAProxy, or before the first command): asked of the master before the next batch.
   pid_t worker_pid_ = 0;
+  // HAProxy restarted: the next Apply reloads (the file it started from may have lacked the last
+  // runtime change, which reaches HAProxy before the file).
+  bool reload_after_restart_ = false;
 };
 
 }  // namespace capstan::controller::haproxy

@@ -159,6 +159,27 @@ TEST_F(ApplierTest, EndpointChangesNeverReloadAndAReplicaNotListeningGetsNoTraff
   EXPECT_EQ(ReadFile(applier_->config_path()).find("  server s1 "), std::string::npos);
 }
 
+// Server changes reach HAProxy before the file: a HAProxy that restarted (from whatever file it
+// found) is reloaded from the current file at the next Apply, once, after the debounce.
+TEST_F(ApplierTest, AfterARestartTheNextApplyReloadsFromTheCurrentFile) {
+  ApplyResult r = applier_->Apply(Model({"a", "b"}), Clock::now());
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_FALSE(r.reloaded);
+  const pid_t worker = Worker();
+  applier_->OnRestart();
+  const auto t0 = Clock::now();
+  r = applier_->Apply(Model({"a", "b"}), t0);
+  EXPECT_TRUE(r.deferred);
+  r = applier_->Apply(Model({"a", "b"}), t0 + 150ms);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.reloaded);
+  EXPECT_NE(r.reload_reason.find("restarted"), std::string::npos) << r.reload_reason;
+  EXPECT_NE(Worker(), worker);
+  r = applier_->Apply(Model({"a", "b"}), Clock::now());  // once
+  EXPECT_FALSE(r.reloaded);
+  ASSERT_TRUE(WaitUntil([&] { return Responses(6).count("b\n") > 0; }, 5s));
+}
+
 // A server whose Pod passed the very check HAProxy runs (ServerSlot::probed) is UP as soon as it
 // enters, without waiting for HAProxy's first check (here a whole minute away); one not probed
 // waits for it.
