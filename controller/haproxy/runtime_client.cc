@@ -129,6 +129,8 @@ Result<std::vector<ServerStat>> ParseShowStat(const std::string& csv) {
     s.current_sessions = std::atoll(get("scur").c_str());
     s.weight = std::atoi(get("weight").c_str());
     s.check_status = get("check_status");
+    // "* L7OK": a check is in progress; what follows is the last completed one's result.
+    if (s.check_status.rfind("* ", 0) == 0) s.check_status.erase(0, 2);
     s.address = get("addr");
     s.check_code = std::atoi(get("check_code").c_str());
     s.last_check = get("last_chk");

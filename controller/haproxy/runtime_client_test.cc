@@ -39,9 +39,11 @@ TEST(ShowStatTest, ParsesServerRowsByHeaderNames) {
       "f,FRONTEND,3,OPEN,,,,,,,\n"
       "b,s1,2,UP,1,L7OK,127.0.0.1:20001,200,HTTP status check returned code <3C>200<3E>,12,\n"
       "b,s2,0,MAINT,1,,0.0.0.0:0,,,,\n"
+      "b,s3,0,UP,1,* L7OK,127.0.0.1:20003,,,1,\n"
       "b,BACKEND,2,UP,1,,,,,,\n");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  ASSERT_EQ(s->size(), 2u);
+  ASSERT_EQ(s->size(), 3u);
+  EXPECT_EQ((*s)[2].check_status, "L7OK");  // "* ": a check is running; the last result follows
   EXPECT_EQ((*s)[0].backend, "b");
   EXPECT_EQ((*s)[0].server, "s1");
   EXPECT_EQ((*s)[0].current_sessions, 2);
