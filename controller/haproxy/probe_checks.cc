@@ -1,25 +1,17 @@
 #include "controller/haproxy/probe_checks.h"
 
+#include "client/json_fields.h"
+
 namespace capstan::controller::haproxy {
 namespace {
 
 using nlohmann::json;
 
-// `j[key]` when `j` is an object holding it, else null (never throws, never inserts).
-const json& At(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
-
-std::string StringAt(const json& j, const char* key) {
-  const json& v = At(j, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
+using client::Field;
+using client::StringField;
 
 bool Selects(const json& selector, const json& pod) {
-  const json& labels = At(At(pod, "metadata"), "labels");
+  const json& labels = Field(Field(pod, "metadata"), "labels");
   if (!labels.is_object()) return false;
   for (const auto& [k, v] : selector.items()) {
     auto it = labels.find(k);
@@ -31,18 +23,18 @@ bool Selects(const json& selector, const json& pod) {
 }  // namespace
 
 bool PassedItsOwnProbe(const json& pod) {
-  if (At(At(pod, "metadata"), "deletionTimestamp").is_string()) return false;
-  const json& containers = At(At(pod, "spec"), "containers");
+  if (Field(Field(pod, "metadata"), "deletionTimestamp").is_string()) return false;
+  const json& containers = Field(Field(pod, "spec"), "containers");
   if (containers.is_array()) {
     for (const json& c : containers) {
-      const json& get = At(At(c, "readinessProbe"), "httpGet");
-      if (get.is_object() && !StringAt(get, "host").empty()) return false;
+      const json& get = Field(Field(c, "readinessProbe"), "httpGet");
+      if (get.is_object() && !StringField(get, "host").empty()) return false;
     }
   }
-  const json& conditions = At(At(pod, "status"), "conditions");
+  const json& conditions = Field(Field(pod, "status"), "conditions");
   if (!conditions.is_array()) return false;
   for (const json& c : conditions) {
-    if (StringAt(c, "type") == "Ready") return StringAt(c, "status") == "True";
+    if (StringField(c, "type") == "Ready") return StringField(c, "status") == "True";
   }
   return false;
 }
@@ -52,23 +44,23 @@ ProbeChecks ProbeChecksFor(const ObjectList& services, const ObjectList& endpoin
   // "<ns>/<service>" -> its Pods' keys, ordered by name.
   std::map<std::string, std::set<std::string>> pods_of;
   for (const auto& slice : endpoint_slices) {
-    const json& meta = At(*slice, "metadata");
-    const std::string service = StringAt(At(meta, "labels"), "kubernetes.io/service-name");
-    const json& endpoints = At(*slice, "endpoints");
+    const json& meta = Field(*slice, "metadata");
+    const std::string service = StringField(Field(meta, "labels"), "kubernetes.io/service-name");
+    const json& endpoints = Field(*slice, "endpoints");
     if (service.empty() || !endpoints.is_array()) continue;
-    const std::string ns = StringAt(meta, "namespace");
+    const std::string ns = StringField(meta, "namespace");
     for (const json& e : endpoints) {
-      const json& ref = At(e, "targetRef");
-      if (StringAt(ref, "kind") != "Pod" || StringAt(ref, "name").empty()) continue;
-      pods_of[ns + "/" + service].insert(ns + "/" + StringAt(ref, "name"));
+      const json& ref = Field(e, "targetRef");
+      if (StringField(ref, "kind") != "Pod" || StringField(ref, "name").empty()) continue;
+      pods_of[ns + "/" + service].insert(ns + "/" + StringField(ref, "name"));
     }
   }
   ProbeChecks out;
   for (const auto& svc : services) {
-    const json& selector = At(At(*svc, "spec"), "selector");
+    const json& selector = Field(Field(*svc, "spec"), "selector");
     if (!selector.is_object() || selector.empty()) continue;
-    const json& meta = At(*svc, "metadata");
-    const std::string key = StringAt(meta, "namespace") + "/" + StringAt(meta, "name");
+    const json& meta = Field(*svc, "metadata");
+    const std::string key = StringField(meta, "namespace") + "/" + StringField(meta, "name");
     auto names = pods_of.find(key);
     if (names == pods_of.end()) continue;
     for (const std::string& pod_key : names->second) {
@@ -77,7 +69,7 @@ ProbeChecks ProbeChecksFor(const ObjectList& services, const ObjectList& endpoin
       if (pod == nullptr || !Selects(selector, *pod) || !CheckFromPod(*pod, &check)) continue;
       auto [chosen, first] = out.checks.try_emplace(key, check);
       if ((first || chosen->second == check) && PassedItsOwnProbe(*pod)) {
-        out.passed[key].insert(StringAt(At(*pod, "metadata"), "uid"));
+        out.passed[key].insert(StringField(Field(*pod, "metadata"), "uid"));
       }
     }
   }
