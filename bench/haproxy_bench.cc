@@ -465,8 +465,8 @@ int Main(int argc, char** argv) {
     };
     if (capstan) line(f.check_interval.empty() ? "capstan" : ("capstan, check " + f.check_interval).c_str(), bc);
     if (capstan && !bc.to_slice_ms.empty()) {
-      std::printf("    capstan, Ready -> EndpointSlice ready: p50 %.1f ms, p99 %.1f ms (the rest: HAProxy controller, "
-                  "runtime API, first check)\n",
+      std::printf("    capstan, Ready -> EndpointSlice ready: p50 %.1f ms, p99 %.1f ms (HAProxy takes the Pod "
+                  "event itself, ahead of the slice: pending_endpoints.h)\n",
                   Percentile(bc.to_slice_ms, 50), Percentile(bc.to_slice_ms, 99));
     }
     line("reload per change", bp);

@@ -29,19 +29,6 @@ std::vector<std::string> IndexByService(const json& slice) {
   return {Meta(slice, "namespace") + "/" + service};
 }
 
-bool Selects(const json& service, const json& pod) {
-  auto spec = service.find("spec");
-  if (spec == service.end() || !spec->is_object()) return false;
-  auto sel = spec->find("selector");
-  if (sel == spec->end() || !sel->is_object() || sel->empty()) return false;
-  const json& labels = Labels(pod);
-  for (auto it = sel->begin(); it != sel->end(); ++it) {
-    auto v = labels.find(it.key());
-    if (v == labels.end() || *v != *it) return false;
-  }
-  return true;
-}
-
 std::string SlicesPath(const std::string& ns) { return "/apis/discovery.k8s.io/v1/namespaces/" + ns + "/endpointslices"; }
 
 int64_t Revision(const json& obj) {
@@ -102,7 +89,7 @@ Status EndpointSliceController::Setup(const ControllerContext& ctx) {
 
 void EndpointSliceController::OnPod(const json* old_pod, const json& pod) {
   for (const auto& s : services_->ListNamespace(Meta(pod, "namespace"))) {
-    if (Selects(*s, pod) || (old_pod != nullptr && Selects(*s, *old_pod))) queue().Add(client::ObjectKey(*s));
+    if (SelectsPod(*s, pod) || (old_pod != nullptr && SelectsPod(*s, *old_pod))) queue().Add(client::ObjectKey(*s));
   }
 }
 

@@ -66,46 +66,12 @@ struct Chunk {
 
 std::vector<Chunk> DesiredChunks(const json& service, const std::vector<ObjectPtr>& pods,
                                  const std::map<std::string, ObjectPtr>& nodes) {
-  const json& spec = Field(service, "spec");
-  const json& selector = Field(spec, "selector");
-  const json& service_ports = Field(spec, "ports");
-  const bool publish_not_ready = Field(spec, "publishNotReadyAddresses") == true;
   std::vector<Endpoint> all;
   for (const ObjectPtr& p : pods) {
-    const json& pod = *p;
-    if (!Selected(selector, pod)) continue;
-    const std::string node_name = Str(Field(pod, "spec"), "nodeName");
-    const std::string phase = Str(Field(pod, "status"), "phase");
-    if (node_name.empty() || phase == "Succeeded" || phase == "Failed") continue;
-    std::string address;
-    if (auto n = nodes.find(node_name); n != nodes.end() && n->second) address = NodeAddress(*n->second);
-    if (address.empty()) address = Str(Field(pod, "status"), "hostIP");
-    if (address.empty()) continue;
-    Endpoint e;
-    e.ports = json::array();
-    if (service_ports.is_array()) {
-      for (const json& sp : service_ports) {
-        const json& target = Field(sp, "targetPort").is_null() ? Field(sp, "port") : Field(sp, "targetPort");
-        int host = HostPort(pod, target);
-        if (host == 0) continue;
-        e.ports.push_back({{"name", Str(sp, "name")}, {"protocol", "TCP"}, {"port", host}});
-      }
-    }
-    if (e.ports.empty()) continue;  // nothing of the Service is served by this Pod
-    const bool terminating = !Field(Field(pod, "metadata"), "deletionTimestamp").is_null();
-    const bool ready = PodReady(pod);
-    e.sort_key = Meta(pod, "namespace") + "/" + Meta(pod, "name");
-    e.address_type = address.find(':') != std::string::npos ? "IPv6" : "IPv4";
-    e.endpoint = {{"addresses", json::array({address})},
-                  {"conditions",
-                   {{"ready", publish_not_ready || (ready && !terminating)},
-                    {"serving", publish_not_ready || ready},
-                    {"terminating", terminating}}},
-                  {"nodeName", node_name},
-                  {"targetRef",
-                   {{"kind", "Pod"}, {"namespace", Meta(pod, "namespace")}, {"name", Meta(pod, "name")},
-                    {"uid", Meta(pod, "uid")}}}};
-    all.push_back(std::move(e));
+    PodEndpoint pe;
+    if (!EndpointForPod(service, *p, nodes, &pe)) continue;
+    all.push_back(Endpoint{Meta(*p, "namespace") + "/" + Meta(*p, "name"), std::move(pe.address_type),
+                           std::move(pe.ports), std::move(pe.endpoint)});
   }
   std::sort(all.begin(), all.end(), [](const Endpoint& a, const Endpoint& b) {
     return std::tie(a.address_type, a.ports, a.sort_key) < std::tie(b.address_type, b.ports, b.sort_key);
@@ -152,6 +118,50 @@ std::string NodeAddress(const json& node) {
     }
   }
   return "";
+}
+
+bool SelectsPod(const json& service, const json& pod) {
+  const json& selector = Field(Field(service, "spec"), "selector");
+  return selector.is_object() && !selector.empty() && Selected(selector, pod);
+}
+
+bool EndpointForPod(const json& service, const json& pod, const std::map<std::string, ObjectPtr>& nodes,
+                    PodEndpoint* out) {
+  const json& spec = Field(service, "spec");
+  const json& service_ports = Field(spec, "ports");
+  const bool publish_not_ready = Field(spec, "publishNotReadyAddresses") == true;
+  if (!SelectsPod(service, pod)) return false;
+  const std::string node_name = Str(Field(pod, "spec"), "nodeName");
+  const std::string phase = Str(Field(pod, "status"), "phase");
+  if (node_name.empty() || phase == "Succeeded" || phase == "Failed") return false;
+  std::string address;
+  if (auto n = nodes.find(node_name); n != nodes.end() && n->second) address = NodeAddress(*n->second);
+  if (address.empty()) address = Str(Field(pod, "status"), "hostIP");
+  if (address.empty()) return false;
+  json ports = json::array();
+  if (service_ports.is_array()) {
+    for (const json& sp : service_ports) {
+      const json& target = Field(sp, "targetPort").is_null() ? Field(sp, "port") : Field(sp, "targetPort");
+      int host = HostPort(pod, target);
+      if (host == 0) continue;
+      ports.push_back({{"name", Str(sp, "name")}, {"protocol", "TCP"}, {"port", host}});
+    }
+  }
+  if (ports.empty()) return false;  // nothing of the Service is served by this Pod
+  const bool terminating = !Field(Field(pod, "metadata"), "deletionTimestamp").is_null();
+  const bool ready = PodReady(pod);
+  out->address_type = address.find(':') != std::string::npos ? "IPv6" : "IPv4";
+  out->ports = std::move(ports);
+  out->endpoint = {{"addresses", json::array({address})},
+                   {"conditions",
+                    {{"ready", publish_not_ready || (ready && !terminating)},
+                     {"serving", publish_not_ready || ready},
+                     {"terminating", terminating}}},
+                   {"nodeName", node_name},
+                   {"targetRef",
+                    {{"kind", "Pod"}, {"namespace", Meta(pod, "namespace")}, {"name", Meta(pod, "name")},
+                     {"uid", Meta(pod, "uid")}}}};
+  return true;
 }
 
 EndpointSlicePlan PlanEndpointSlices(const json& service, const std::vector<ObjectPtr>& pods,

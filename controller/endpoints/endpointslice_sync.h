@@ -55,4 +55,20 @@ EndpointSlicePlan PlanEndpointSlices(const json& service, const std::vector<Obje
 // The address of a Node for endpoints ("" when it has none).
 std::string NodeAddress(const json& node);
 
+// True when `service` has a non-empty selector and it selects `pod`'s labels.
+bool SelectsPod(const json& service, const json& pod);
+
+// One Pod's endpoint in `service`'s slices, exactly as PlanEndpointSlices builds it: its slice
+// group (addressType, ports) and the Endpoint object. False when the Pod is no endpoint of the
+// Service (not selected, not scheduled, finished, no address, no host port for any Service
+// port). Consumers that must run ahead of the slices (the HAProxy controller's pending
+// endpoints) use it so that they compute what the slices will say, never something else.
+struct PodEndpoint {
+  std::string address_type;  // "IPv4" | "IPv6"
+  json ports;                // [{name, protocol, port}]
+  json endpoint;             // {addresses, conditions, nodeName, targetRef}
+};
+bool EndpointForPod(const json& service, const json& pod, const std::map<std::string, ObjectPtr>& nodes,
+                    PodEndpoint* out);
+
 }  // namespace capstan::controller::endpoints

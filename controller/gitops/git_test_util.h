@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -184,9 +185,13 @@ class SshGitServer {
     pid_ = GitFixtureRepo::Output("cat " + dir_ + "/sshd.pid.shell");
     return WaitForPort(port_);
   }
+  // Returns once sshd has exited (bounded): it removes its PidFile as it goes, which would race
+  // with the caller removing the directory.
   void Stop() {
     if (pid_.empty()) return;
-    GitFixtureRepo::Sh("kill " + pid_ + " 2>/dev/null");
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_));
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 500 && ::kill(pid, 0) == 0 && !Zombie(pid); ++i) ::usleep(10000);
     pid_.clear();
   }
   // ssh://<user>@127.0.0.1:<port><absolute path of a bare repository>
@@ -207,6 +212,14 @@ class SshGitServer {
   std::string log() const { return GitFixtureRepo::Output("cat " + dir_ + "/sshd.log"); }
 
  private:
+  static bool Zombie(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto paren = line.rfind(')');
+    return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+  }
+
   std::string dir_;
   int port_;
   std::string pid_;

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "client/json_fields.h"
+#include "controller/endpoints/endpointslice_sync.h"
 #include "controller/haproxy/drain_tracker.h"
 #include "controller/haproxy/ingress_status.h"
 #include "controller/haproxy/probe_checks.h"
@@ -48,6 +49,7 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
   secrets_ = ctx.informers->ForResource("/api/v1/secrets");
   config_maps_ = ctx.informers->ForResource(std::string("/api/v1/namespaces/") + kDefaultsNamespace + "/configmaps");
   pods_ = ctx.informers->ForResource("/api/v1/pods");
+  nodes_ = ctx.informers->ForResource("/api/v1/nodes");
   client::ResourceEventHandler any;
   any.on_add = [this](const ObjectPtr&) { queue().Add(kKey); };
   any.on_update = [this](const ObjectPtr&, const ObjectPtr&) { queue().Add(kKey); };
@@ -57,26 +59,51 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
   }
   // Pods matter for their readinessProbe (the HTTP check): new, gone, or relabelled; and for the
   // termination order once they are terminating (a Pod no server routes to is drained at once).
-  // Only Pods that concern HAProxy at all (PodConcernsHaproxy); the rest come as EndpointSlices.
+  // Only Pods that concern HAProxy at all (PodConcernsHaproxy). And a change that moves a Pod's
+  // endpoint in a Service with a selector is taken ahead of its EndpointSlice (pending_).
   client::ResourceEventHandler pods;
   pods.on_add = [this](const ObjectPtr& pod) {
     if (PodConcernsHaproxy(*pod)) queue().Add(kKey);
   };
-  pods.on_delete = pods.on_add;
-  pods.on_update = [this](const ObjectPtr& old_pod, const ObjectPtr& pod) {
-    if (!PodConcernsHaproxy(*old_pod) && !PodConcernsHaproxy(*pod)) return;
-    if (client::Field(client::Field(*old_pod, "metadata"), "labels") != client::Field(client::Field(*pod, "metadata"), "labels") ||
-        MetaString(*old_pod, "deletionTimestamp") != MetaString(*pod, "deletionTimestamp")) {
-      queue().Add(kKey);
+  pods.on_delete = [this](const ObjectPtr& pod) {
+    bool wake = PodConcernsHaproxy(*pod);
+    if (AnyServiceSelects(*pod, *pod)) {
+      pending_.Note(pod, true, std::chrono::steady_clock::now());
+      wake = true;
     }
+    if (wake) queue().Add(kKey);
+  };
+  pods.on_update = [this](const ObjectPtr& old_pod, const ObjectPtr& pod) {
+    bool wake = false;
+    if (PodConcernsHaproxy(*old_pod) || PodConcernsHaproxy(*pod)) {
+      wake = client::Field(client::Field(*old_pod, "metadata"), "labels") != client::Field(client::Field(*pod, "metadata"), "labels") ||
+             MetaString(*old_pod, "deletionTimestamp") != MetaString(*pod, "deletionTimestamp");
+    }
+    if (PendingEndpoints::MayMoveEndpoint(*old_pod, *pod) && AnyServiceSelects(*old_pod, *pod)) {
+      pending_.Note(pod, false, std::chrono::steady_clock::now());
+      wake = true;
+    }
+    if (wake) queue().Add(kKey);
   };
   return pods_->AddEventHandler(std::move(pods));
 }
 
-ModelInputs HaproxyController::Inputs() const {
+bool HaproxyController::AnyServiceSelects(const json& old_pod, const json& pod) const {
+  for (const ObjectPtr& s : services_->ListNamespace(MetaString(pod, "namespace"))) {
+    if (endpoints::SelectsPod(*s, pod) || endpoints::SelectsPod(*s, old_pod)) return true;
+  }
+  return false;
+}
+
+ModelInputs HaproxyController::Inputs() {
   ModelInputs in;
   in.services = services_->List();
   in.endpoint_slices = slices_->List();
+  if (pending_.size() > 0) {
+    PendingEndpoints::NodeMap nodes;
+    for (const std::string& name : pending_.NodeNames()) nodes[name] = nodes_->Get(name);
+    in.endpoint_slices = pending_.Overlay(in.services, in.endpoint_slices, nodes, std::chrono::steady_clock::now());
+  }
   in.ingresses = ingresses_->List();
   in.ingress_classes = classes_->List();
   for (const ObjectPtr& s : secrets_->List()) {

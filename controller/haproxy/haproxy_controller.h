@@ -2,6 +2,10 @@
 // keeps it serving what Services, EndpointSlices, Ingresses, IngressClasses, TLS Secrets and the
 // defaults ConfigMap (kube-system/capstan-haproxy-defaults) say. See docs/haproxy.md.
 //
+// A Pod's endpoint change (Ready, terminating, gone) reaches HAProxy from the Pod event itself,
+// ahead of the EndpointSlice that says the same (pending_endpoints.h): one fsynced write and two
+// hand-offs less between a Pod turning Ready and HAProxy routing to it.
+//
 // It runs on every server, leader or not (like the node agent): each host's HAProxy must serve
 // the cluster's Services. Informers on those collections (and Pods, for readinessProbe HTTP
 // checks) only add the one key "haproxy": the whole config is one reconcile, so a burst of
@@ -44,6 +48,7 @@
 #include "controller/haproxy/drain_tracker.h"
 #include "controller/haproxy/haproxy_metrics.h"
 #include "controller/haproxy/model_builder.h"
+#include "controller/haproxy/pending_endpoints.h"
 #include "controller/runtime/queued_controller.h"
 #include "controller/supervisor/child_supervisor.h"
 
@@ -93,7 +98,9 @@ class HaproxyController final : public QueuedController {
 
  private:
   static constexpr int kMaxExclusions = 8;
-  ModelInputs Inputs() const;
+  ModelInputs Inputs();
+  // A Service of the Pod's namespace with a selector selects it (old or new labels).
+  bool AnyServiceSelects(const nlohmann::json& old_pod, const nlohmann::json& pod) const;
   // Events and Service conditions for the objects at fault; `ok` services get True.
   void Report(const std::vector<Problem>& problems, const std::string& reason);
   void SetServiceCondition(const nlohmann::json& svc, bool ok, const std::string& reason, const std::string& message);
@@ -113,7 +120,10 @@ class HaproxyController final : public QueuedController {
   std::string dir_;
   client::ApiClient* api_ = nullptr;
   client::Informer *services_ = nullptr, *slices_ = nullptr, *ingresses_ = nullptr, *classes_ = nullptr,
-                   *secrets_ = nullptr, *config_maps_ = nullptr, *pods_ = nullptr;
+                   *secrets_ = nullptr, *config_maps_ = nullptr, *pods_ = nullptr, *nodes_ = nullptr;
+  // Pod changes ahead of their EndpointSlices (pending_endpoints.h): noted by the Pod informer's
+  // handler, read by the reconcile.
+  PendingEndpoints pending_;
   std::unique_ptr<client::EventRecorder> recorder_;
   std::unique_ptr<HaproxyRuntimeClient> client_;
   std::unique_ptr<HaproxyApplier> applier_;
