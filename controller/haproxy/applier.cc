@@ -98,16 +98,27 @@ void HaproxyApplier::OnRestart() {
   reload_after_restart_ = true;
 }
 
-Status HaproxyApplier::SendServerCommands(const std::vector<std::string>& commands) {
-  if (commands.empty()) return Status::Ok();
+pid_t HaproxyApplier::WorkerPid() {
   if (worker_pid_ == 0) {
     auto proc = client_->ShowProc();
     if (proc.ok() && proc->workers.size() == 1) worker_pid_ = proc->workers.front();
   }
+  return worker_pid_;
+}
+
+Status HaproxyApplier::SendServerCommands(const std::vector<std::string>& commands) {
+  if (commands.empty()) return Status::Ok();
   bool direct = false;
-  Status st = client_->ServerCommands(commands, worker_pid_, &direct);
+  Status st = client_->ServerCommands(commands, WorkerPid(), &direct);
   if (!direct) worker_pid_ = 0;  // the worker changed under us: ask again next time
   return st;
+}
+
+Result<std::vector<ServerStat>> HaproxyApplier::WorkerStats() {
+  bool direct = false;
+  auto stats = client_->ShowStat(WorkerPid(), &direct);
+  if (!direct) worker_pid_ = 0;
+  return stats;
 }
 
 bool HaproxyApplier::SlotInUse(const std::string& backend, int slot) const {
@@ -274,7 +285,7 @@ std::set<std::pair<std::string, int>> HaproxyApplier::leaving() const {
 
 std::chrono::milliseconds HaproxyApplier::Tick(Clock::time_point now) {
   if (draining_.empty() && leaving_.empty()) return std::chrono::milliseconds(0);
-  auto stats = client_->ShowStat();
+  auto stats = WorkerStats();
   std::map<std::pair<std::string, std::string>, int64_t> sessions;
   std::map<std::pair<std::string, std::string>, bool> up;  // UP in `show stat` ("UP", "UP 1/3", "no check")
   if (stats.ok()) {

@@ -80,6 +80,8 @@ class HaproxyApplier {
   // The objects HAProxy's own output (a run that failed to start from the current file:
   // "Binding [haproxy.cfg:LINE] ... cannot bind socket") points at, as BlameSources.
   std::set<std::string> BlameOutput(const std::string& output) const;
+  // `show stat` of the current worker, through its stats socket once its pid is known.
+  Result<std::vector<ServerStat>> WorkerStats();
   // Slots (backend, slot) whose endpoint left and that are still draining before maint.
   std::set<std::pair<std::string, int>> leaving() const;
   const std::string& config_path() const { return config_path_; }
@@ -100,6 +102,8 @@ class HaproxyApplier {
   // Whether `slot` of `backend` may hold an endpoint in HAProxy now: the applied model has one
   // there that is not drained, or it is still leaving/draining. An empty slot is in MAINT.
   bool SlotInUse(const std::string& backend, int slot) const;
+  // worker_pid_, asked of the master (`show proc`) when unknown; 0 when that fails.
+  pid_t WorkerPid();
   // Sends server commands in one connection: to the current worker's stats socket once its pid
   // is known (worker_pid_), through the master otherwise.
   Status SendServerCommands(const std::vector<std::string>& commands);

@@ -14,7 +14,7 @@ namespace capstan::controller::haproxy {
 std::chrono::milliseconds HaproxyController::AdjustDrains(HaproxyModel* model) {
   const auto now = std::chrono::steady_clock::now();
   if (!DrainTracker::NeedsStats(*model)) return drains_.Adjust(model, applier_->applied(), nullptr, now);
-  auto stats = client_->ShowStat();
+  auto stats = applier_->WorkerStats();
   if (!stats.ok()) log::Debug("haproxy: show stat failed; drains wait", {{"error", stats.status().ToString()}});
   return drains_.Adjust(model, applier_->applied(), stats.ok() ? &*stats : nullptr, now);
 }

@@ -217,8 +217,8 @@ Result<ProcInfo> HaproxyRuntimeClient::ShowProc() const {
   return last;
 }
 
-Result<std::vector<ServerStat>> HaproxyRuntimeClient::ShowStat() const {
-  auto text = Worker("show stat");
+Result<std::vector<ServerStat>> HaproxyRuntimeClient::ShowStat(pid_t worker, bool* direct) const {
+  auto text = ToWorker({"show stat"}, worker, direct);
   if (!text.ok()) return text.status();
   return ParseShowStat(*text);
 }
@@ -256,14 +256,13 @@ Status CheckServerAnswers(const std::string& commands, const std::string& answer
   return Status::Ok();
 }
 
-Status HaproxyRuntimeClient::ServerCommands(const std::vector<std::string>& commands, pid_t worker,
-                                            bool* direct) const {
+Result<std::string> HaproxyRuntimeClient::ToWorker(const std::vector<std::string>& commands, pid_t worker,
+                                                   bool* direct) const {
   if (direct != nullptr) *direct = false;
-  if (commands.empty()) return Status::Ok();
-  std::string joined;
-  for (const std::string& c : commands) joined += (joined.empty() ? "" : "; ") + c;
   if (worker > 0 && !stats_socket_.empty()) {
-    auto answer = Exchange(stats_socket_, "show info; " + joined);
+    std::string joined = "show info";
+    for (const std::string& c : commands) joined += "; " + c;
+    auto answer = Exchange(stats_socket_, joined);
     if (answer.ok()) {
       // `show info` is "Name: value" lines, then the empty line that ends each answer.
       const size_t end = answer->find("\n\n");
@@ -272,14 +271,23 @@ Status HaproxyRuntimeClient::ServerCommands(const std::vector<std::string>& comm
       const pid_t pid = at == std::string::npos ? 0 : static_cast<pid_t>(std::atol(info.c_str() + at + 6));
       if (pid == worker) {
         if (direct != nullptr) *direct = true;
-        return CheckServerAnswers(joined, end == std::string::npos ? "" : answer->substr(end));
+        return end == std::string::npos ? std::string() : answer->substr(end);
       }
     }
   }
   std::string via_master;
   for (const std::string& c : commands) via_master += (via_master.empty() ? "@1 " : "; @1 ") + c;
-  auto answer = Master(via_master);
+  return Master(via_master);
+}
+
+Status HaproxyRuntimeClient::ServerCommands(const std::vector<std::string>& commands, pid_t worker,
+                                            bool* direct) const {
+  if (direct != nullptr) *direct = false;
+  if (commands.empty()) return Status::Ok();
+  auto answer = ToWorker(commands, worker, direct);
   if (!answer.ok()) return answer.status();
+  std::string joined;
+  for (const std::string& c : commands) joined += (joined.empty() ? "" : "; ") + c;
   return CheckServerAnswers(joined, *answer);
 }
 

@@ -81,7 +81,9 @@ class HaproxyRuntimeClient {
 
   // Retries for about half a second while the master answers nothing (starting, re-executing).
   Result<ProcInfo> ShowProc() const;
-  Result<std::vector<ServerStat>> ShowStat() const;
+  // `show stat` of every proxy; with `worker` > 0 as ServerCommands sends (its stats socket,
+  // straight, when it is `worker`: the master's forwarding took 4-8 ms at times).
+  Result<std::vector<ServerStat>> ShowStat(pid_t worker = 0, bool* direct = nullptr) const;
   // The server rows of one backend only (`show stat BACKEND 4 -1`); none when there is no such
   // backend.
   Result<std::vector<ServerStat>> ShowServerStats(const std::string& backend) const;
@@ -107,6 +109,9 @@ class HaproxyRuntimeClient {
   const std::string& socket_path() const { return socket_; }
 
  private:
+  // `commands` answered by the current worker: with `worker` > 0 through the stats socket after a
+  // `show info` naming it (*direct true; the answers after show info's), else through the master.
+  Result<std::string> ToWorker(const std::vector<std::string>& commands, pid_t worker, bool* direct) const;
   // One connection to `path`: `text` and a newline, the write side shut, the answer read to EOF.
   Result<std::string> Exchange(const std::string& path, const std::string& text) const;
 

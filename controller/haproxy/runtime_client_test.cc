@@ -210,6 +210,21 @@ TEST_F(RuntimeClientTest, ServerCommandsGoStraightToTheWorkerOrThroughTheMaster)
   EXPECT_FALSE(direct);
   EXPECT_EQ(Stat("s2").status.rfind("DRAIN", 0), 0u) << Stat("s2").status;  // "DRAIN 1/3" while checks rise
 
+  // `show stat` the same way: the same rows either way.
+  auto straight = both.ShowStat(worker, &direct);
+  ASSERT_TRUE(straight.ok()) << straight.status().ToString();
+  EXPECT_TRUE(direct);
+  auto via_master = both.ShowStat(worker + 100000, &direct);
+  ASSERT_TRUE(via_master.ok()) << via_master.status().ToString();
+  EXPECT_FALSE(direct);
+  auto servers = [](const std::vector<ServerStat>& rows) {
+    std::vector<std::string> out;
+    for (const ServerStat& r : rows) out.push_back(r.backend + "/" + r.server + " " + r.address + " " + r.status.substr(0, 5));
+    return out;
+  };
+  EXPECT_EQ(servers(*straight), servers(*via_master));
+  EXPECT_GE(straight->size(), 2u);
+
   // A bad command among good ones fails the batch, naming it; the others ran.
   st = both.ServerCommands({ServerStateCommand(b, "s99", AdminState::kReady), ServerStateCommand(b, "s2", AdminState::kMaint)},
                            worker, &direct);
