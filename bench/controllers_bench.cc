@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -153,6 +154,46 @@ class AvailableDeployments {
   std::thread thread_;
 };
 
+// apiserver_request_total of the server's /metrics, summed by verb over codes: what the control
+// loops (in-process clients, counted like remote ones) and this benchmark asked of the API.
+std::map<std::string, double> RequestsByVerb(const client::RestClient& c) {
+  std::map<std::string, double> out;
+  auto r = c.Do("GET", "/metrics", {}, "", "", "text/plain");
+  if (!r.ok() || r->status != 200) return out;
+  std::istringstream in(r->body);
+  std::string line;
+  const std::string prefix = "apiserver_request_total{";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const size_t verb = line.find("verb=\"");
+    const size_t space = line.rfind(' ');
+    if (verb == std::string::npos || space == std::string::npos) continue;
+    const size_t end = line.find('"', verb + 6);
+    out[line.substr(verb + 6, end - verb - 6)] += std::atof(line.c_str() + space + 1);
+  }
+  return out;
+}
+
+// "POST 2.0, PATCH 1.1, ..." per Pod between two scrapes (GET, LIST and WATCH left out: reads).
+std::string WritesPerPod(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
+                         long pods) {
+  std::string out;
+  double total = 0;
+  for (const auto& [verb, n] : after) {
+    if (verb == "GET" || verb == "LIST" || verb == "WATCH") continue;
+    auto it = before.find(verb);
+    const double per_pod = (n - (it == before.end() ? 0 : it->second)) / static_cast<double>(pods);
+    if (per_pod < 0.005) continue;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s %.2f", out.empty() ? "" : ", ", verb.c_str(), per_pod);
+    out += buf;
+    total += per_pod;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, " (%.2f in all)", total);
+  return out.empty() ? "unknown (no /metrics)" : out + buf;
+}
+
 int Run(const Config& cfg) {
   client::ConnectionOverrides o;
   o.kubeconfig = cfg.kubeconfig;
@@ -175,6 +216,7 @@ int Run(const Config& cfg) {
 
   // Up.
   AvailableDeployments watch(c, cfg.ns, cfg.replicas);
+  const auto requests0 = RequestsByVerb(c);
   const double cpu0 = ProcCpuSeconds(cfg.pid);
   const auto t0 = Clock::now();
   const std::string dpath = "/apis/apps/v1/namespaces/" + cfg.ns + "/deployments";
@@ -186,6 +228,7 @@ int Run(const Config& cfg) {
   const double up_s = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu_up = ProcCpuSeconds(cfg.pid) - cpu0;
   const double hwm_up = ReadProcMemory(cfg.pid).hwm_mib;
+  const auto requests1 = RequestsByVerb(c);
 
   // Down.
   const double cpu1 = ProcCpuSeconds(cfg.pid);
@@ -204,6 +247,7 @@ int Run(const Config& cfg) {
   const double down_s = std::chrono::duration<double>(Clock::now() - t1).count();
   const double cpu_down = ProcCpuSeconds(cfg.pid) - cpu1;
   const ProcMemory mem = ReadProcMemory(cfg.pid);
+  const auto requests2 = RequestsByVerb(c);
 
   const double up_rate = available == cfg.deployments ? pods / up_s : 0;
   const double down_rate = left == 0 ? pods / down_s : 0;
@@ -215,6 +259,8 @@ int Run(const Config& cfg) {
               up_s, available, cfg.deployments, up_rate, cpu_up, 100 * cpu_up / up_s / 2);
   std::printf("  down: no Pod left after %.2f s (%ld left, %d scale failures)  %.0f pods/s  server CPU %.1f s (%.0f%% of 2 cores)\n",
               down_s, left, scale_failed, down_rate, cpu_down, 100 * cpu_down / down_s / 2);
+  std::printf("  API writes per Pod, up: %s\n", WritesPerPod(requests0, requests1, pods).c_str());
+  std::printf("  API writes per Pod, down: %s\n", WritesPerPod(requests1, requests2, pods).c_str());
   std::printf("  server peak RSS %.0f MiB (after up: %.0f MiB)\n", mem.hwm_mib, hwm_up);
   std::printf("  vs kube-controller-manager at its default 20 QPS (computed: %.0f s each way): up %.0fx, down %.0fx\n",
               pods / kKcmQps, up_rate / kKcmQps, down_rate / kKcmQps);
