@@ -45,10 +45,19 @@ std::shared_ptr<const DecodedEvent> DecodedEventCache::Get(const store::EventPtr
   Slot& slot = slots_[static_cast<size_t>(ev->revision) % kSlots];
   std::shared_ptr<const DecodedEvent> replaced;  // destroyed after the unlock: it may be large
   std::lock_guard<std::mutex> lock(slot.mu);
-  if (slot.value && slot.revision == ev->revision) return slot.value;
+  // The key too: one etcd transaction writes several keys at one revision.
+  if (slot.value && slot.revision == ev->revision && slot.value->key() == ev->kv.key) return slot.value;
   slot.revision = ev->revision;
   replaced = std::move(slot.value);
   slot.value = DecodeEvent(ev);
+  return slot.value;
+}
+
+std::shared_ptr<const DecodedEvent> DecodedEventCache::Peek(int64_t revision, const std::string& key) {
+  if (revision <= 0) return nullptr;
+  Slot& slot = slots_[static_cast<size_t>(revision) % kSlots];
+  std::lock_guard<std::mutex> lock(slot.mu);
+  if (!slot.value || slot.revision != revision || slot.value->key() != key) return nullptr;
   return slot.value;
 }
 

@@ -39,6 +39,8 @@ class DecodedEvent {
   // the event's revision. Only when ok().
   const ObjectRef& cur() const { return cur_; }
   const std::string& cur_json() const;
+  // The store key the event wrote.
+  const std::string& key() const { return event_->kv.key; }
   // Whether the change had a before (a put of an existing key), without decoding it.
   bool has_prev() const { return event_->has_prev && event_->type == store::EventType::kPut; }
   // The object before the change when has_prev(), resourceVersion = the event's revision (null if
@@ -62,6 +64,11 @@ std::shared_ptr<const DecodedEvent> DecodeEvent(const store::EventPtr& ev);
 class DecodedEventCache {
  public:
   std::shared_ptr<const DecodedEvent> Get(const store::EventPtr& ev);
+  // The decoded event of `revision` when the cache holds it and it wrote `key`; null otherwise
+  // (never decodes). A selector watch asks it for an update's previous state: that state is the
+  // object the key's previous event decoded (with that event's resourceVersion), usually still
+  // here, so the selector check before a change costs no second decode of it.
+  std::shared_ptr<const DecodedEvent> Peek(int64_t revision, const std::string& key);
 
  private:
   static constexpr size_t kSlots = 4096;

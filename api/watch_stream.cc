@@ -214,7 +214,15 @@ void WatchStream::SendStoreEvents(const std::vector<store::EventPtr>& events, Si
     const bool now_matches = Matches(*d->cur());
     // The state before matters only for a selector: without one every object matches.
     const bool selects = !spec_.labels.Empty() || !spec_.fields.Empty();
-    const bool before_matched = d->has_prev() && (!selects || (d->prev() && Matches(*d->prev())));
+    bool before_matched = d->has_prev() && !selects;
+    if (d->has_prev() && selects) {
+      // The state before, for the selector only: the key's previous event decoded it already
+      // when the cache still holds that (its resourceVersion differs, which no selector reads).
+      std::shared_ptr<const DecodedEvent> earlier =
+          spec_.decoded ? spec_.decoded->Peek(ev->prev.mod_revision, ev->prev.key) : nullptr;
+      if (earlier && earlier->ok()) before_matched = Matches(*earlier->cur());
+      else before_matched = d->prev() && Matches(*d->prev());
+    }
     // Selector transitions look like arrivals and departures to the client, as in Kubernetes.
     if (now_matches) sink->Decoded(before_matched ? kModified : kAdded, *d, false);
     else if (before_matched) sink->Decoded(kDeleted, *d, true);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "api/api_test_util.h"
+#include "api/decoded_event_cache.h"
 #include "api/object_meta.h"
 
 namespace capstan::api {
@@ -243,6 +244,31 @@ TEST_F(WatchTest, ManyEventsArriveInOrder) {
   for (int i = 0; i < kCount; ++i) {
     EXPECT_EQ(events[i]["object"]["metadata"]["name"], "bulk-" + std::to_string(i));
   }
+}
+
+store::EventPtr PutEvent(int64_t revision, const std::string& key, const std::string& name) {
+  auto e = std::make_shared<store::Event>();
+  e->revision = revision;
+  e->kv = store::KeyValue{key, json{{"metadata", {{"name", name}}}}.dump(), revision, revision};
+  return e;
+}
+
+// A selector watch checks an update's previous state against the event that wrote it, when the
+// cache still holds it (Peek); Peek never decodes, and neither it nor Get confuses two keys
+// written at one revision (an etcd transaction).
+TEST(DecodedEventCacheTest, PeekFindsOnlyWhatWasDecodedForThatKeyAndRevision) {
+  DecodedEventCache cache;
+  EXPECT_EQ(cache.Peek(7, "/k/a"), nullptr);
+  auto a = cache.Get(PutEvent(7, "/k/a", "a"));
+  EXPECT_EQ(cache.Peek(7, "/k/a"), a);
+  EXPECT_EQ(cache.Peek(7, "/k/b"), nullptr);
+  EXPECT_EQ(cache.Peek(8, "/k/a"), nullptr);
+  EXPECT_EQ(cache.Peek(0, "/k/a"), nullptr);
+  auto b = cache.Get(PutEvent(7, "/k/b", "b"));
+  ASSERT_TRUE(b->ok());
+  EXPECT_EQ((*b->cur())["metadata"]["name"], "b");
+  EXPECT_EQ(cache.Peek(7, "/k/a"), nullptr);  // replaced in its slot
+  EXPECT_EQ(cache.Peek(7, "/k/b"), b);
 }
 
 TEST(WatchStreamErrorTest, SendsOneEventAndEnds) {
