@@ -205,18 +205,40 @@ void Informer::IndexAdd(const std::string& key, const json& obj) {
   }
 }
 
+namespace {
+
+// Takes `key` out of `index` under each of `values`, dropping values left without keys.
+void EraseFromIndex(std::map<std::string, std::set<std::string>>& index, const std::vector<std::string>& values,
+                    const std::string& key) {
+  for (const std::string& value : values) {
+    auto keys = index.find(value);
+    if (keys == index.end()) continue;
+    keys->second.erase(key);
+    if (keys->second.empty()) index.erase(keys);
+  }
+}
+
+}  // namespace
+
+void Informer::IndexUpdate(const std::string& key, const json& obj) {
+  auto stored = index_values_.find(key);
+  if (stored == index_values_.end()) return IndexAdd(key, obj);
+  for (const auto& [name, fn] : index_funcs_) {
+    std::vector<std::string> values;
+    Guarded(path_, name.c_str(), [&] { values = fn(obj); });
+    std::vector<std::string>& was = stored->second[name];
+    if (values == was) continue;  // most updates (status) move no index entry
+    auto& index = indices_[name];
+    EraseFromIndex(index, was, key);
+    for (const std::string& value : values) index[value].insert(key);
+    was = std::move(values);
+  }
+}
+
 void Informer::IndexRemove(const std::string& key) {
   auto stored = index_values_.find(key);
   if (stored == index_values_.end()) return;
-  for (const auto& [name, values] : stored->second) {
-    auto& index = indices_[name];
-    for (const std::string& value : values) {
-      auto keys = index.find(value);
-      if (keys == index.end()) continue;
-      keys->second.erase(key);
-      if (keys->second.empty()) index.erase(keys);
-    }
-  }
+  for (const auto& [name, values] : stored->second) EraseFromIndex(indices_[name], values, key);
   index_values_.erase(stored);
 }
 
@@ -429,9 +451,9 @@ Status Informer::ApplyEvent(WatchEvent event) {
         change = {Change::Kind::kDelete, nullptr, obj};
       }
     } else {
-      if (old) IndexRemove(key);
       items_[key] = obj;
-      IndexAdd(key, *obj);
+      if (old) IndexUpdate(key, *obj);
+      else IndexAdd(key, *obj);
       change = old ? Change{Change::Kind::kUpdate, old, obj} : Change{Change::Kind::kAdd, nullptr, obj};
     }
     if (!rv.empty()) rv_ = rv;

@@ -151,6 +151,8 @@ class Informer {
   // Index maintenance; cache_mu_ held exclusively. IndexRemove uses the values IndexAdd stored,
   // so an index function is called once per cached object version.
   void IndexAdd(const std::string& key, const nlohmann::json& obj);
+  // A new version of a cached object: only the indexes whose values changed are touched.
+  void IndexUpdate(const std::string& key, const nlohmann::json& obj);
   void IndexRemove(const std::string& key);
 
   // Constant after construction.

@@ -302,8 +302,19 @@ TEST(InformerTest, IndexesFollowEvents) {
   EXPECT_EQ(keys(kOwnerUidIndex, "u3"), std::vector<std::string>{"ns/a"});
   EXPECT_TRUE(keys(kNodeNameIndex, "n1").empty());
   EXPECT_EQ(informer.IndexValues(kNodeNameIndex), std::vector<std::string>{"n2"});
-  w->Push(Event("DELETED", Obj("ns", "a", 8)));
+  // An update that moves no index entry (a status change): the indexes give the new version.
+  w->Push(Event("MODIFIED", Obj("ns", "a", 8, {{"metadata", {{"ownerReferences", {{{"uid", "u3"}}}}}},
+                                               {"spec", {{"nodeName", "n2"}}},
+                                               {"status", {{"phase", "Running"}}}})));
   ASSERT_TRUE(WaitUntil([&] { return informer.LastSyncResourceVersion() == "8"; }));
+  auto by_owner = informer.ByIndex(kOwnerUidIndex, "u3");
+  ASSERT_TRUE(by_owner.ok());
+  ASSERT_EQ(by_owner->size(), 1u);
+  EXPECT_EQ((*by_owner)[0]->at("status").value("phase", ""), "Running");
+  EXPECT_EQ(keys(kNodeNameIndex, "n2"), std::vector<std::string>{"ns/a"});
+  EXPECT_EQ(keys(kNamespaceIndex, "ns"), std::vector<std::string>{"ns/a"});
+  w->Push(Event("DELETED", Obj("ns", "a", 9)));
+  ASSERT_TRUE(WaitUntil([&] { return informer.LastSyncResourceVersion() == "9"; }));
   EXPECT_TRUE(informer.IndexValues(kOwnerUidIndex).empty());
   EXPECT_TRUE(informer.IndexValues(kNodeNameIndex).empty());
   EXPECT_TRUE(informer.IndexValues(kNamespaceIndex).empty());
