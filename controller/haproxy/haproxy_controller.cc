@@ -67,8 +67,8 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
   };
   pods.on_delete = [this](const ObjectPtr& pod) {
     bool wake = PodConcernsHaproxy(*pod);
-    if (AnyServiceSelects(*pod, *pod)) {
-      pending_.Note(pod, true, std::chrono::steady_clock::now());
+    if (auto services = SelectingServices(*pod, *pod); !services.empty()) {
+      pending_.Note(pod, true, std::move(services), std::chrono::steady_clock::now());
       wake = true;
     }
     if (wake) queue().Add(kKey);
@@ -79,20 +79,23 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
       wake = client::Field(client::Field(*old_pod, "metadata"), "labels") != client::Field(client::Field(*pod, "metadata"), "labels") ||
              MetaString(*old_pod, "deletionTimestamp") != MetaString(*pod, "deletionTimestamp");
     }
-    if (PendingEndpoints::MayMoveEndpoint(*old_pod, *pod) && AnyServiceSelects(*old_pod, *pod)) {
-      pending_.Note(pod, false, std::chrono::steady_clock::now());
-      wake = true;
+    if (PendingEndpoints::MayMoveEndpoint(*old_pod, *pod)) {
+      if (auto services = SelectingServices(*old_pod, *pod); !services.empty()) {
+        pending_.Note(pod, false, std::move(services), std::chrono::steady_clock::now());
+        wake = true;
+      }
     }
     if (wake) queue().Add(kKey);
   };
   return pods_->AddEventHandler(std::move(pods));
 }
 
-bool HaproxyController::AnyServiceSelects(const json& old_pod, const json& pod) const {
+std::vector<std::string> HaproxyController::SelectingServices(const json& old_pod, const json& pod) const {
+  std::vector<std::string> out;
   for (const ObjectPtr& s : services_->ListNamespace(MetaString(pod, "namespace"))) {
-    if (endpoints::SelectsPod(*s, pod) || endpoints::SelectsPod(*s, old_pod)) return true;
+    if (endpoints::SelectsPod(*s, pod) || endpoints::SelectsPod(*s, old_pod)) out.push_back(client::ObjectKey(*s));
   }
-  return false;
+  return out;
 }
 
 ModelInputs HaproxyController::Inputs() {

@@ -99,8 +99,9 @@ class HaproxyController final : public QueuedController {
  private:
   static constexpr int kMaxExclusions = 8;
   ModelInputs Inputs();
-  // A Service of the Pod's namespace with a selector selects it (old or new labels).
-  bool AnyServiceSelects(const nlohmann::json& old_pod, const nlohmann::json& pod) const;
+  // The Services ("<ns>/<name>") of the Pod's namespace whose selector selects it (old or new
+  // labels).
+  std::vector<std::string> SelectingServices(const nlohmann::json& old_pod, const nlohmann::json& pod) const;
   // Events and Service conditions for the objects at fault; `ok` services get True.
   void Report(const std::vector<Problem>& problems, const std::string& reason);
   void SetServiceCondition(const nlohmann::json& svc, bool ok, const std::string& reason, const std::string& message);

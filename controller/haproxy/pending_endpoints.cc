@@ -81,11 +81,12 @@ bool PendingEndpoints::MayMoveEndpoint(const json& old_pod, const json& pod) {
          Field(old_status, "portMappings") != Field(status, "portMappings") || ReadyCondition(old_pod) != ReadyCondition(pod);
 }
 
-void PendingEndpoints::Note(std::shared_ptr<const json> pod, bool deleted, Clock::time_point now) {
+void PendingEndpoints::Note(std::shared_ptr<const json> pod, bool deleted, std::vector<std::string> services,
+                            Clock::time_point now) {
   if (pod == nullptr) return;
   const std::string key = MetaString(*pod, "namespace") + "/" + MetaString(*pod, "name");
   std::lock_guard<std::mutex> lock(mu_);
-  pods_[key] = Entry{std::move(pod), deleted, now};
+  pods_[key] = Entry{std::move(pod), deleted, std::move(services), now};
 }
 
 std::vector<std::string> PendingEndpoints::NodeNames() const {
@@ -114,7 +115,8 @@ ObjectList PendingEndpoints::Overlay(const ObjectList& services, const ObjectLis
   if (noted.empty()) return slices;
   std::set<std::string> namespaces;
   for (const auto& [key, e] : noted) namespaces.insert(key.substr(0, key.find('/')));
-  // The Services with a selector in those namespaces, and their managed slices.
+  // The Services with a selector in those namespaces, their managed slices, and which Services'
+  // slices name each Pod (by uid).
   std::map<std::string, const json*> selecting;
   for (const auto& s : services) {
     const json& selector = Field(Field(*s, "spec"), "selector");
@@ -123,9 +125,16 @@ ObjectList PendingEndpoints::Overlay(const ObjectList& services, const ObjectLis
     }
   }
   std::map<std::string, std::vector<size_t>> managed;
+  std::map<std::string, std::set<std::string>> named_by;  // Pod uid -> Services whose slices name it
   for (size_t i = 0; i < slices.size(); ++i) {
     std::string key = ServiceKeyOfManagedSlice(*slices[i]);
-    if (!key.empty() && selecting.count(key)) managed[key].push_back(i);
+    if (key.empty() || !selecting.count(key)) continue;
+    managed[key].push_back(i);
+    const json& list = Field(*slices[i], "endpoints");
+    if (!list.is_array()) continue;
+    for (const json& entry : list) {
+      if (!RefUid(entry).empty()) named_by[RefUid(entry)].insert(key);
+    }
   }
 
   ObjectList out = slices;
@@ -135,7 +144,11 @@ ObjectList PendingEndpoints::Overlay(const ObjectList& services, const ObjectLis
     const std::string ns = key.substr(0, key.find('/'));
     const std::string& uid = MetaString(*e.pod, "uid");
     bool behind = false;
-    for (auto it = selecting.lower_bound(ns + "/"); it != selecting.end() && it->first.rfind(ns + "/", 0) == 0; ++it) {
+    std::set<std::string> concerned(e.services.begin(), e.services.end());
+    if (auto named = named_by.find(uid); named != named_by.end()) concerned.insert(named->second.begin(), named->second.end());
+    for (const std::string& service_key : concerned) {
+      auto it = selecting.find(service_key);
+      if (it == selecting.end()) continue;  // gone, or its selector with it
       endpoints::PodEndpoint want;
       const bool wanted = !e.deleted && endpoints::EndpointForPod(*it->second, *e.pod, nodes, &want);
       int entries = 0;

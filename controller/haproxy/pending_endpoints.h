@@ -5,8 +5,8 @@
 // that is one more fsynced write and two more thread hand-offs, 3-10 ms at p99 (bench/haproxy.sh
 // (b)) where the HAProxy side takes ~1.5 ms. So the controller notes such Pods as its own Pod
 // informer delivers them (Note), and Overlay() runs the slices ahead of their writer: for each
-// noted Pod and each Service with a selector in its namespace that selects the Pod or whose
-// managed slices name it, the Pod's entries in those slices are replaced by the endpoint the
+// noted Pod and each Service with a selector that selected it when noted or whose managed slices
+// name it, the Pod's entries in those slices are replaced by the endpoint the
 // EndpointSlice controller is about to write for it (endpoints::EndpointForPod, the very function
 // it plans with), in one synthetic slice per Pod and Service.
 //
@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,8 +51,12 @@ class PendingEndpoints {
   // mappings, or the Ready condition's status.
   static bool MayMoveEndpoint(const nlohmann::json& old_pod, const nlohmann::json& pod);
 
-  // `pod` changed (its newest state) or, with `deleted`, is gone (its last state).
-  void Note(std::shared_ptr<const nlohmann::json> pod, bool deleted, Clock::time_point now);
+  // `pod` changed (its newest state) or, with `deleted`, is gone (its last state). `services`
+  // ("<ns>/<name>"): the Services with a selector that select it, before or after the change (the
+  // Pod informer's handler finds them once, so a pass does not match every noted Pod against
+  // every Service of its namespace again).
+  void Note(std::shared_ptr<const nlohmann::json> pod, bool deleted, std::vector<std::string> services,
+            Clock::time_point now);
 
   // `slices` with the noted Pods' endpoints ahead of them (see above); forgets Pods the slices
   // caught up with and Pods noted longer than max_age ago. `nodes` by name: the Nodes the noted
@@ -66,6 +71,7 @@ class PendingEndpoints {
   struct Entry {
     std::shared_ptr<const nlohmann::json> pod;
     bool deleted = false;
+    std::vector<std::string> services;
     Clock::time_point noted;
   };
   const std::chrono::milliseconds max_age_;

@@ -69,7 +69,7 @@ TEST(PendingEndpointsTest, APodTurnedReadyIsReadyAheadOfItsSliceUntilTheSliceSay
   PendingEndpoints pending;
   ASSERT_TRUE(PendingEndpoints::MayMoveEndpoint(b_old, b));
   const auto t0 = Clock::now();
-  pending.Note(std::make_shared<const json>(b), false, t0);
+  pending.Note(std::make_shared<const json>(b), false, {"default/web"}, t0);
 
   const ObjectList ahead = pending.Overlay({web}, behind, kNodes, t0);
   const auto got = Entries(ahead, "web");
@@ -90,7 +90,7 @@ TEST(PendingEndpointsTest, ADeletedPodLeavesAheadOfItsSlice) {
   const json a = Pod("a", true, 30001), b = Pod("b", true, 30002);
   const ObjectList behind = SlicesOf(web, {a, b});
   PendingEndpoints pending;
-  pending.Note(std::make_shared<const json>(b), true, Clock::now());
+  pending.Note(std::make_shared<const json>(b), true, {"default/web"}, Clock::now());
   EXPECT_EQ(Entries(pending.Overlay({web}, behind, kNodes, Clock::now()), "web"),
             (std::map<std::string, std::string>{{"a@127.0.0.2:30001", "ready"}}));
   pending.Overlay({web}, SlicesOf(web, {a}), kNodes, Clock::now());
@@ -104,7 +104,7 @@ TEST(PendingEndpointsTest, ATerminatingPodServesAheadOfItsSliceAsTheSliceWillSay
   leaving["metadata"]["deletionTimestamp"] = "2026-11-24T00:00:00Z";
   ASSERT_TRUE(PendingEndpoints::MayMoveEndpoint(a, leaving));
   PendingEndpoints pending;
-  pending.Note(std::make_shared<const json>(leaving), false, Clock::now());
+  pending.Note(std::make_shared<const json>(leaving), false, {"default/web"}, Clock::now());
   const ObjectList ahead = pending.Overlay({web}, SlicesOf(web, {a}), kNodes, Clock::now());
   EXPECT_EQ(Entries(ahead, "web"), Entries(SlicesOf(web, {leaving}), "web"));
   EXPECT_EQ(Entries(ahead, "web")["a@127.0.0.2:30001"], "serving");
@@ -117,7 +117,8 @@ TEST(PendingEndpointsTest, ARelabelledPodLeavesTheServiceThatNoLongerSelectsIt) 
   moved["metadata"]["labels"]["app"] = "canary";
   ObjectList behind = SlicesOf(web, {a});
   PendingEndpoints pending;
-  pending.Note(std::make_shared<const json>(moved), false, Clock::now());
+  // Noted with the Service that selects it now: the one it left is found by its slices.
+  pending.Note(std::make_shared<const json>(moved), false, {"default/canary"}, Clock::now());
   const ObjectList ahead = pending.Overlay({web, canary}, behind, kNodes, Clock::now());
   EXPECT_TRUE(Entries(ahead, "web").empty());
   EXPECT_EQ(Entries(ahead, "canary"), (std::map<std::string, std::string>{{"a@127.0.0.2:30001", "ready"}}));
@@ -134,7 +135,7 @@ TEST(PendingEndpointsTest, HandWrittenSlicesOfAServiceWithoutSelectorAreNeverTou
                          {"targetRef", {{"kind", "Pod"}, {"name", "a"}, {"uid", "uid-a"}}}}}}};
   const ObjectList slices = {std::make_shared<const json>(slice)};
   PendingEndpoints pending;
-  pending.Note(std::make_shared<const json>(Pod("a", false, 30001)), true, Clock::now());
+  pending.Note(std::make_shared<const json>(Pod("a", false, 30001)), true, {}, Clock::now());
   const ObjectList got = pending.Overlay({manual}, slices, kNodes, Clock::now());
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], slices[0]);
@@ -146,7 +147,7 @@ TEST(PendingEndpointsTest, ANotedPodIsForgottenAfterMaxAgeEvenIfTheSlicesNeverCa
   const ObjectList behind = SlicesOf(web, {Pod("a", false, 30001)});
   PendingEndpoints pending(std::chrono::seconds(5));
   const auto t0 = Clock::now();
-  pending.Note(std::make_shared<const json>(Pod("a", true, 30001)), false, t0);
+  pending.Note(std::make_shared<const json>(Pod("a", true, 30001)), false, {"default/web"}, t0);
   EXPECT_EQ(Entries(pending.Overlay({web}, behind, kNodes, t0 + std::chrono::seconds(4)), "web")["a@127.0.0.2:30001"], "ready");
   const ObjectList later = pending.Overlay({web}, behind, kNodes, t0 + std::chrono::seconds(6));
   EXPECT_EQ(later[0], behind[0]);
