@@ -1,5 +1,7 @@
 #include "node/image_gc.h"
 
+#include "plugins/common/image_ref.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -75,7 +77,7 @@ namespace {
 // and runtimes list digests as repo@digest ("nginx:1.25@sha256:X" is the image whose digest is
 // "docker.io/library/nginx@sha256:X"), as the kubelet compares them.
 std::string InUseKey(const std::string& ref) {
-  std::string n = NormalizeImageRef(ref);
+  std::string n = plugins::NormalizeImageRef(ref);
   const auto at = n.find('@');
   if (at == std::string::npos) return n;
   const auto colon = n.rfind(':', at);

@@ -1,5 +1,7 @@
 #include "node/image_puller.h"
 
+#include "plugins/common/image_ref.h"
+
 #include <algorithm>
 
 #include "base/base64.h"
@@ -33,30 +35,6 @@ std::string ImageRegistry(const std::string& image) {
   const std::string first = image.substr(0, slash);
   if (!IsRegistryHost(first)) return "docker.io";
   return first == "index.docker.io" ? "docker.io" : first;
-}
-
-std::string NormalizeImageRef(const std::string& image) {
-  std::string rest = image, digest;
-  if (auto at = rest.find('@'); at != std::string::npos) {
-    digest = rest.substr(at);
-    rest = rest.substr(0, at);
-  }
-  std::string domain = "docker.io";
-  if (auto slash = rest.find('/'); slash != std::string::npos && IsRegistryHost(rest.substr(0, slash))) {
-    domain = rest.substr(0, slash);
-    rest = rest.substr(slash + 1);
-    if (domain == "index.docker.io") domain = "docker.io";
-  }
-  // A tag follows the last ':' after the last '/'.
-  std::string tag;
-  const auto last_slash = rest.rfind('/');
-  if (auto colon = rest.rfind(':'); colon != std::string::npos && (last_slash == std::string::npos || colon > last_slash)) {
-    tag = rest.substr(colon);
-    rest = rest.substr(0, colon);
-  }
-  if (domain == "docker.io" && rest.find('/') == std::string::npos) rest = "library/" + rest;
-  if (tag.empty() && digest.empty()) tag = ":latest";
-  return domain + "/" + rest + tag + digest;
 }
 
 std::optional<ImagePullAuth> AuthForRegistry(const json& dockerconfig, const std::string& registry) {
@@ -104,12 +82,12 @@ bool ImagePuller::Present(const std::string& normalized) {
   if (generation != refs_generation_) {
     // Images were removed meanwhile: the answer may name one of them; answer, but do not keep it.
     for (const std::string& r : *refs) {
-      if (NormalizeImageRef(r) == normalized) return true;
+      if (plugins::NormalizeImageRef(r) == normalized) return true;
     }
     return false;
   }
   present_.clear();
-  for (const std::string& r : *refs) present_.insert(NormalizeImageRef(r));
+  for (const std::string& r : *refs) present_.insert(plugins::NormalizeImageRef(r));
   refs_at_ = clock_->Now();
   refs_known_ = true;
   return present_.count(normalized) != 0;
@@ -130,7 +108,7 @@ ImagePuller::Outcome ImagePuller::Ensure(const json& pod, const PullSecretsFn& s
       if (image.empty()) {
         return {false, "InvalidImageName", "container " + name + " has no image", name, options_.backoff_max};
       }
-      const std::string ref = NormalizeImageRef(image);
+      const std::string ref = plugins::NormalizeImageRef(image);
       if (policy.empty()) policy = "IfNotPresent";
       if (policy != "Always" && Present(ref)) continue;
       if (policy == "Never") {

@@ -35,8 +35,6 @@
 
 namespace capstan::node {
 
-// "busybox" -> "docker.io/library/busybox:latest"; keeps a digest; "index.docker.io" is docker.io.
-std::string NormalizeImageRef(const std::string& image);
 // The registry host of an image reference ("docker.io" when none is named).
 std::string ImageRegistry(const std::string& image);
 // The credentials of a .dockerconfigjson document for `registry`, if it has an entry for it.

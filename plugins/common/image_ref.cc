@@ -48,8 +48,10 @@ std::string WithDefaultTag(std::string_view ref) {
 std::string NormalizeImageRef(std::string_view ref) {
   if (ref.rfind("sha256:", 0) == 0) return std::string(ref);
   const ImageRefParts parts = SplitImageRef(ref);
+  // Docker Hub by any of its names is docker.io, whose one-component images are "library/".
+  const bool hub = parts.domain.empty() || parts.domain == "docker.io" || parts.domain == "index.docker.io";
   std::string out;
-  if (!parts.domain.empty()) {
+  if (!hub) {
     out.append(parts.domain).append("/");
   } else if (parts.path.find('/') == std::string_view::npos) {
     out = "docker.io/library/";

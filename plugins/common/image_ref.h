@@ -17,9 +17,11 @@ namespace capstan::plugins {
 std::string WithDefaultTag(std::string_view ref);
 
 // The fully qualified form of `ref`, so that two spellings of one image compare equal: a
-// registry domain (docker.io when the reference names none), "library/" for docker.io images of
-// one component, and ":latest" when there is neither a tag nor a digest ("busybox" ->
-// "docker.io/library/busybox:latest"). An image id ("sha256:...") is returned as it is.
+// registry domain (docker.io when the reference names none; index.docker.io is docker.io too),
+// "library/" for docker.io images of one component, and ":latest" when there is neither a tag nor
+// a digest ("busybox" -> "docker.io/library/busybox:latest"). An image id ("sha256:...") is
+// returned as it is. The node agent and the plugins both use it, so both sides of the driver ABI
+// compare image names the same way.
 std::string NormalizeImageRef(std::string_view ref);
 
 }  // namespace capstan::plugins

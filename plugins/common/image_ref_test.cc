@@ -28,6 +28,11 @@ TEST(PluginImageRef, NormalisesAsContainerdDoes) {
   EXPECT_EQ(NormalizeImageRef("busybox@sha256:0123"), "docker.io/library/busybox@sha256:0123");
   EXPECT_EQ(NormalizeImageRef("busybox:1@sha256:0123"), "docker.io/library/busybox:1@sha256:0123");
   EXPECT_EQ(NormalizeImageRef("sha256:0123"), "sha256:0123") << "an image id";
+  EXPECT_EQ(NormalizeImageRef("index.docker.io/me/app"), "docker.io/me/app:latest");
+  EXPECT_EQ(NormalizeImageRef("index.docker.io/busybox"), "docker.io/library/busybox:latest");
+  EXPECT_EQ(NormalizeImageRef("docker.io/busybox:1"), "docker.io/library/busybox:1");
+  EXPECT_EQ(NormalizeImageRef("docker.io/library/busybox:1.36"), "docker.io/library/busybox:1.36");
+  EXPECT_EQ(NormalizeImageRef("reg.example.com/a/b@sha256:abc"), "reg.example.com/a/b@sha256:abc");
 }
 
 }  // namespace
