@@ -13,6 +13,7 @@
 #include "api/kind.h"
 #include "api/serving_certificates.h"
 #include "base/log.h"
+#include "base/metrics.h"
 
 namespace capstan::api {
 namespace {
@@ -92,6 +93,8 @@ class ApiServerImpl : public ApiServer {
     log::Info("shutting down");
     if (handler_) handler_->SetShuttingDown();
     if (http_) http_->Stop(grace);
+    if (store_collector_ != 0) metrics::DefaultRegistry().RemoveCollector(store_collector_);
+    store_collector_ = 0;
     if (store_) store_->Shutdown();
     log::Info("stopped");
   }
@@ -109,6 +112,7 @@ class ApiServerImpl : public ApiServer {
   // The handler requests go to. Set once the listener's port is known (discovery reports it);
   // until then, requests get 503.
   std::atomic<ApiHandler*> live_handler_{nullptr};
+  int store_collector_ = 0;  // the /metrics collector reading store_'s counts; 0: none
   bool stopped_ = false;
 };
 
@@ -140,6 +144,23 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
   server->service_ = std::make_unique<ResourceService>(server->store_.get());
+  {
+    // Mirrored at scrape time (etcd's fsync and put counts, for the embedded store): how well
+    // the group commit batches writes is their ratio.
+    metrics::Registry& registry = metrics::DefaultRegistry();
+    metrics::Counter& commits = registry
+                                    .Counter("capstan_store_commits_total",
+                                             "Write batches the store committed, each one log write and one fdatasync.")
+                                    .With();
+    metrics::Counter& writes =
+        registry.Counter("capstan_store_writes_total", "Keys the store created, updated or deleted.").With();
+    store::Store* s = server->store_.get();
+    server->store_collector_ = registry.AddCollector([s, &commits, &writes] {
+      const store::StoreStats stats = s->Stats();
+      commits.Set(static_cast<double>(stats.commits));
+      writes.Set(static_cast<double>(stats.writes));
+    });
+  }
   CAPSTAN_RETURN_IF_ERROR(CheckServiceNetworkOptions(options.services));
   server->service_->AddAdmissionPlugin(NewServiceAdmission(options.services));
   CAPSTAN_RETURN_IF_ERROR(EnsureBuiltinNamespaces(server->service_.get()));

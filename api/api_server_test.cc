@@ -18,12 +18,13 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-std::unique_ptr<ApiServer> MustStart(const std::string& dir) {
+std::unique_ptr<ApiServer> MustStart(const std::string& dir, bool tls = true) {
   ApiServerOptions o;
   o.data_dir = dir;
   o.port = 0;
   o.handler_threads = 4;
   o.io_threads = 1;
+  o.tls = tls;
   auto s = ApiServer::Start(o);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
@@ -130,6 +131,29 @@ TEST(ApiServerTest, PlainHttpWhenAsked) {
   ASSERT_EQ(api->status, 200) << api->body;
   EXPECT_EQ(json::parse(api->body)["serverAddressByClientCIDRs"][0]["serverAddress"],
             "127.0.0.1:" + std::to_string((*server)->port()));
+}
+
+TEST(ApiServerTest, MetricsCountTheStoresCommitsAndWrites) {
+  store::testing::TempDir dir;
+  auto server = MustStart(dir.Sub("data"), /*tls=*/false);
+  ASSERT_NE(server, nullptr);
+  httplib::Client client("127.0.0.1", server->port());
+  const httplib::Headers auth = {{"Authorization", "Bearer " + server->admin_token()}};
+  auto value = [&](const std::string& name) {
+    auto r = client.Get("/metrics", auth);
+    if (!r || r->status != 200) return -1.0;
+    const size_t at = r->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(r->body.substr(at + name.size() + 2));
+  };
+  const double commits0 = value("capstan_store_commits_total"), writes0 = value("capstan_store_writes_total");
+  ASSERT_GE(commits0, 1) << "the built-in namespaces were written at start";
+  ASSERT_GE(writes0, commits0);
+  const json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "m"}}}, {"data", {{"a", "1"}}}};
+  auto created = client.Post("/api/v1/namespaces/default/configmaps", auth, cm.dump(), "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(value("capstan_store_commits_total"), commits0 + 1);
+  EXPECT_EQ(value("capstan_store_writes_total"), writes0 + 1);
 }
 
 TEST(ApiServerTest, StartFailuresAreErrorsNotCrashes) {

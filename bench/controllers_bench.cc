@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -43,6 +44,7 @@ struct Config {
   int replicas = 10;
   int threads = 16;
   int timeout_s = 600;
+  bool timeline = false;  // print progress every 500 ms of the up phase (where the time goes)
   std::string ns = "bench";
 };
 
@@ -100,6 +102,10 @@ class AvailableDeployments {
   ~AvailableDeployments() {
     stop_ = true;
     thread_.join();
+  }
+  long Available() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<long>(available_.size());
   }
   // Blocks until `want` are available or `deadline`; the number available.
   long WaitFor(long want, Clock::time_point deadline) {
@@ -171,6 +177,10 @@ std::map<std::string, double> RequestsByVerb(const client::RestClient& c) {
     const size_t end = line.find('"', verb + 6);
     out[line.substr(verb + 6, end - verb - 6)] += std::atof(line.c_str() + space + 1);
   }
+  for (const char* name : {"capstan_store_commits_total", "capstan_store_writes_total"}) {
+    const size_t at = r->body.find(std::string("\n") + name + " ");
+    if (at != std::string::npos) out[name] = std::atof(r->body.c_str() + at + std::strlen(name) + 2);
+  }
   return out;
 }
 
@@ -180,7 +190,7 @@ std::string WritesPerPod(const std::map<std::string, double>& before, const std:
   std::string out;
   double total = 0;
   for (const auto& [verb, n] : after) {
-    if (verb == "GET" || verb == "LIST" || verb == "WATCH") continue;
+    if (verb == "GET" || verb == "LIST" || verb == "WATCH" || verb.rfind("capstan_", 0) == 0) continue;
     auto it = before.find(verb);
     const double per_pod = (n - (it == before.end() ? 0 : it->second)) / static_cast<double>(pods);
     if (per_pod < 0.005) continue;
@@ -191,7 +201,19 @@ std::string WritesPerPod(const std::map<std::string, double>& before, const std:
   }
   char buf[48];
   std::snprintf(buf, sizeof buf, " (%.2f in all)", total);
-  return out.empty() ? "unknown (no /metrics)" : out + buf;
+  if (out.empty()) return "unknown (no /metrics)";
+  const auto delta = [&](const char* name) {
+    auto a = after.find(name), b = before.find(name);
+    return a == after.end() || b == before.end() ? 0.0 : a->second - b->second;
+  };
+  const double commits = delta("capstan_store_commits_total"), writes = delta("capstan_store_writes_total");
+  if (commits > 0) {
+    char store[96];
+    std::snprintf(store, sizeof store, "; store: %.0f writes in %.0f commits (%.1f a commit)", writes, commits,
+                  writes / commits);
+    return out + buf + store;
+  }
+  return out + buf;
 }
 
 int Run(const Config& cfg) {
@@ -224,6 +246,15 @@ int Run(const Config& cfg) {
     return c.Create(dpath, Deployment("d" + std::to_string(i), cfg.replicas)).ok();
   });
   const double posted_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (cfg.timeline) {
+    std::printf("  timeline (up): s, Deployments available, server CPU s\n");
+    while (watch.WaitFor(cfg.deployments - failed, Clock::now() + std::chrono::milliseconds(500)) <
+               cfg.deployments - failed &&
+           Clock::now() < deadline(t0)) {
+      std::printf("    %5.2f %5ld %5.2f\n", std::chrono::duration<double>(Clock::now() - t0).count(),
+                  watch.Available(), ProcCpuSeconds(cfg.pid) - cpu0);
+    }
+  }
   const long available = watch.WaitFor(cfg.deployments - failed, deadline(t0));
   const double up_s = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu_up = ProcCpuSeconds(cfg.pid) - cpu0;
@@ -297,10 +328,12 @@ int main(int argc, char** argv) {
     else if (const char* v = value("--replicas")) cfg.replicas = std::atoi(v);
     else if (const char* v = value("--threads")) cfg.threads = std::atoi(v);
     else if (const char* v = value("--timeout")) cfg.timeout_s = std::atoi(v);
+    else if (a == "--timeline") cfg.timeline = true;
     else {
       std::fprintf(stderr,
                    "usage: controllers_bench --kubeconfig FILE --pid PID [--deployments 1000] [--replicas 10]\n"
-                   "                         [--threads 16] [--timeout 600]   (normally run by bench/controllers.sh)\n");
+                   "                         [--threads 16] [--timeout 600] [--timeline]\n"
+                   "                         (normally run by bench/controllers.sh)\n");
       return 2;
     }
   }

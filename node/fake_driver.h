@@ -57,7 +57,7 @@ struct FakeDriverConfig {
   static Result<FakeDriverConfig> FromJson(const nlohmann::json& config);
 };
 
-class FakeDriver final : public RuntimeDriver {
+class FakeDriver : public RuntimeDriver {
  public:
   static constexpr char kName[] = "fake";
   static constexpr char kRuntimeVersion[] = "fake://1.0";

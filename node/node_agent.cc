@@ -133,12 +133,8 @@ Status NodeAgent::Start() {
     std::string key;
     {
       std::lock_guard<std::mutex> lock(records_mu_);
-      for (const auto& [k, rec] : records_) {
-        if (rec->uid == uid) {
-          key = k;
-          break;
-        }
-      }
+      auto it = key_by_uid_.find(uid);
+      if (it != key_by_uid_.end()) key = it->second;
     }
     if (!key.empty()) queue_.Add(key);
   });
@@ -195,9 +191,21 @@ NodeAgent::RecordPtr NodeAgent::FindRecord(const std::string& key) const {
   return it == records_.end() ? nullptr : it->second;
 }
 
+void NodeAgent::PutRecord(const std::string& key, RecordPtr rec) {
+  std::lock_guard<std::mutex> lock(records_mu_);
+  auto& slot = records_[key];
+  if (slot != nullptr && slot->uid != rec->uid) key_by_uid_.erase(slot->uid);
+  key_by_uid_[rec->uid] = key;
+  slot = std::move(rec);
+}
+
 void NodeAgent::EraseRecord(const std::string& key) {
   std::lock_guard<std::mutex> lock(records_mu_);
-  records_.erase(key);
+  auto it = records_.find(key);
+  if (it == records_.end()) return;
+  auto by_uid = key_by_uid_.find(it->second->uid);
+  if (by_uid != key_by_uid_.end() && by_uid->second == key) key_by_uid_.erase(by_uid);
+  records_.erase(it);
 }
 
 std::vector<std::string> NodeAgent::ListKeys() const {
@@ -256,8 +264,7 @@ Status NodeAgent::Recover() {
         if (last.is_object()) rec->last_terminated[StringField(cs, "name")] = last;
       }
     }
-    std::lock_guard<std::mutex> lock(records_mu_);
-    records_[key] = std::move(rec);
+    PutRecord(key, std::move(rec));
     ++adopted;
   }
   log::Info("node agent recovered pod runs",
@@ -377,8 +384,7 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
     rec = std::make_shared<PodRecord>();
     rec->uid = MetaString(*pod, "uid");
     rec->grace = GracePeriod(*pod);
-    std::lock_guard<std::mutex> lock(records_mu_);
-    records_[key] = rec;
+    PutRecord(key, rec);
   }
   // Someone else ended the pod (phase Succeeded/Failed): stop its containers, keep them.
   if (!rec->terminal && IsTerminalPhase(StringField(status, "phase"))) {

@@ -187,6 +187,51 @@ TEST_F(NodeAgentTest, FailingContainersCrashLoopWithGrowingRestartCount) {
   });
 }
 
+// A driver that reports exits, as plugins do (PluginDriver): the handler the agent registered.
+class ExitReportingDriver : public FakeDriver {
+ public:
+  void OnPodExit(std::function<void(const std::string&)> handler) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    handler_ = std::move(handler);
+  }
+  void ReportExit(const std::string& uid) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (handler_) handler_(uid);
+  }
+
+ private:
+  std::mutex mu_;
+  std::function<void(const std::string&)> handler_;
+};
+
+TEST_F(NodeAgentTest, AReportedExitIsLookedAtAtOnceNotAtTheNextResync) {
+  ExitReportingDriver driver;
+  NodeAgentOptions o = Options(&driver);
+  o.pod_resync_interval = std::chrono::milliseconds(0);  // nothing else would look again
+  NodeAgent agent(client_.get(), o);
+  ASSERT_TRUE(agent.Start().ok());
+  CreatePod(Pod("first"));
+  const json second = CreatePod(Pod("second"));
+  WaitPod("first", IsReady);
+  WaitPod("second", IsReady);
+  ASSERT_TRUE(WaitUntil([&] { return Idle(agent); }));
+  auto runs = driver.ListPods();
+  ASSERT_TRUE(runs.ok());
+  const std::string uid = MetaString(second, "uid");
+  auto run = std::find_if(runs->begin(), runs->end(), [&](const PodHandle& h) { return h.pod_uid == uid; });
+  ASSERT_NE(run, runs->end());
+  // The container ends behind the agent's back; the driver says so, naming the pod by uid.
+  ASSERT_TRUE(driver.StopPod(*run, std::chrono::milliseconds(0)).ok());
+  driver.ReportExit("no-such-uid");  // a pod the agent does not know: ignored
+  driver.ReportExit(uid);
+  json pod = WaitPod("second", [](const json& p) {
+    const json& cs = client::Field(p["status"], "containerStatuses");
+    return cs.is_array() && !cs.empty() && cs[0]["restartCount"].get<int>() >= 1;
+  });
+  EXPECT_EQ(pod["status"]["containerStatuses"][0]["restartCount"], 1);
+  EXPECT_EQ(GetPod("first")["status"]["containerStatuses"][0]["restartCount"], 0);
+}
+
 TEST_F(NodeAgentTest, RestartPolicyNeverFailsThePod) {
   FakeDriverConfig config;
   config.failure_rate = 1;
