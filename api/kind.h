@@ -67,6 +67,10 @@ struct KindInfo {
   std::function<int64_t(const json& obj, std::optional<int64_t> requested)> deletion_grace;
   // Semantic validation beyond the schema. `old` is null on create.
   std::function<void(const json& obj, const json* old, FieldErrors* errors)> validate;
+  // Validation of a /status write (Kubernetes' status strategies' ValidateUpdate): `obj` is the
+  // stored object with a new status, its metadata and spec unchanged, so only status needs
+  // rules; the schema check of such a write covers status alone too. Unset: validate.
+  std::function<void(const json& obj, const json& old, FieldErrors* errors)> validate_status;
   // Extra field selectors beyond metadata.name and metadata.namespace ("spec.nodeName", ...).
   std::vector<std::string> field_selectors;
   std::vector<PrinterColumn> columns;  // after NAME (always first); AGE is added last unless present

@@ -128,13 +128,24 @@ Status CheckTypeMeta(const KindInfo& kind, json& obj) {
 }
 
 
-Status ResourceService::Admit(const KindInfo& kind, json& obj, const json* old) {
+Status ResourceService::Admit(const KindInfo& kind, json& obj, const json* old, bool status_only) {
   FieldErrors errors;
-  if (kind.schema) CheckStrict(*kind.schema, obj, "", &errors);
+  status_only = status_only && old != nullptr;
+  if (kind.schema && status_only) {
+    // Everything but status is the stored object's, checked when it was written.
+    const Field* status = kind.schema->FindField("status");
+    auto it = obj.find("status");
+    if (status != nullptr && status->schema != nullptr && it != obj.end()) {
+      CheckStrict(*status->schema, *it, "status", &errors);
+    }
+  } else if (kind.schema) {
+    CheckStrict(*kind.schema, obj, "", &errors);
+  }
   if (!errors.empty()) return Invalid(kind, MetaString(obj, "name"), errors);
   if (kind.defaults) kind.defaults(obj);
   // Each kind's validate() checks metadata too (kinds differ in their name rules).
-  if (kind.validate) kind.validate(obj, old, &errors);
+  if (status_only && kind.validate_status) kind.validate_status(obj, *old, &errors);
+  else if (kind.validate) kind.validate(obj, old, &errors);
   if (!errors.empty()) return Invalid(kind, MetaString(obj, "name"), errors);
   for (const auto& plugin : admission_) {
     if (!plugin->Handles(kind)) continue;
@@ -274,7 +285,7 @@ Result<json> ResourceService::CommitUpdate(const KindInfo& kind, const std::stri
   next["metadata"].erase("resourceVersion");
   CAPSTAN_RETURN_IF_ERROR(CheckNoNewFinalizers(kind, next, old));
 
-  CAPSTAN_RETURN_IF_ERROR(Admit(kind, next, &old));
+  CAPSTAN_RETURN_IF_ERROR(Admit(kind, next, &old, status_only));
   if (!status_only && kind.has_generation && !SameSpec(next, old)) {
     next["metadata"]["generation"] = old_meta.value("generation", int64_t{1}) + 1;
   }

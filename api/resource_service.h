@@ -105,8 +105,9 @@ class ResourceService {
 
   // Strict checks, defaults, validation and admission plugins of a would-be object, without
   // storing anything. Used by create/update and by callers that dry-run many objects (apply,
-  // GitOps).
-  Status Admit(const KindInfo& kind, json& obj, const json* old);
+  // GitOps). `status_only`: a /status write (old set; obj is old with a new status), checked as
+  // KindInfo::validate_status says.
+  Status Admit(const KindInfo& kind, json& obj, const json* old, bool status_only = false);
 
   // Adds an admission plugin (admission.h), run in the order added after every kind's validate.
   // Call before serving; not thread-safe against concurrent writes.

@@ -218,6 +218,43 @@ TEST_F(ResourceServiceTest, MainWritesNeverChangeStatusAndStatusWritesNeverChang
                   .IsNotFound());
 }
 
+// A /status write is checked on what it may change: its status, against the schema and the kind's
+// status rules (the stored spec was checked when it was written).
+TEST_F(ResourceServiceTest, StatusWritesAreCheckedOnTheirStatus) {
+  MustCreate(Deployments(), "default", Deployment("web"));
+  auto negative = service_->Patch(Deployments(), "default", "web", "status", PatchType::kMerge,
+                                  json{{"status", {{"replicas", -1}}}}, WriteOptions{});
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.status().code(), Code::kInvalid);
+  EXPECT_NE(negative.status().details().find("status.replicas"), std::string::npos) << negative.status().details();
+  auto unknown = service_->Patch(Deployments(), "default", "web", "status", PatchType::kMerge,
+                                 json{{"status", {{"replicaz", 1}}}}, WriteOptions{});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), Code::kBadRequest);
+  EXPECT_NE(unknown.status().message().find("unknown field \"status.replicaz\""), std::string::npos)
+      << unknown.status().message();
+
+  const KindInfo& pods = Kind("", "pods");
+  const json pod = {{"apiVersion", "v1"},
+                    {"kind", "Pod"},
+                    {"metadata", {{"name", "p"}}},
+                    {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  MustCreate(pods, "default", pod);
+  auto running = service_->Patch(pods, "default", "p", "status", PatchType::kMerge,
+                                 json{{"status", {{"phase", "Running"}}}}, WriteOptions{});
+  ASSERT_TRUE(running.ok()) << running.status().ToString();
+  EXPECT_EQ((*running)["status"]["phase"], "Running");
+  EXPECT_EQ((*running)["spec"]["containers"][0]["image"], "busybox");
+  auto wrong_type = service_->Patch(pods, "default", "p", "status", PatchType::kMerge,
+                                    json{{"status", {{"phase", 3}}}}, WriteOptions{});
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_NE(wrong_type.status().ToString().find("status.phase"), std::string::npos) << wrong_type.status().ToString();
+  // The main resource still checks the whole object.
+  auto spec = service_->Patch(pods, "default", "p", "", PatchType::kMerge,
+                              json{{"spec", {{"containers", {{{"name", "c"}, {"image", ""}}}}}}}, WriteOptions{});
+  EXPECT_FALSE(spec.ok());
+}
+
 TEST_F(ResourceServiceTest, PatchTypes) {
   MustCreate(Deployments(), "default", Deployment("web"));
   // Merge patch replaces lists.

@@ -194,6 +194,19 @@ void ValidateStatusCounts(const json& obj, std::initializer_list<const char*> fi
   for (const char* f : fields) CheckNonNegative(*status, f, "status", errors);
 }
 
+// /status writes: the spec and its template are the stored ones; only the counts are new.
+void ValidateDeploymentStatus(const json& obj, const json& /*old*/, FieldErrors* errors) {
+  ValidateStatusCounts(obj,
+                       {"observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas",
+                        "unavailableReplicas", "collisionCount"},
+                       errors);
+}
+
+void ValidateReplicaSetStatus(const json& obj, const json& /*old*/, FieldErrors* errors) {
+  ValidateStatusCounts(
+      obj, {"observedGeneration", "replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"}, errors);
+}
+
 void ValidateDeployment(const json& obj, const json* old, FieldErrors* errors) {
   ValidateMetadataOf(obj, true, errors);
   static const json kEmpty = json::object();
@@ -209,10 +222,7 @@ void ValidateDeployment(const json& obj, const json* old, FieldErrors* errors) {
     }
   }
   ValidateSelectorUnchanged(obj, old, errors);
-  ValidateStatusCounts(obj,
-                       {"observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas",
-                        "unavailableReplicas", "collisionCount"},
-                       errors);
+  ValidateDeploymentStatus(obj, obj, errors);
 }
 
 void ValidateReplicaSet(const json& obj, const json* old, FieldErrors* errors) {
@@ -221,8 +231,7 @@ void ValidateReplicaSet(const json& obj, const json* old, FieldErrors* errors) {
   const json* spec_p = Get(obj, "spec");
   ValidateWorkloadSpec(spec_p != nullptr ? *spec_p : kEmpty, "spec", errors);
   ValidateSelectorUnchanged(obj, old, errors);
-  ValidateStatusCounts(
-      obj, {"observedGeneration", "replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"}, errors);
+  ValidateReplicaSetStatus(obj, obj, errors);
 }
 
 // ---- Printing -------------------------------------------------------------------------------------
@@ -280,6 +289,7 @@ void RegisterDeployment() {
   k.defaults = DefaultDeployment;
   k.prepare_create = ClearStatus;
   k.validate = ValidateDeployment;
+  k.validate_status = ValidateDeploymentStatus;
   k.columns = {
       PrinterColumn{"Ready", "string", "", 0, "Number of the pod with ready state",
                     [](const json& o) -> json {
@@ -312,6 +322,7 @@ void RegisterReplicaSet() {
   k.defaults = DefaultReplicaSet;
   k.prepare_create = ClearStatus;
   k.validate = ValidateReplicaSet;
+  k.validate_status = ValidateReplicaSetStatus;
   k.field_selectors = {"status.replicas"};
   k.columns = {
       PrinterColumn{"Desired", "integer", "", 0, "Number of desired pods.",

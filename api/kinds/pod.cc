@@ -83,6 +83,10 @@ void Validate(const json& obj, const json* old, FieldErrors* errors) {
   }
 }
 
+// A /status write: the spec is the stored one (ValidatePodSpec and its update rules held when it
+// was written); the status has no rules here beyond its schema.
+void ValidateStatus(const json& /*obj*/, const json& /*old*/, FieldErrors* /*errors*/) {}
+
 // ---- kubectl's printPod ---------------------------------------------------------------------------
 
 struct PodRow {
@@ -315,6 +319,7 @@ void RegisterPod() {
   k.defaults = Defaults;
   k.prepare_create = PrepareCreate;
   k.validate = Validate;
+  k.validate_status = ValidateStatus;
   k.deletion_grace = DeletionGrace;
   k.field_selectors = {"spec.nodeName",           "spec.restartPolicy", "spec.schedulerName",
                        "spec.serviceAccountName", "spec.hostNetwork",   "status.phase",
