@@ -87,7 +87,7 @@ TEST_F(ApiWriteTest, HandleAsyncTakesCreatesOnlyAndAnswersAsHandle) {
 TEST_F(ApiWriteTest, DecodedBodiesInAndOutForInProcessCallers) {
   HttpRequest req = Request("POST", kDeployments);
   req.headers.Add("Content-Type", "application/json");
-  req.decoded_body = std::make_shared<const json>(Deployment("decoded"));
+  req.decoded_body = std::make_shared<json>(Deployment("decoded"));
   req.decoded_response = true;
   HttpResponse created = handler_->Handle(req);
   ASSERT_EQ(created.status, 201) << created.body;
@@ -99,14 +99,14 @@ TEST_F(ApiWriteTest, DecodedBodiesInAndOutForInProcessCallers) {
 
   HttpRequest patch = Request("PATCH", std::string(kDeployments) + "/decoded");
   patch.headers.Add("Content-Type", "application/merge-patch+json");
-  patch.decoded_body = std::make_shared<const json>(json{{"spec", {{"replicas", 5}}}});
+  patch.decoded_body = std::make_shared<json>(json{{"spec", {{"replicas", 5}}}});
   patch.decoded_response = true;
   HttpResponse patched = handler_->Handle(patch);
   ASSERT_EQ(patched.status, 200) << patched.body;
   ASSERT_NE(patched.decoded_body, nullptr);
   EXPECT_EQ((*patched.decoded_body)["spec"]["replicas"], 5);
 
-  req.decoded_body = std::make_shared<const json>(Deployment("decoded"));
+  req.decoded_body = std::make_shared<json>(Deployment("decoded"));
   ExpectStatus(handler_->Handle(req), 409, "AlreadyExists");
 }
 

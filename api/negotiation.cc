@@ -61,7 +61,7 @@ IncludeObject IncludeObjectParam(const HttpRequest& req) {
 }
 
 Result<json> DecodeBody(const HttpRequest& req, size_t max_depth) {
-  if (req.decoded_body) return *req.decoded_body;
+  if (req.decoded_body) return std::move(*req.decoded_body);  // consumed (http_types.h)
   std::string mt = MediaType(req.headers.Get("Content-Type").value_or("application/json"));
   if (req.body.empty()) return Status::BadRequest("the request body is empty");
   if (mt == "application/json" || mt.empty()) return ParseJson(req.body, max_depth);

@@ -269,7 +269,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
 }
 
 Result<json> ApiHandler::ParseJsonBody(const HttpRequest& req) const {
-  if (req.decoded_body) return *req.decoded_body;
+  if (req.decoded_body) return std::move(*req.decoded_body);  // consumed (http_types.h)
   if (req.body.empty()) return Status::BadRequest("the request body is empty");
   return ParseJson(req.body, options_.max_depth);
 }

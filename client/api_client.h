@@ -82,6 +82,18 @@ class ApiClient {
                                         const Query& query = {}) = 0;  // PUT
   virtual Result<nlohmann::json> Patch(const std::string& path, PatchType type, const nlohmann::json& patch,
                                        const Query& query = {}) = 0;
+  // The same writes, taking the body: a transport that hands bodies on as values
+  // (InProcessApiClient) moves it rather than copying it; the others send it as above.
+  Result<nlohmann::json> Create(const std::string& path, nlohmann::json&& body, const Query& query = {}) {
+    return CreateTaking(path, std::move(body), query);
+  }
+  Result<nlohmann::json> Update(const std::string& path, nlohmann::json&& body, const Query& query = {}) {
+    return UpdateTaking(path, std::move(body), query);
+  }
+  Result<nlohmann::json> Patch(const std::string& path, PatchType type, nlohmann::json&& patch,
+                               const Query& query = {}) {
+    return PatchTaking(path, type, std::move(patch), query);
+  }
   // `options` is a DeleteOptions object, or null for no body.
   virtual Result<nlohmann::json> Delete(const std::string& path, const nlohmann::json& options = nullptr,
                                         const Query& query = {}) = 0;
@@ -91,6 +103,18 @@ class ApiClient {
   // selectors. An error may come back here (the server refused the request) or, for transports
   // that learn the answer later, from the first Next().
   virtual Result<std::unique_ptr<WatchEvents>> Watch(const std::string& path, const Query& query = {}) = 0;
+
+ protected:
+  virtual Result<nlohmann::json> CreateTaking(const std::string& path, nlohmann::json&& body, const Query& query) {
+    return Create(path, static_cast<const nlohmann::json&>(body), query);
+  }
+  virtual Result<nlohmann::json> UpdateTaking(const std::string& path, nlohmann::json&& body, const Query& query) {
+    return Update(path, static_cast<const nlohmann::json&>(body), query);
+  }
+  virtual Result<nlohmann::json> PatchTaking(const std::string& path, PatchType type, nlohmann::json&& patch,
+                                             const Query& query) {
+    return Patch(path, type, static_cast<const nlohmann::json&>(patch), query);
+  }
 };
 
 // `query` with ("watch", "true") appended unless it already has a "watch" parameter.

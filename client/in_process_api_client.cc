@@ -242,7 +242,7 @@ InProcessApiClient::InProcessApiClient(Handler handler, std::string token, std::
     : handler_(std::move(handler)), token_(std::move(token)), user_agent_(std::move(user_agent)) {}
 
 Result<api::HttpRequest> InProcessApiClient::MakeRequest(const std::string& method, const std::string& path,
-                                                         const Query& query, const json* body,
+                                                         const Query& query, json* body,
                                                          const std::string& content_type) const {
   api::HttpRequest req;
   req.method = method;
@@ -257,7 +257,7 @@ Result<api::HttpRequest> InProcessApiClient::MakeRequest(const std::string& meth
   if (!token_.empty()) req.headers.Add("Authorization", "Bearer " + token_);
   if (body != nullptr) {
     req.headers.Add("Content-Type", content_type);
-    req.decoded_body = std::make_shared<const json>(*body);
+    req.decoded_body = std::make_shared<json>(std::move(*body));
   }
   req.decoded_response = true;
   req.remote = "in-process";
@@ -276,6 +276,13 @@ Result<api::HttpResponse> InProcessApiClient::Call(const api::HttpRequest& reque
 
 Result<json> InProcessApiClient::DoJson(const std::string& method, const std::string& path, const Query& query,
                                         const json* body, const std::string& content_type) const {
+  if (body == nullptr) return DoJsonTaking(method, path, query, nullptr, content_type);
+  json copy = *body;
+  return DoJsonTaking(method, path, query, &copy, content_type);
+}
+
+Result<json> InProcessApiClient::DoJsonTaking(const std::string& method, const std::string& path, const Query& query,
+                                              json* body, const std::string& content_type) const {
   Result<api::HttpRequest> request = MakeRequest(method, path, query, body, content_type);
   if (!request.ok()) return request.status();
   Result<api::HttpResponse> response = Call(*request);
@@ -320,6 +327,19 @@ Result<json> InProcessApiClient::Patch(const std::string& path, PatchType type, 
 
 Result<json> InProcessApiClient::Delete(const std::string& path, const json& options, const Query& query) {
   return DoJson("DELETE", path, query, options.is_null() ? nullptr : &options, "application/json");
+}
+
+Result<json> InProcessApiClient::CreateTaking(const std::string& path, json&& body, const Query& query) {
+  return DoJsonTaking("POST", path, query, &body, "application/json");
+}
+
+Result<json> InProcessApiClient::UpdateTaking(const std::string& path, json&& body, const Query& query) {
+  return DoJsonTaking("PUT", path, query, &body, "application/json");
+}
+
+Result<json> InProcessApiClient::PatchTaking(const std::string& path, PatchType type, json&& patch,
+                                             const Query& query) {
+  return DoJsonTaking("PATCH", path, query, &patch, PatchContentType(type));
 }
 
 Result<std::unique_ptr<WatchEvents>> InProcessApiClient::Watch(const std::string& path, const Query& query) {

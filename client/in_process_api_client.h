@@ -45,16 +45,29 @@ class InProcessApiClient : public ApiClient {
   Result<nlohmann::json> Delete(const std::string& path, const nlohmann::json& options = nullptr,
                                 const Query& query = {}) override;
   Result<std::unique_ptr<WatchEvents>> Watch(const std::string& path, const Query& query = {}) override;
+  using ApiClient::Create;  // the body-taking overloads
+  using ApiClient::Patch;
+  using ApiClient::Update;
+
+ protected:
+  Result<nlohmann::json> CreateTaking(const std::string& path, nlohmann::json&& body, const Query& query) override;
+  Result<nlohmann::json> UpdateTaking(const std::string& path, nlohmann::json&& body, const Query& query) override;
+  Result<nlohmann::json> PatchTaking(const std::string& path, PatchType type, nlohmann::json&& patch,
+                                     const Query& query) override;
 
  private:
   // The request as the HTTP server would hand it to the handler; kBadRequest for a path with a
   // malformed percent-escape.
+  // `body` (may be null) is moved into the request.
   Result<api::HttpRequest> MakeRequest(const std::string& method, const std::string& path, const Query& query,
-                                       const nlohmann::json* body, const std::string& content_type) const;
+                                       nlohmann::json* body, const std::string& content_type) const;
   // Calls the handler; no exception escapes.
   Result<api::HttpResponse> Call(const api::HttpRequest& request) const;
   Result<nlohmann::json> DoJson(const std::string& method, const std::string& path, const Query& query,
                                 const nlohmann::json* body, const std::string& content_type) const;
+  // The same, moving `body` (may be null) into the request.
+  Result<nlohmann::json> DoJsonTaking(const std::string& method, const std::string& path, const Query& query,
+                                      nlohmann::json* body, const std::string& content_type) const;
 
   // Constant after construction.
   const Handler handler_;

@@ -115,6 +115,18 @@ TEST(InProcessApiClientTest, BuildsTheRequestAnHttpServerWouldDecode) {
   EXPECT_EQ(*seen.decoded_body, json({{"data", {{"k", "v"}}}}));
   EXPECT_TRUE(seen.decoded_response);
 
+  // A body given by value is moved into the request; one given by reference is copied.
+  json kept = {{"data", {{"k", "kept"}}}};
+  ASSERT_TRUE(client.Update("/api/v1/namespaces/default/configmaps/x", kept).ok());
+  EXPECT_EQ(kept["data"]["k"], "kept");
+  EXPECT_EQ((*seen.decoded_body)["data"]["k"], "kept");
+  json given = {{"data", {{"k", "given"}}}};
+  const json* given_data = &given["data"];
+  ASSERT_TRUE(client.Update("/api/v1/namespaces/default/configmaps/x", std::move(given)).ok());
+  EXPECT_EQ(seen.method, "PUT");
+  EXPECT_EQ(&(*seen.decoded_body)["data"], given_data) << "the caller's object itself, not a copy";
+  EXPECT_EQ((*seen.decoded_body)["data"]["k"], "given");
+
   ASSERT_TRUE(client.Delete("/api/v1/namespaces/default/configmaps/x").ok());
   EXPECT_EQ(seen.method, "DELETE");
   EXPECT_TRUE(seen.body.empty());

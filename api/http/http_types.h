@@ -43,7 +43,9 @@ struct HttpRequest {
   // `decoded_response` asks the handler to answer a successful JSON write or read of one object
   // with HttpResponse::decoded_body rather than text. Why: a controller's write would otherwise
   // be serialized, parsed, serialized and parsed again inside one process.
-  std::shared_ptr<const nlohmann::json> decoded_body;
+  // The handler consumes decoded_body: reading the body moves the value out (a request's body is
+  // read once), so a write takes the caller's object without copying it.
+  std::shared_ptr<nlohmann::json> decoded_body;
   bool decoded_response = false;
 
   // The first value of a query parameter, if present.

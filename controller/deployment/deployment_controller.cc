@@ -109,7 +109,7 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
   auto write_status = [&](const json& status) -> Status {
     json next = *d;
     next["status"] = status;
-    auto r = ctx_.api->Update(DeploymentPath(ns, name) + "/status", next);
+    auto r = ctx_.api->Update(DeploymentPath(ns, name) + "/status", std::move(next));
     return r.ok() || r.status().IsNotFound() ? Status::Ok() : r.status();
   };
   if (plan->update_replicaset) {

@@ -192,7 +192,7 @@ ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {
   if (plan->status_changed) {
     json next = *rs;
     next["status"] = plan->status;
-    auto r = ctx_.api->Update(RsPath(ns, name) + "/status", next);
+    auto r = ctx_.api->Update(RsPath(ns, name) + "/status", std::move(next));
     if (!r.ok() && !r.status().IsNotFound()) {
       // A conflict means a newer ReplicaSet is on its way through the informer: sync again then.
       return ReconcileResult::Retry(r.status());

@@ -279,13 +279,13 @@ ReconcileResult SchedulerController::Reconcile(const std::string& key) {
   }
   if (decision.node.empty()) return HandleUnschedulable(key, pod, decision);
 
-  const json binding = {
+  json binding = {
       {"apiVersion", "v1"},
       {"kind", "Binding"},
       {"metadata",
        {{"name", MetaString(*pod, "name")}, {"namespace", MetaString(*pod, "namespace")}, {"uid", MetaString(*pod, "uid")}}},
       {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", decision.node}}}};
-  auto r = api_->Create(PodPath(*pod) + "/binding", binding);
+  auto r = api_->Create(PodPath(*pod) + "/binding", std::move(binding));
   if (r.ok()) {
     bound_.fetch_add(1, std::memory_order_relaxed);
     recorder_->Event(*pod, client::kEventTypeNormal, kEventScheduled, ScheduledMessage(*pod, decision.node));
