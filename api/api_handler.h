@@ -79,7 +79,6 @@ class ApiHandler {
   const TokenAuthenticator* const auth_;
   const ApiHandlerOptions options_;
   std::atomic<bool> shutting_down_{false};
-  DecodedEventCache decoded_events_;  // shared by every watch this handler serves
   mutable std::mutex pod_streams_mu_;
   std::shared_ptr<PodStreams> pod_streams_;  // guarded by pod_streams_mu_
   mutable std::mutex lb_status_mu_;

@@ -58,7 +58,7 @@ Status ResourceService::Bind(const KindInfo& kind, const std::string& ns, const 
   for (int attempt = 0; attempt < 16; ++attempt) {
     auto kv = store_->Get(key);
     if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
-    auto pod = DecodeStored(kv->value, kv->mod_revision);
+    auto pod = DecodeRead(*kv);
     if (!pod.ok()) return pod.status();
     // The scheduler names the uid it decided for: a Pod deleted and recreated under the same name
     // meanwhile is another Pod, and the decision does not hold for it.

@@ -43,7 +43,7 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
   for (int attempt = 0; attempt < 16; ++attempt) {
     auto kv = store_->Get(key);
     if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
-    auto cur = DecodeStored(kv->value, kv->mod_revision);
+    auto cur = DecodeRead(*kv);
     if (!cur.ok()) return cur.status();
     json obj = std::move(*cur);
     if (opts.precondition_uid && *opts.precondition_uid != MetaString(obj, "uid")) {

@@ -334,7 +334,7 @@ HttpResponse ApiHandler::HandleWatch(const HttpRequest& req, const KindInfo& kin
   if (auto st = q->fields.CheckSupported(supported); !st.ok()) return ErrorResponse(st);
 
   WatchSpec spec;
-  spec.decoded = &decoded_events_;
+  spec.decoded = service_->decoded_events();
   spec.kind = &kind;
   spec.ns = ns;
   spec.labels = q->labels;

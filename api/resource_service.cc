@@ -159,7 +159,14 @@ Status ResourceService::Admit(const KindInfo& kind, json& obj, const json* old, 
 Result<json> ResourceService::Get(const KindInfo& kind, const std::string& ns, const std::string& name) {
   auto kv = store_->Get(StoreKey(kind, ns, name));
   if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
-  return DecodeStored(kv->value, kv->mod_revision);
+  return DecodeRead(*kv);
+}
+
+Result<json> ResourceService::DecodeRead(const store::KeyValue& kv) {
+  // The event of mod_revision for this key wrote exactly this value (Peek checks the key: with
+  // etcd one transaction writes several keys at one revision).
+  if (auto ev = decoded_events_.Peek(kv.mod_revision, kv.key); ev != nullptr && ev->ok()) return json(*ev->cur());
+  return DecodeStored(kv.value, kv.mod_revision);
 }
 
 Status ResourceService::CheckNamespaceActive(const std::string& ns) {
@@ -356,7 +363,7 @@ Result<json> ResourceService::Update(const KindInfo& kind, const std::string& ns
     auto kv = store_->Get(key);
     if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
     if (pinned > 0 && pinned != kv->mod_revision) break;
-    auto current = DecodeStored(kv->value, kv->mod_revision);
+    auto current = DecodeRead(*kv);
     if (!current.ok()) return current.status();
     CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(obj, *current));
     auto out = CommitUpdate(kind, key, *current, kv->mod_revision, obj, status_only, opts);
@@ -378,7 +385,7 @@ Result<json> ResourceService::Patch(const KindInfo& kind, const std::string& ns,
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
     auto kv = store_->Get(key);
     if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
-    auto current = DecodeStored(kv->value, kv->mod_revision);
+    auto current = DecodeRead(*kv);
     if (!current.ok()) return current.status();
     json next;
     switch (type) {

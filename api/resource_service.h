@@ -19,6 +19,7 @@
 #include <string>
 
 #include "api/admission.h"
+#include "api/decoded_event_cache.h"
 #include "api/kind.h"
 #include "api/selector/selector.h"
 #include "store/store.h"
@@ -73,6 +74,12 @@ class ResourceService {
   explicit ResourceService(store::Store* store) : store_(store) {}
 
   Result<json> Get(const KindInfo& kind, const std::string& ns, const std::string& name);
+
+  // The decoded events shared by the watches over this service (decoded_event_cache.h).
+  DecodedEventCache* decoded_events() { return &decoded_events_; }
+  // The object a store read returned: a copy of the event that wrote it when the cache still
+  // holds it (cheaper than parsing; the same object), else decoded from the value.
+  Result<json> DecodeRead(const store::KeyValue& kv);
   Result<ListPage> List(const KindInfo& kind, const std::string& ns, const ListQuery& q);
 
   // `obj` is the decoded request body. Namespaced kinds require `ns`.
@@ -133,6 +140,9 @@ class ResourceService {
   Result<std::vector<store::Op>> ClaimOps(const KindInfo& kind, const json& obj, const std::string& key);
 
   store::Store* store_;  // not owned; outlives this
+  // Every committed event decoded once, for the watches of every handler over this service; a
+  // write reads the object it changes from here when the event that wrote it is still held.
+  DecodedEventCache decoded_events_;
   std::vector<std::shared_ptr<AdmissionPlugin>> admission_;  // fixed once serving
 };
 

@@ -255,6 +255,38 @@ TEST_F(ResourceServiceTest, StatusWritesAreCheckedOnTheirStatus) {
   EXPECT_FALSE(spec.ok());
 }
 
+// A write reads the object it changes from the decoded event that wrote it when the cache holds
+// that event (the watches decoded it already), and parses the stored value otherwise.
+TEST_F(ResourceServiceTest, ReadsForWritesTakeTheDecodedEventWhenHeld) {
+  MustCreate(ConfigMaps(), "default", ConfigMap("c"));
+  auto kv = store_->Get("/registry/configmaps/default/c");
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  auto parsed = service_->DecodeRead(*kv);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ((*parsed)["metadata"]["resourceVersion"], std::to_string(kv->mod_revision));
+  EXPECT_FALSE((*parsed)["metadata"].value("labels", json::object()).contains("from"));
+
+  // The event of that revision, as a watch would have decoded it; marked so the test can tell.
+  json marked = json::parse(kv->value);
+  marked["metadata"]["labels"]["from"] = "event";
+  auto ev = std::make_shared<store::Event>();
+  ev->revision = kv->mod_revision;
+  ev->kv = *kv;
+  ev->kv.value = marked.dump();
+  service_->decoded_events()->Get(ev);
+  auto cached = service_->DecodeRead(*kv);
+  ASSERT_TRUE(cached.ok());
+  EXPECT_EQ((*cached)["metadata"]["labels"]["from"], "event");
+  EXPECT_EQ((*cached)["metadata"]["resourceVersion"], std::to_string(kv->mod_revision));
+
+  // Another key at that revision (an etcd transaction) is not taken for this one.
+  store::KeyValue other = *kv;
+  other.key = "/registry/configmaps/default/d";
+  auto not_cached = service_->DecodeRead(other);
+  ASSERT_TRUE(not_cached.ok());
+  EXPECT_FALSE((*not_cached)["metadata"].value("labels", json::object()).contains("from"));
+}
+
 TEST_F(ResourceServiceTest, PatchTypes) {
   MustCreate(Deployments(), "default", Deployment("web"));
   // Merge patch replaces lists.
