@@ -1,5 +1,6 @@
 // ResourceService over a real RocksStore: the object contract (server-set metadata, generation,
-// spec/status split, optimistic concurrency, finalizers, propagation, dry runs, namespaces).
+// optimistic concurrency, finalizers, propagation, dry runs, namespaces). The spec/status split
+// and the read before a write: resource_service_update_test.cc.
 #include "api/resource_service.h"
 
 #include <algorithm>
@@ -178,113 +179,6 @@ TEST_F(ResourceServiceTest, GenerationCountsSpecChangesOnly) {
   auto s = service_->Update(Deployments(), "default", "web", "status", st, WriteOptions{});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ((*s)["metadata"]["generation"], 2);
-}
-
-TEST_F(ResourceServiceTest, MainWritesNeverChangeStatusAndStatusWritesNeverChangeSpec) {
-  json d = MustCreate(Deployments(), "default", Deployment("web"));
-  json st = d;
-  st["status"] = {{"replicas", 2}, {"readyReplicas", 1}};
-  st["spec"]["replicas"] = 9;                  // ignored by /status
-  st["metadata"]["labels"]["from"] = "status";  // ignored by /status
-  auto s = service_->Update(Deployments(), "default", "web", "status", st, WriteOptions{});
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ((*s)["status"]["readyReplicas"], 1);
-  EXPECT_EQ((*s)["spec"]["replicas"], 2);
-  EXPECT_FALSE((*s)["metadata"]["labels"].contains("from"));
-
-  json main = *s;
-  main["status"] = {{"replicas", 100}};
-  main["spec"]["replicas"] = 3;
-  auto m = service_->Update(Deployments(), "default", "web", "", main, WriteOptions{});
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ((*m)["spec"]["replicas"], 3);
-  EXPECT_EQ((*m)["status"]["replicas"], 2);
-  EXPECT_EQ((*m)["status"]["readyReplicas"], 1);
-
-  // The same through patches.
-  auto mp = service_->Patch(Deployments(), "default", "web", "", PatchType::kMerge,
-                            json{{"status", {{"replicas", 50}}}}, WriteOptions{});
-  ASSERT_TRUE(mp.ok()) << mp.status().ToString();
-  EXPECT_EQ((*mp)["status"]["replicas"], 2);
-  auto sp = service_->Patch(Deployments(), "default", "web", "status", PatchType::kMerge,
-                            json{{"spec", {{"replicas", 50}}}, {"status", {{"replicas", 3}}}}, WriteOptions{});
-  ASSERT_TRUE(sp.ok()) << sp.status().ToString();
-  EXPECT_EQ((*sp)["spec"]["replicas"], 3);
-  EXPECT_EQ((*sp)["status"]["replicas"], 3);
-
-  // ConfigMaps have no status subresource.
-  EXPECT_TRUE(service_->Update(ConfigMaps(), "default", "x", "status", ConfigMap("x"), WriteOptions{})
-                  .status()
-                  .IsNotFound());
-}
-
-// A /status write is checked on what it may change: its status, against the schema and the kind's
-// status rules (the stored spec was checked when it was written).
-TEST_F(ResourceServiceTest, StatusWritesAreCheckedOnTheirStatus) {
-  MustCreate(Deployments(), "default", Deployment("web"));
-  auto negative = service_->Patch(Deployments(), "default", "web", "status", PatchType::kMerge,
-                                  json{{"status", {{"replicas", -1}}}}, WriteOptions{});
-  ASSERT_FALSE(negative.ok());
-  EXPECT_EQ(negative.status().code(), Code::kInvalid);
-  EXPECT_NE(negative.status().details().find("status.replicas"), std::string::npos) << negative.status().details();
-  auto unknown = service_->Patch(Deployments(), "default", "web", "status", PatchType::kMerge,
-                                 json{{"status", {{"replicaz", 1}}}}, WriteOptions{});
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.status().code(), Code::kBadRequest);
-  EXPECT_NE(unknown.status().message().find("unknown field \"status.replicaz\""), std::string::npos)
-      << unknown.status().message();
-
-  const KindInfo& pods = Kind("", "pods");
-  const json pod = {{"apiVersion", "v1"},
-                    {"kind", "Pod"},
-                    {"metadata", {{"name", "p"}}},
-                    {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
-  MustCreate(pods, "default", pod);
-  auto running = service_->Patch(pods, "default", "p", "status", PatchType::kMerge,
-                                 json{{"status", {{"phase", "Running"}}}}, WriteOptions{});
-  ASSERT_TRUE(running.ok()) << running.status().ToString();
-  EXPECT_EQ((*running)["status"]["phase"], "Running");
-  EXPECT_EQ((*running)["spec"]["containers"][0]["image"], "busybox");
-  auto wrong_type = service_->Patch(pods, "default", "p", "status", PatchType::kMerge,
-                                    json{{"status", {{"phase", 3}}}}, WriteOptions{});
-  ASSERT_FALSE(wrong_type.ok());
-  EXPECT_NE(wrong_type.status().ToString().find("status.phase"), std::string::npos) << wrong_type.status().ToString();
-  // The main resource still checks the whole object.
-  auto spec = service_->Patch(pods, "default", "p", "", PatchType::kMerge,
-                              json{{"spec", {{"containers", {{{"name", "c"}, {"image", ""}}}}}}}, WriteOptions{});
-  EXPECT_FALSE(spec.ok());
-}
-
-// A write reads the object it changes from the decoded event that wrote it when the cache holds
-// that event (the watches decoded it already), and parses the stored value otherwise.
-TEST_F(ResourceServiceTest, ReadsForWritesTakeTheDecodedEventWhenHeld) {
-  MustCreate(ConfigMaps(), "default", ConfigMap("c"));
-  auto kv = store_->Get("/registry/configmaps/default/c");
-  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
-  auto parsed = service_->DecodeRead(*kv);
-  ASSERT_TRUE(parsed.ok());
-  EXPECT_EQ((*parsed)["metadata"]["resourceVersion"], std::to_string(kv->mod_revision));
-  EXPECT_FALSE((*parsed)["metadata"].value("labels", json::object()).contains("from"));
-
-  // The event of that revision, as a watch would have decoded it; marked so the test can tell.
-  json marked = json::parse(kv->value);
-  marked["metadata"]["labels"]["from"] = "event";
-  auto ev = std::make_shared<store::Event>();
-  ev->revision = kv->mod_revision;
-  ev->kv = *kv;
-  ev->kv.value = marked.dump();
-  service_->decoded_events()->Get(ev);
-  auto cached = service_->DecodeRead(*kv);
-  ASSERT_TRUE(cached.ok());
-  EXPECT_EQ((*cached)["metadata"]["labels"]["from"], "event");
-  EXPECT_EQ((*cached)["metadata"]["resourceVersion"], std::to_string(kv->mod_revision));
-
-  // Another key at that revision (an etcd transaction) is not taken for this one.
-  store::KeyValue other = *kv;
-  other.key = "/registry/configmaps/default/d";
-  auto not_cached = service_->DecodeRead(other);
-  ASSERT_TRUE(not_cached.ok());
-  EXPECT_FALSE((*not_cached)["metadata"].value("labels", json::object()).contains("from"));
 }
 
 TEST_F(ResourceServiceTest, PatchTypes) {
