@@ -15,7 +15,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -160,12 +159,25 @@ class AvailableDeployments {
   std::thread thread_;
 };
 
-// apiserver_request_total of the server's /metrics, summed by verb over codes: what the control
-// loops (in-process clients, counted like remote ones) and this benchmark asked of the API.
-std::map<std::string, double> RequestsByVerb(const client::RestClient& c) {
-  std::map<std::string, double> out;
+// What one scrape of the server's /metrics says of the work done so far.
+struct ServerCounts {
+  // apiserver_request_total summed by verb over codes: what the control loops (in-process
+  // clients, counted like remote ones) and this benchmark asked of the API.
+  std::map<std::string, double> requests;
+  double store_commits = 0;  // capstan_store_commits_total (one fdatasync each)
+  double store_writes = 0;   // capstan_store_writes_total
+};
+
+ServerCounts ScrapeCounts(const client::RestClient& c) {
+  ServerCounts out;
   auto r = c.Do("GET", "/metrics", {}, "", "", "text/plain");
   if (!r.ok() || r->status != 200) return out;
+  const auto value = [&](const std::string& name) {
+    const size_t at = r->body.find("\n" + name + " ");
+    return at == std::string::npos ? 0.0 : std::atof(r->body.c_str() + at + name.size() + 2);
+  };
+  out.store_commits = value("capstan_store_commits_total");
+  out.store_writes = value("capstan_store_writes_total");
   std::istringstream in(r->body);
   std::string line;
   const std::string prefix = "apiserver_request_total{";
@@ -175,24 +187,20 @@ std::map<std::string, double> RequestsByVerb(const client::RestClient& c) {
     const size_t space = line.rfind(' ');
     if (verb == std::string::npos || space == std::string::npos) continue;
     const size_t end = line.find('"', verb + 6);
-    out[line.substr(verb + 6, end - verb - 6)] += std::atof(line.c_str() + space + 1);
-  }
-  for (const char* name : {"capstan_store_commits_total", "capstan_store_writes_total"}) {
-    const size_t at = r->body.find(std::string("\n") + name + " ");
-    if (at != std::string::npos) out[name] = std::atof(r->body.c_str() + at + std::strlen(name) + 2);
+    out.requests[line.substr(verb + 6, end - verb - 6)] += std::atof(line.c_str() + space + 1);
   }
   return out;
 }
 
-// "POST 2.0, PATCH 1.1, ..." per Pod between two scrapes (GET, LIST and WATCH left out: reads).
-std::string WritesPerPod(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
-                         long pods) {
+// "POST 2.0, PATCH 1.1, ..." per Pod between two scrapes (GET, LIST and WATCH left out: reads),
+// then how many writes the store put behind each fdatasync.
+std::string WritesPerPod(const ServerCounts& before, const ServerCounts& after, long pods) {
   std::string out;
   double total = 0;
-  for (const auto& [verb, n] : after) {
-    if (verb == "GET" || verb == "LIST" || verb == "WATCH" || verb.rfind("capstan_", 0) == 0) continue;
-    auto it = before.find(verb);
-    const double per_pod = (n - (it == before.end() ? 0 : it->second)) / static_cast<double>(pods);
+  for (const auto& [verb, n] : after.requests) {
+    if (verb == "GET" || verb == "LIST" || verb == "WATCH") continue;
+    auto it = before.requests.find(verb);
+    const double per_pod = (n - (it == before.requests.end() ? 0 : it->second)) / static_cast<double>(pods);
     if (per_pod < 0.005) continue;
     char buf[64];
     std::snprintf(buf, sizeof buf, "%s%s %.2f", out.empty() ? "" : ", ", verb.c_str(), per_pod);
@@ -202,11 +210,8 @@ std::string WritesPerPod(const std::map<std::string, double>& before, const std:
   char buf[48];
   std::snprintf(buf, sizeof buf, " (%.2f in all)", total);
   if (out.empty()) return "unknown (no /metrics)";
-  const auto delta = [&](const char* name) {
-    auto a = after.find(name), b = before.find(name);
-    return a == after.end() || b == before.end() ? 0.0 : a->second - b->second;
-  };
-  const double commits = delta("capstan_store_commits_total"), writes = delta("capstan_store_writes_total");
+  const double commits = after.store_commits - before.store_commits;
+  const double writes = after.store_writes - before.store_writes;
   if (commits > 0) {
     char store[96];
     std::snprintf(store, sizeof store, "; store: %.0f writes in %.0f commits (%.1f a commit)", writes, commits,
@@ -238,7 +243,7 @@ int Run(const Config& cfg) {
 
   // Up.
   AvailableDeployments watch(c, cfg.ns, cfg.replicas);
-  const auto requests0 = RequestsByVerb(c);
+  const auto requests0 = ScrapeCounts(c);
   const double cpu0 = ProcCpuSeconds(cfg.pid);
   const auto t0 = Clock::now();
   const std::string dpath = "/apis/apps/v1/namespaces/" + cfg.ns + "/deployments";
@@ -259,7 +264,7 @@ int Run(const Config& cfg) {
   const double up_s = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu_up = ProcCpuSeconds(cfg.pid) - cpu0;
   const double hwm_up = ReadProcMemory(cfg.pid).hwm_mib;
-  const auto requests1 = RequestsByVerb(c);
+  const auto requests1 = ScrapeCounts(c);
 
   // Down.
   const double cpu1 = ProcCpuSeconds(cfg.pid);
@@ -278,7 +283,7 @@ int Run(const Config& cfg) {
   const double down_s = std::chrono::duration<double>(Clock::now() - t1).count();
   const double cpu_down = ProcCpuSeconds(cfg.pid) - cpu1;
   const ProcMemory mem = ReadProcMemory(cfg.pid);
-  const auto requests2 = RequestsByVerb(c);
+  const auto requests2 = ScrapeCounts(c);
 
   const double up_rate = available == cfg.deployments ? pods / up_s : 0;
   const double down_rate = left == 0 ? pods / down_s : 0;

@@ -194,17 +194,25 @@ void ValidateStatusCounts(const json& obj, std::initializer_list<const char*> fi
   for (const char* f : fields) CheckNonNegative(*status, f, "status", errors);
 }
 
-// /status writes: the spec and its template are the stored ones; only the counts are new.
-void ValidateDeploymentStatus(const json& obj, const json& /*old*/, FieldErrors* errors) {
+void ValidateDeploymentCounts(const json& obj, FieldErrors* errors) {
   ValidateStatusCounts(obj,
                        {"observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas",
                         "unavailableReplicas", "collisionCount"},
                        errors);
 }
 
-void ValidateReplicaSetStatus(const json& obj, const json& /*old*/, FieldErrors* errors) {
+void ValidateReplicaSetCounts(const json& obj, FieldErrors* errors) {
   ValidateStatusCounts(
       obj, {"observedGeneration", "replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"}, errors);
+}
+
+// /status writes: the spec and its template are the stored ones; only the counts are new.
+void ValidateDeploymentStatus(const json& obj, const json& /*old*/, FieldErrors* errors) {
+  ValidateDeploymentCounts(obj, errors);
+}
+
+void ValidateReplicaSetStatus(const json& obj, const json& /*old*/, FieldErrors* errors) {
+  ValidateReplicaSetCounts(obj, errors);
 }
 
 void ValidateDeployment(const json& obj, const json* old, FieldErrors* errors) {
@@ -222,7 +230,7 @@ void ValidateDeployment(const json& obj, const json* old, FieldErrors* errors) {
     }
   }
   ValidateSelectorUnchanged(obj, old, errors);
-  ValidateDeploymentStatus(obj, obj, errors);
+  ValidateDeploymentCounts(obj, errors);
 }
 
 void ValidateReplicaSet(const json& obj, const json* old, FieldErrors* errors) {
@@ -231,7 +239,7 @@ void ValidateReplicaSet(const json& obj, const json* old, FieldErrors* errors) {
   const json* spec_p = Get(obj, "spec");
   ValidateWorkloadSpec(spec_p != nullptr ? *spec_p : kEmpty, "spec", errors);
   ValidateSelectorUnchanged(obj, old, errors);
-  ValidateReplicaSetStatus(obj, obj, errors);
+  ValidateReplicaSetCounts(obj, errors);
 }
 
 // ---- Printing -------------------------------------------------------------------------------------
