@@ -49,7 +49,14 @@ Status DeploymentController::Setup(const ControllerContext& ctx) {
 
   auto add = [this](const client::ObjectPtr& d) { queue().Add(client::ObjectKey(*d)); };
   CAPSTAN_RETURN_IF_ERROR(deployments_->AddEventHandler(
-      {add, [add](const client::ObjectPtr&, const client::ObjectPtr& d) { add(d); }, add}));
+      {add,
+       [this, add](const client::ObjectPtr& old_d, const client::ObjectPtr& d) {
+         // Mostly the echo of our own status write, which needs no sync of its own: batched
+         // with the ReplicaSets' status changes.
+         if (replicaset::StatusOnlyChange(*old_d, *d)) queue().AddAfter(client::ObjectKey(*d), replicaset::kStatusBatchWindow);
+         else add(d);
+       },
+       add}));
   auto owner = [this](const client::ObjectPtr& rs) {
     std::string key = OwnerDeployment(*rs);
     if (!key.empty()) queue().Add(key);

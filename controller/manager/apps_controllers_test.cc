@@ -106,6 +106,37 @@ TEST_F(AppsControllersTest, ReplicaSetScalesUpAndDownAndNeverOverCreates) {
   }));
 }
 
+// The status counts move only toward the truth: a scale-up writes its status once the new Pods are
+// in the cache (not a status counting none of them first), and a scale-down never counts a Pod
+// again whose delete was sent while the cache still shows it.
+TEST_F(AppsControllersTest, ReplicaSetStatusCountsNeverRunAheadOrBack) {
+  auto watch = client_->Watch(kReplicaSets, {{"watch", "true"}});
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  ASSERT_TRUE(client_->Create(kReplicaSets, ReplicaSet("count", 6)).ok());
+  std::vector<int64_t> counts;  // status.replicas of every event that carries one
+  auto follow_until = [&](int64_t want) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto ev = (*watch)->Next(std::chrono::milliseconds(200));
+      if (!ev.ok()) return false;
+      if (!ev->has_value()) continue;
+      const json& status = (**ev)["object"].value("status", json::object());
+      if (!status.contains("replicas")) continue;
+      counts.push_back(status["replicas"].get<int64_t>());
+      if (counts.back() == want && (**ev)["object"]["spec"]["replicas"] == want) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(follow_until(6));
+  EXPECT_EQ(counts, (std::vector<int64_t>{6})) << "one status write, after all six creates were seen";
+  counts.clear();
+  ASSERT_TRUE(client_->Patch(std::string(kReplicaSets) + "/count", client::PatchType::kMerge,
+                             json{{"spec", {{"replicas", 0}}}})
+                  .ok());
+  ASSERT_TRUE(follow_until(0));
+  for (size_t i = 1; i < counts.size(); ++i) EXPECT_LE(counts[i], counts[i - 1]) << "event " << i;
+}
+
 TEST_F(AppsControllersTest, ReplicaSetAdoptsOrphansAndReleasesPodsThatStopMatching) {
   json orphan = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "orphan"}, {"labels", {{"app", "api"}}}}},
                  {"spec", Template("api")["spec"]}};

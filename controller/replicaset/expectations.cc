@@ -45,6 +45,13 @@ bool ControllerExpectations::Satisfied(const std::string& key) const {
   return now_() - r.stamped > ttl_;
 }
 
+std::unordered_set<std::string> ControllerExpectations::PendingDeletions(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = records_.find(key);
+  if (it == records_.end() || now_() - it->second.stamped > ttl_) return {};
+  return it->second.deleting;
+}
+
 void ControllerExpectations::Delete(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   records_.erase(key);

@@ -71,6 +71,10 @@ class ControllerExpectations {
   // Forgets the key (the owner was deleted).
   void Delete(const std::string& key);
 
+  // The uids whose deletion `key` still expects (empty without a record, or once it expired):
+  // Pods the cache may still show as active although their delete was already sent.
+  std::unordered_set<std::string> PendingDeletions(const std::string& key) const;
+
   // For tests and debugging: the pending counts of a key, or std::nullopt without a record.
   struct Pending {
     int64_t add = 0;

@@ -64,6 +64,18 @@ TEST(ExpectationsTest, DeletionsAreTrackedByUidAndCountedOnce) {
   EXPECT_TRUE(e.Satisfied("k"));
 }
 
+TEST(ExpectationsTest, PendingDeletionsAreTheUidsNotYetObserved) {
+  FakeNow clock;
+  ControllerExpectations e(clock.Fn());
+  EXPECT_TRUE(e.PendingDeletions("k").empty());
+  e.ExpectDeletions("k", {"uid-a", "uid-b"});
+  e.DeletionObserved("k", "uid-a");
+  EXPECT_EQ(e.PendingDeletions("k"), (std::unordered_set<std::string>{"uid-b"}));
+  EXPECT_TRUE(e.PendingDeletions("other").empty());
+  clock.Advance(5min + 1s);
+  EXPECT_TRUE(e.PendingDeletions("k").empty()) << "an expired record expects nothing";
+}
+
 TEST(ExpectationsTest, ExpectReplacesTheRecord) {
   ControllerExpectations e;
   e.ExpectDeletions("k", {"uid-a"});

@@ -57,8 +57,11 @@ Status ReplicaSetController::Setup(const ControllerContext& ctx) {
   }
   client::ResourceEventHandler rs_events;
   rs_events.on_add = [this](const client::ObjectPtr& rs) { queue().Add(client::ObjectKey(*rs)); };
-  rs_events.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& rs) {
-    queue().Add(client::ObjectKey(*rs));
+  rs_events.on_update = [this](const client::ObjectPtr& old_rs, const client::ObjectPtr& rs) {
+    // Mostly the echo of our own status write: batched like the Pods' status changes, or each
+    // echo would sync at once and write the counts that moved meanwhile, defeating the window.
+    if (StatusOnlyChange(*old_rs, *rs)) queue().AddAfter(client::ObjectKey(*rs), kStatusBatchWindow);
+    else queue().Add(client::ObjectKey(*rs));
   };
   rs_events.on_delete = [this](const client::ObjectPtr& rs) {
     expectations_->Delete(client::ObjectKey(*rs));
@@ -86,8 +89,18 @@ void ReplicaSetController::OnPod(const json* old_pod, const json* pod, bool dele
   if (old_pod == nullptr) {
     if (!key.empty()) {
       // A Pod that is already being deleted when first seen (a restart) counts as a deletion.
-      if (IsDeleting(*pod)) expectations_->DeletionObserved(key, Meta(*pod, "uid"));
-      else expectations_->CreationObserved(key);
+      if (IsDeleting(*pod)) {
+        expectations_->DeletionObserved(key, Meta(*pod, "uid"));
+      } else {
+        expectations_->CreationObserved(key);
+        // One of a burst of our own creates: only the status counts would change until the last
+        // one shows up (and it wakes the owner at once), so the others batch as status changes
+        // do, instead of a status write each.
+        if (!expectations_->Satisfied(key)) {
+          queue().AddAfter(key, kStatusBatchWindow);
+          return;
+        }
+      }
       queue().Add(key);
     } else {
       EnqueueMatching(*pod);
@@ -131,6 +144,7 @@ ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {
   }
   ReplicaSetPlanOptions popts;
   popts.expectations_satisfied = expectations_->Satisfied(key);
+  if (!popts.expectations_satisfied) popts.deleting = expectations_->PendingDeletions(key);
   const auto now = std::chrono::system_clock::now();
   auto plan = PlanReplicaSet(*rs, pods, now, popts);
   if (!plan.ok()) return ReconcileResult::Terminal(plan.status());
@@ -189,7 +203,10 @@ ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {
     auto again = PlanReplicaSet(*rs, pods, now, popts);
     if (again.ok()) plan = std::move(again);
   }
-  if (plan->status_changed) {
+  // After creates that all went through, the status waits for the sync the last new Pod's event
+  // causes (see OnPod): written now, it would count none of them and be rewritten at once.
+  const bool status_follows = plan->create > 0 && failed.ok();
+  if (plan->status_changed && !status_follows) {
     json next = *rs;
     next["status"] = plan->status;
     auto r = ctx_.api->Update(RsPath(ns, name) + "/status", std::move(next));

@@ -119,12 +119,15 @@ Result<ReplicaSetPlan> Plan(const json& rs, const PodList& pods_in_namespace, Ti
     }
   }
 
-  // Pods about to be deleted are not counted: Kubernetes counts them until its next sync, and a
-  // Deployment reading that status would believe them available and shrink old ReplicaSets too
-  // far. If a delete fails, the next sync counts the Pod again; under-reporting is the safe side.
+  // Pods about to be deleted, or whose delete is already on its way, are not counted: Kubernetes
+  // counts them until the cache shows them going, and a Deployment reading that status would
+  // believe them available and shrink old ReplicaSets too far. If a delete fails, the next sync
+  // counts the Pod again; under-reporting is the safe side.
   PodList counted;
   for (const auto& p : owned) {
-    if (std::find(plan.to_delete.begin(), plan.to_delete.end(), p) == plan.to_delete.end()) counted.push_back(p);
+    if (std::find(plan.to_delete.begin(), plan.to_delete.end(), p) != plan.to_delete.end()) continue;
+    if (!options.deleting.empty() && options.deleting.count(Meta(*p, "uid")) > 0) continue;
+    counted.push_back(p);
   }
   std::optional<TimePoint> next_available;
   plan.status = CalculateStatus(rs, counted, diff, options, now, &next_available);

@@ -50,6 +50,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -75,6 +76,10 @@ struct ReplicaSetPlanOptions {
   // the first plan without an error).
   std::optional<std::string> last_error;
   int burst_replicas = kBurstReplicas;
+  // Uids of Pods this controller already asked to delete, not yet seen going in the cache
+  // (ControllerExpectations::PendingDeletions): not counted in the status, like the Pods this
+  // plan deletes, so the counts never go back up while the cache catches up.
+  std::unordered_set<std::string> deleting;
 };
 
 // A patch for one Pod, to send as application/strategic-merge-patch+json. It carries

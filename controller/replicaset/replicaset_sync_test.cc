@@ -161,6 +161,26 @@ TEST(ReplicaSetSyncTest, ExpectedDeletionsBlockFurtherDeletes) {
   EXPECT_TRUE(expectations.Satisfied(key));
 }
 
+TEST(ReplicaSetSyncTest, PodsWhoseDeleteIsOnItsWayAreNotCountedWhileTheCacheCatchesUp) {
+  ControllerExpectations expectations;
+  const std::string key = "default/web-1";
+  json rs = MakeReplicaSet("web-1", "rs-uid", 1);
+  PodList cache = {PodBuilder("a", "p1").Owner(rs).ReadySince(T0() - 1h).Build(),
+                   PodBuilder("b", "p2").Owner(rs).ReadySince(T0() - 1h, "node-2").Build()};
+  ReplicaSetPlan first = Plan(rs, cache, {.expectations_satisfied = expectations.Satisfied(key)});
+  ASSERT_EQ(first.to_delete.size(), 1u);
+  EXPECT_EQ(first.status["replicas"], 1) << "the Pod this plan deletes is not counted";
+  expectations.ExpectDeletions(key, {Meta(*first.to_delete[0], "uid")});
+  // The next sync's cache still shows the Pod active: the status must not count it again (a
+  // Deployment would read a Pod coming back to life).
+  ReplicaSetPlan second = Plan(rs, cache, {.expectations_satisfied = expectations.Satisfied(key),
+                                           .deleting = expectations.PendingDeletions(key)});
+  EXPECT_EQ(second.status["replicas"], 1);
+  EXPECT_EQ(second.status["availableReplicas"], 1);
+  ReplicaSetPlan unaware = Plan(rs, cache, {.expectations_satisfied = expectations.Satisfied(key)});
+  EXPECT_EQ(unaware.status["replicas"], 2) << "control: without the pending deletions both count";
+}
+
 TEST(ReplicaSetSyncTest, LostEventsStopBlockingAfterTheTtl) {
   auto now = ControllerExpectations::TimePoint(1h);
   ControllerExpectations expectations([&now] { return now; });
