@@ -53,8 +53,8 @@ Status DeploymentController::Setup(const ControllerContext& ctx) {
        [this, add](const client::ObjectPtr& old_d, const client::ObjectPtr& d) {
          // Mostly the echo of our own status write, which needs no sync of its own: batched
          // with the ReplicaSets' status changes.
-         if (replicaset::StatusOnlyChange(*old_d, *d)) queue().AddAfter(client::ObjectKey(*d), replicaset::kStatusBatchWindow);
-         else add(d);
+         if (!replicaset::StatusOnlyChange(*old_d, *d)) return add(d);
+         queue().AddAfter(client::ObjectKey(*d), replicaset::kStatusBatchWindow);
        },
        add}));
   auto owner = [this](const client::ObjectPtr& rs) {
