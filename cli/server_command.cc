@@ -13,6 +13,7 @@
 #include "api/api_server.h"
 #include "cli/flags.h"
 #include "client/in_process_api_client.h"
+#include "client/informer_factory.h"
 #include "controller/manager/control_plane.h"
 #include "controller/haproxy/haproxy_controller.h"
 #include "controller/haproxy/lb_status.h"
@@ -333,6 +334,15 @@ int RunServerCommand(int argc, char** argv) {
     managed_registry = std::move(started).value();
     log::Info("registry serving", {{"url", managed_registry->url()}, {"storage", registry_options.storage_dir}});
   }
+  // The informers of what every server runs, leader or not: the node agent and the load balancer
+  // share one watch and cache of all Pods (and Services), where each had its own. (The control
+  // plane keeps its own: one informer thread feeding every handler measured slower than two.)
+  // Each takes its handlers out when it stops.
+  api::ApiServer* const api_server = server->get();
+  client::InProcessApiClient informer_api(
+      [api_server](const api::HttpRequest& req) { return api_server->Handle(req); }, (*server)->admin_token(),
+      "capstan-informers");
+  client::SharedInformerFactory informers(&informer_api);
   std::unique_ptr<controller::ControlPlane> plane;
   if (controllers) {
     controller::ControlPlaneOptions copts;
@@ -364,6 +374,8 @@ int RunServerCommand(int argc, char** argv) {
   std::unique_ptr<node::RuntimeDriver> driver;
   std::unique_ptr<node::NodeAgent> agent;
   std::shared_ptr<node::NodePodStreams> streams;  // pods/log and pods/exec of the local node
+  std::unique_ptr<client::ApiClient> lb_api;
+  std::unique_ptr<controller::ControllerManager> lb;
   auto stop_all = [&] {
     if (plane) plane->Stop();
     (*server)->Stop(std::chrono::milliseconds(10000));
@@ -404,6 +416,7 @@ int RunServerCommand(int argc, char** argv) {
     nopts.driver_config = config;
     nopts.port_range = port_range;
     nopts.image_gc = image_gc;
+    nopts.informers = &informers;
     agent = std::make_unique<node::NodeAgent>(node_api.get(), nopts);
     if (Status st = agent->Start(); !st.ok()) {
       log::Error("cannot start the node agent", {{"error", st.ToString()}});
@@ -415,8 +428,6 @@ int RunServerCommand(int argc, char** argv) {
     (*server)->SetPodStreams(streams);
   }
   // The load balancer: on every server, leader or not, like the node agent (docs/haproxy.md).
-  std::unique_ptr<client::ApiClient> lb_api;
-  std::unique_ptr<controller::ControllerManager> lb;
   if (lb_mode.empty()) {
     lb_mode = ::access(lb_options.haproxy_bin.c_str(), X_OK) == 0 ? "haproxy" : "none";
     if (lb_mode == "none") log::Info("no haproxy installed: no load balancer", {{"haproxy", lb_options.haproxy_bin}});
@@ -429,7 +440,9 @@ int RunServerCommand(int argc, char** argv) {
       log::Warn("this API serves no Services: no load balancer");
     } else {
       lb_options.data_dir = opts.data_dir;
-      lb = std::make_unique<controller::ControllerManager>(lb_api.get());
+      controller::ControllerManagerOptions lb_manager;
+      lb_manager.informers = &informers;
+      lb = std::make_unique<controller::ControllerManager>(lb_api.get(), lb_manager);
       auto haproxy = std::make_unique<controller::haproxy::HaproxyController>(lb_options);
       controller::haproxy::HaproxyController* haproxy_raw = haproxy.get();
       lb->Add(std::move(haproxy));
@@ -453,6 +466,7 @@ int RunServerCommand(int argc, char** argv) {
   (*server)->SetLoadBalancerStatus(nullptr);
   if (lb) lb->Stop();
   if (agent) agent->Stop();
+  informers.StopAll();
   if (plane) plane->Stop();
   (*server)->Stop(std::chrono::milliseconds(10000));
   if (managed_registry) managed_registry->Stop();

@@ -76,22 +76,35 @@ Informer::Informer(ApiClient* client, std::string path, InformerOptions options)
 Informer::~Informer() { Stop(); }
 
 Status Informer::AddIndexer(const std::string& name, IndexFunc fn) {
-  std::lock_guard<std::mutex> lock(lifecycle_mu_);
-  if (started_) return Status::Invalid("informer " + path_ + ": AddIndexer(\"" + name + "\") after Start()");
+  std::lock_guard<std::mutex> dispatch(dispatch_mu_);
+  std::unique_lock<std::shared_mutex> cache(cache_mu_);
   if (index_funcs_.count(name) != 0) {
     return Status::AlreadyExists("informer " + path_ + ": index \"" + name + "\" already added");
   }
-  index_funcs_.emplace(name, std::move(fn));
-  std::unique_lock<std::shared_mutex> cache(cache_mu_);
-  indices_[name];  // the cache is empty before Start(): nothing to index yet
+  const IndexFunc& added = index_funcs_.emplace(name, std::move(fn)).first->second;
+  auto& index = indices_[name];
+  for (const auto& [key, obj] : items_) {  // empty before Start()
+    std::vector<std::string> values;
+    Guarded(path_, name.c_str(), [&] { values = added(*obj); });
+    for (const std::string& value : values) index[value].insert(key);
+    index_values_[key][name] = std::move(values);
+  }
   return Status::Ok();
 }
 
 Status Informer::AddEventHandler(ResourceEventHandler handler) {
-  std::lock_guard<std::mutex> lock(lifecycle_mu_);
-  if (started_) return Status::Invalid("informer " + path_ + ": AddEventHandler after Start()");
+  std::lock_guard<std::mutex> dispatch(dispatch_mu_);
+  if (handler.on_add) {
+    for (const ObjectPtr& obj : List()) Guarded(path_, "on_add", [&] { handler.on_add(obj); });
+  }
   handlers_.push_back(std::move(handler));
   return Status::Ok();
+}
+
+void Informer::RemoveEventHandlers(const void* owner) {
+  if (owner == nullptr) return;
+  std::lock_guard<std::mutex> dispatch(dispatch_mu_);  // waits out a dispatch in flight
+  std::erase_if(handlers_, [owner](const ResourceEventHandler& h) { return h.owner == owner; });
 }
 
 void Informer::Start() {
@@ -349,6 +362,7 @@ Status Informer::ListAndReplace() {
 
   // Reconcile: walk both sorted maps together.
   std::vector<Change> changes;
+  std::unique_lock<std::mutex> dispatch(dispatch_mu_);
   {
     std::unique_lock<std::shared_mutex> lock(cache_mu_);
     auto old_it = items_.begin();
@@ -375,6 +389,7 @@ Status Informer::ListAndReplace() {
   }
   log::Debug("informer listed", {{"path", path_}, {"changes", std::to_string(changes.size())}, {"resourceVersion", rv}});
   for (const Change& change : changes) Dispatch(change);
+  dispatch.unlock();
   std::lock_guard<std::mutex> lock(sync_mu_);
   if (!synced_) {
     synced_ = true;
@@ -440,6 +455,7 @@ Status Informer::ApplyEvent(WatchEvent event) {
   ObjectPtr obj = std::move(event.object);
   const std::string key = ObjectKey(*obj);
   Change change;
+  std::lock_guard<std::mutex> dispatch(dispatch_mu_);
   {
     std::unique_lock<std::shared_mutex> lock(cache_mu_);
     auto found = items_.find(key);

@@ -22,12 +22,16 @@
 // changes it, and callers must never mutate a cached object (copy it first, as a reconcile must
 // before writing). Indexes always agree with the cached objects.
 //
-// Thread-safety: Get/List/ListNamespace/ByIndex/HasSynced/WaitForSync/LastSyncResourceVersion
-// may be called from any thread. AddIndexer and AddEventHandler are configuration: call them
-// before Start() (from one thread). Handlers run on the informer thread, one at a time, in event
-// order and after the cache already reflects the event; they must not block for long (compute a
-// key and enqueue it) and must not call Stop(). An exception from a handler is logged, never
-// propagated. Start() once; Stop() is final and is also done by the destructor.
+// Thread-safety: every public method may be called from any thread. Handlers run one at a time,
+// in event order and after the cache already reflects the event, on the informer thread; they
+// must not block for long (compute a key and enqueue it) and must not call Stop() or add or
+// remove handlers or indexes. An exception from a handler is logged, never propagated. Start() once; Stop() is
+// final and is also done by the destructor.
+//
+// Handlers and indexes may be added after Start() (one informer shared by parts of a process that
+// start at different times, as client-go allows): a late index is built from the cache at once; a
+// late handler first gets an add for every object cached, on the calling thread, and then every
+// later change on the informer thread, none missed or repeated.
 #pragma once
 
 #include <chrono>
@@ -77,6 +81,10 @@ struct ResourceEventHandler {
   std::function<void(const ObjectPtr& obj)> on_add;
   std::function<void(const ObjectPtr& old_obj, const ObjectPtr& new_obj)> on_update;
   std::function<void(const ObjectPtr& obj)> on_delete;
+  // Who added it, so that RemoveEventHandlers(owner) can take it out again: a part of the process
+  // that stops before the informer does (a ControllerManager, a NodeAgent). Null: it stays as
+  // long as the informer.
+  const void* owner = nullptr;
 };
 
 struct InformerOptions {
@@ -98,12 +106,16 @@ class Informer {
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
 
-  // Before Start(): kInvalid once started, kAlreadyExists for a name already added (informers
-  // shared through a factory: a second controller adding a ready-made index under its
-  // conventional name may treat kAlreadyExists as success).
+  // kAlreadyExists for a name already added (informers shared through a factory: a second
+  // controller adding a ready-made index under its conventional name may treat kAlreadyExists as
+  // success). After Start() the index covers the objects cached so far before this returns.
   Status AddIndexer(const std::string& name, IndexFunc fn);
-  // Before Start(): kInvalid once started.
+  // After Start(), `handler.on_add` is called for every object cached so far before this returns
+  // (see "Handlers and indexes may be added after Start()" above).
   Status AddEventHandler(ResourceEventHandler handler);
+  // Takes out every handler added with `owner` (none for null). When this returns none of them
+  // runs or will run again, so what they refer to may go.
+  void RemoveEventHandlers(const void* owner);
 
   // Starts the informer thread. Idempotent; a no-op after Stop().
   void Start();
@@ -160,9 +172,12 @@ class Informer {
   const std::string path_;
   const InformerOptions options_;
 
-  // Written before Start() only, then read by the informer thread without locks.
-  std::map<std::string, IndexFunc> index_funcs_;
-  std::vector<ResourceEventHandler> handlers_;
+  // Held from a change to the cache until its handlers returned (by the informer thread), and
+  // while a handler or an index is added: a late handler or index sees each change exactly once.
+  // Order: dispatch_mu_ before cache_mu_; never taken while holding lifecycle_mu_.
+  std::mutex dispatch_mu_;
+  std::map<std::string, IndexFunc> index_funcs_;  // guarded by dispatch_mu_ and cache_mu_ (both to write)
+  std::vector<ResourceEventHandler> handlers_;    // guarded by dispatch_mu_
 
   mutable std::mutex lifecycle_mu_;
   std::condition_variable lifecycle_cv_;  // signals stopping_

@@ -44,6 +44,15 @@ bool SharedInformerFactory::WaitForSyncAll(std::chrono::milliseconds timeout) {
   return true;
 }
 
+void SharedInformerFactory::RemoveEventHandlers(const void* owner) {
+  std::vector<Informer*> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, informer] : informers_) all.push_back(informer.get());
+  }
+  for (Informer* informer : all) informer->RemoveEventHandlers(owner);
+}
+
 void SharedInformerFactory::StopAll() {
   std::vector<Informer*> all;
   {

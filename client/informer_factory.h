@@ -41,6 +41,9 @@ class SharedInformerFactory {
   // Waits until every informer created so far has synced; false on timeout (the whole wait is
   // bounded by `timeout`, not each informer's).
   bool WaitForSyncAll(std::chrono::milliseconds timeout);
+  // Informer::RemoveEventHandlers(owner) on every informer: what a part of the process that
+  // shares the factory and stops before it calls when it stops.
+  void RemoveEventHandlers(const void* owner);
   // Stops every informer (their caches stay readable). Final.
   void StopAll();
 

@@ -3,6 +3,10 @@
 // Stop latency and the configuration rules.
 #include "client/informer.h"
 
+#include <map>
+#include <mutex>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "client/informer_factory.h"
@@ -276,8 +280,6 @@ TEST(InformerTest, IndexesFollowEvents) {
   ASSERT_TRUE(informer.AddIndexer(kNodeNameIndex, IndexByNodeName).ok());
   EXPECT_EQ(informer.AddIndexer(kNodeNameIndex, IndexByNodeName).code(), Code::kAlreadyExists);
   informer.Start();
-  EXPECT_EQ(informer.AddIndexer("late", IndexByNodeName).code(), Code::kInvalid);
-  EXPECT_EQ(informer.AddEventHandler({}).code(), Code::kInvalid);
   ASSERT_TRUE(informer.WaitForSync(5s));
   auto keys = [&](const char* index, const std::string& value) {
     std::vector<std::string> out;
@@ -318,6 +320,86 @@ TEST(InformerTest, IndexesFollowEvents) {
   EXPECT_TRUE(informer.IndexValues(kOwnerUidIndex).empty());
   EXPECT_TRUE(informer.IndexValues(kNodeNameIndex).empty());
   EXPECT_TRUE(informer.IndexValues(kNamespaceIndex).empty());
+}
+
+// One informer shared by parts of a process that start at different times (the node agent and
+// the load balancer): what is added late sees every object once, whatever the informer is doing.
+TEST(InformerTest, HandlersAndIndexesAddedAfterStartSeeEveryObjectOnce) {
+  FakeApiClient client;
+  client.on_list = [](const Query&) -> Result<json> {
+    return ListOf(5, {Obj("ns", "a", 3, {{"spec", {{"nodeName", "n1"}}}}), Obj("ns", "b", 4)});
+  };
+  Informer informer(&client, "/api/v1/pods", Fast());
+  EventRecorder early;
+  ASSERT_TRUE(informer.AddEventHandler(early.Handler()).ok());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(5s));
+  auto w = client.WaitForWatch(0);
+  ASSERT_NE(w, nullptr);
+
+  // Events keep arriving while the late handler is added: each reaches it exactly once, either
+  // in its replay of the cache (as an add) or afterwards (as the event itself).
+  std::thread feeder([&] {
+    for (int i = 0; i < 200; ++i) w->Push(Event("ADDED", Obj("ns", "c" + std::to_string(i), 10 + i)));
+  });
+  std::mutex mu;
+  std::map<std::string, int> adds;  // key -> adds seen by the late handler
+  ResourceEventHandler late;
+  late.on_add = [&](const ObjectPtr& o) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++adds[ObjectKey(*o)];
+  };
+  ASSERT_TRUE(informer.AddEventHandler(late).ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(adds.count("ns/a"), 1u) << "the replay ran before AddEventHandler returned";
+    EXPECT_EQ(adds.count("ns/b"), 1u);
+  }
+  feeder.join();
+  ASSERT_TRUE(WaitUntil([&] { return informer.LastSyncResourceVersion() == "209"; }));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(adds.size(), 202u);
+    for (const auto& [key, n] : adds) EXPECT_EQ(n, 1) << key;
+  }
+  EXPECT_EQ(early.Count("add "), 202u);
+
+  // A late index is built from the cache, then follows events like any other.
+  ASSERT_TRUE(informer.AddIndexer(kNodeNameIndex, IndexByNodeName).ok());
+  EXPECT_EQ(informer.AddIndexer(kNodeNameIndex, IndexByNodeName).code(), Code::kAlreadyExists);
+  auto on_n1 = informer.ByIndex(kNodeNameIndex, "n1");
+  ASSERT_TRUE(on_n1.ok());
+  ASSERT_EQ(on_n1->size(), 1u);
+  EXPECT_EQ(ObjectKey(*(*on_n1)[0]), "ns/a");
+  w->Push(Event("MODIFIED", Obj("ns", "b", 300, {{"spec", {{"nodeName", "n1"}}}})));
+  ASSERT_TRUE(WaitUntil([&] { return informer.LastSyncResourceVersion() == "300"; }));
+  EXPECT_EQ(informer.ByIndex(kNodeNameIndex, "n1")->size(), 2u);
+}
+
+TEST(InformerTest, RemovedHandlersAreNeverCalledAgain) {
+  FakeApiClient client;
+  client.on_list = [](const Query&) -> Result<json> { return ListOf(5, {Obj("ns", "a", 3)}); };
+  Informer informer(&client, "/api/v1/pods", Fast());
+  int owner_a = 0, owner_b = 0;  // their addresses tag the handlers
+  EventRecorder a, b, forever;
+  ResourceEventHandler ha = a.Handler(), hb = b.Handler();
+  ha.owner = &owner_a;
+  hb.owner = &owner_b;
+  ASSERT_TRUE(informer.AddEventHandler(ha).ok());
+  ASSERT_TRUE(informer.AddEventHandler(hb).ok());
+  ASSERT_TRUE(informer.AddEventHandler(forever.Handler()).ok());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(5s));
+  auto w = client.WaitForWatch(0);
+  ASSERT_NE(w, nullptr);
+  w->Push(Event("ADDED", Obj("ns", "b", 6)));
+  ASSERT_TRUE(forever.WaitForSize(2));
+  informer.RemoveEventHandlers(&owner_a);
+  informer.RemoveEventHandlers(nullptr);  // removes nothing: null is "no owner"
+  w->Push(Event("ADDED", Obj("ns", "c", 7)));
+  ASSERT_TRUE(forever.WaitForSize(3));
+  ASSERT_TRUE(b.WaitForSize(3));
+  EXPECT_EQ(a.Events(), (std::vector<std::string>{"add ns/a 3", "add ns/b 6"}));
 }
 
 TEST(InformerTest, ReadyMadeIndexFunctions) {

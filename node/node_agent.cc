@@ -109,23 +109,39 @@ Status NodeAgent::Start() {
   probe_options.host = options_.address;
   probe_options.on_change = [this](const std::string& key) { queue_.Add(key); };
   probe_options.on_failure = [this](const std::string& key, const std::string& message) {
-    if (client::ObjectPtr pod = informer_->Get(key)) RecordEvent(*pod, true, "Unhealthy", message);
+    if (client::ObjectPtr pod = PodOnThisNode(key)) RecordEvent(*pod, true, "Unhealthy", message);
   };
   probes_ = std::make_unique<ProbeManager>(std::move(probe_options));
 
-  informer_ = informers_->ForResource("/api/v1/pods", "", "spec.nodeName=" + node_name_);
+  informer_ = informers_->ForResource("/api/v1/pods");
+  if (Status st = informer_->AddIndexer(client::kNodeNameIndex, client::IndexByNodeName);
+      !st.ok() && !st.IsAlreadyExists()) {
+    return st;
+  }
+  // Pods bound elsewhere (or not yet) are none of ours: a binding to this node arrives as their
+  // update. spec.nodeName never changes once set; a Pod re-created elsewhere under the same name
+  // still wakes the key when the old one was ours, so its run is torn down.
   client::ResourceEventHandler handler;
-  handler.on_add = [this](const client::ObjectPtr& p) { queue_.Add(client::ObjectKey(*p)); };
+  handler.on_add = [this](const client::ObjectPtr& p) {
+    if (OnThisNode(*p)) queue_.Add(client::ObjectKey(*p));
+  };
   handler.on_update = [this](const client::ObjectPtr& old_pod, const client::ObjectPtr& p) {
+    if (!OnThisNode(*p) && !OnThisNode(*old_pod)) return;
     const std::string key = client::ObjectKey(*p);
     if (own_writes_.IsOwnWrite(key, MetaString(*old_pod, "resourceVersion"), MetaString(*p, "resourceVersion"))) return;
     queue_.Add(key);
   };
   handler.on_delete = [this](const client::ObjectPtr& p) {
     const std::string key = client::ObjectKey(*p);
+    {
+      std::lock_guard<std::mutex> lock(records_mu_);
+      deletions_sent_.erase(MetaString(*p, "uid"));
+    }
+    if (!OnThisNode(*p) && FindRecord(key) == nullptr) return;
     own_writes_.Forget(key);
     queue_.Add(key);
   };
+  handler.owner = this;  // taken out by Stop(): a shared factory outlives the agent
   CAPSTAN_RETURN_IF_ERROR(informer_->AddEventHandler(std::move(handler)));
   services_ = informers_->ForResource("/api/v1/services");
   // A container that exits is looked at now, not at the next resync (the kubelet's PLEG role).
@@ -177,6 +193,7 @@ void NodeAgent::Stop() {
   }
   hb_wake_.NotifyAll();
   if (heartbeat_.joinable()) heartbeat_.join();
+  if (informer_ != nullptr) informer_->RemoveEventHandlers(this);
   if (owned_informers_) owned_informers_->StopAll();
 }
 
@@ -208,10 +225,25 @@ void NodeAgent::EraseRecord(const std::string& key) {
   records_.erase(it);
 }
 
+bool NodeAgent::OnThisNode(const json& pod) const {
+  const json& spec = client::Field(pod, "spec");
+  return client::StringField(spec, "nodeName") == node_name_;
+}
+
+client::ObjectPtr NodeAgent::PodOnThisNode(const std::string& key) const {
+  client::ObjectPtr pod = informer_->Get(key);
+  return pod != nullptr && OnThisNode(*pod) ? pod : nullptr;
+}
+
+std::vector<client::ObjectPtr> NodeAgent::PodsOnThisNode() const {
+  auto pods = informer_->ByIndex(client::kNodeNameIndex, node_name_);
+  return pods.ok() ? std::move(pods).value() : std::vector<client::ObjectPtr>{};
+}
+
 std::vector<std::string> NodeAgent::ListKeys() const {
   std::vector<std::string> keys;
   if (informer_ != nullptr) {
-    for (const auto& p : informer_->List()) keys.push_back(client::ObjectKey(*p));
+    for (const auto& p : PodsOnThisNode()) keys.push_back(client::ObjectKey(*p));
   }
   std::lock_guard<std::mutex> lock(records_mu_);
   for (const auto& [key, rec] : records_) keys.push_back(key);
@@ -224,7 +256,7 @@ Status NodeAgent::Recover() {
   auto runs = driver_->ListPods();
   if (!runs.ok()) return runs.status().Annotate("node agent: listing the driver's pods");
   std::unordered_map<std::string, client::ObjectPtr> by_uid;
-  for (const auto& p : informer_->List()) by_uid[MetaString(*p, "uid")] = p;
+  for (const auto& p : PodsOnThisNode()) by_uid[MetaString(*p, "uid")] = p;
   size_t adopted = 0, removed = 0;
   for (const PodHandle& run : *runs) {
     auto it = by_uid.find(run.pod_uid);
@@ -347,7 +379,7 @@ std::optional<ReconcileResult> NodeAgent::MaybeRestart(const json& pod, PodRecor
 }
 
 ReconcileResult NodeAgent::Reconcile(const std::string& key) {
-  client::ObjectPtr pod = informer_->Get(key);
+  client::ObjectPtr pod = PodOnThisNode(key);
   RecordPtr rec = FindRecord(key);
   if (rec != nullptr && (pod == nullptr || MetaString(*pod, "uid") != rec->uid ||
                          !MetaString(*pod, "deletionTimestamp").empty())) {
@@ -373,9 +405,18 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
   if (pod == nullptr) return ReconcileResult::Done();
   if (!MetaString(*pod, "deletionTimestamp").empty()) {
     // Its containers are gone: end the graceful deletion the API server began (as the kubelet
-    // does), for this very Pod only (a new one of the same name has another uid).
+    // does), for this very Pod only (a new one of the same name has another uid). Once: the
+    // run's exit notice wakes the key again before the cache shows the Pod gone.
+    const std::string uid = MetaString(*pod, "uid");
+    {
+      std::lock_guard<std::mutex> lock(records_mu_);
+      if (!deletions_sent_.insert(uid).second) return ReconcileResult::Done();
+    }
     Status s = FinishDeletion(*pod);
-    return s.ok() ? ReconcileResult::Done() : ReconcileResult::Retry(s);
+    if (s.ok()) return ReconcileResult::Done();
+    std::lock_guard<std::mutex> lock(records_mu_);
+    deletions_sent_.erase(uid);
+    return ReconcileResult::Retry(s);
   }
   const json& status = Field(*pod, "status");
 
@@ -515,7 +556,7 @@ void NodeAgent::SweepOrphans() {
   auto runs = driver_->ListPods();
   if (!runs.ok()) return;
   std::unordered_map<std::string, bool> live;  // uids in the cache or in a record
-  for (const auto& p : informer_->List()) live[MetaString(*p, "uid")] = true;
+  for (const auto& p : PodsOnThisNode()) live[MetaString(*p, "uid")] = true;
   {
     std::lock_guard<std::mutex> lock(records_mu_);
     for (const auto& [key, rec] : records_) live[rec->uid] = true;

@@ -4,8 +4,11 @@
 //
 // Start():
 //   1. Register the Node (NodeRegistration: create, or update keeping the user's spec and labels).
-//   2. Watch Pods with fieldSelector spec.nodeName=<node> (an informer from the given
-//      SharedInformerFactory, or one the agent owns) and wait for the cache to sync.
+//   2. Watch Pods (the informer of every Pod from the given SharedInformerFactory, shared with
+//      the load balancer in `capstan server`, or from one the agent owns) and wait for the cache
+//      to sync. The agent looks only at the Pods whose spec.nodeName is its node (an index): one
+//      cache of all Pods serves both, where a watch of its own with fieldSelector
+//      spec.nodeName=<node> cost a second decode and cache of every Pod on a one-node server.
 //   3. Recover: every run the driver lists whose pod uid is still bound here is adopted (its
 //      handle, restart count and last states taken over, nothing restarted); the others are
 //      stopped and removed.
@@ -41,14 +44,13 @@
 //   - While containers wait (the driver's recheck_after hint), the key is requeued after the hint.
 // An optional periodic resync (pod_resync_interval) re-adds every key as a safety net.
 //
-// Stop(): stops the workers (draining the queue) and the heartbeat, and stops an owned
-// informer factory. Neither the Node nor the driver's runs are deleted: a restarted agent
-// re-registers and adopts them.
+// Stop(): stops the workers (draining the queue) and the heartbeat, takes its handler out of the
+// Pod informer, and stops an owned informer factory. Neither the Node nor the driver's runs are
+// deleted: a restarted agent re-registers and adopts them.
 //
 // Thread-safety: Start and Stop from one owner thread; the accessors from any thread.
 // Lifetime: the ApiClient, the driver, the clock and a given informer factory must outlive the
-// agent; a given factory's informers must be stopped before the agent is destroyed (its pod
-// handler refers to the agent). No exception leaves the agent's threads.
+// agent. No exception leaves the agent's threads.
 #pragma once
 
 #include <atomic>
@@ -62,6 +64,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -206,6 +209,10 @@ class NodeAgent {
   void EraseRecord(const std::string& key);
   void PutRecord(const std::string& key, RecordPtr rec);  // replaces any record of key
   std::vector<std::string> ListKeys() const;
+  // The cached Pod of `key` if it is bound to this node, else null; and every such Pod.
+  client::ObjectPtr PodOnThisNode(const std::string& key) const;
+  std::vector<client::ObjectPtr> PodsOnThisNode() const;
+  bool OnThisNode(const nlohmann::json& pod) const;
 
   void HeartbeatLoop() noexcept;
   void Heartbeat();
@@ -220,7 +227,7 @@ class NodeAgent {
   client::SharedInformerFactory* const informers_;
 
   // Set by Start() before any worker or heartbeat thread exists.
-  client::Informer* informer_ = nullptr;
+  client::Informer* informer_ = nullptr;  // every Pod; read through PodOnThisNode/PodsOnThisNode
   client::Informer* services_ = nullptr;  // every Service: the service env vars of starting Pods
   std::unique_ptr<NodeRegistration> registration_;  // then used by the heartbeat thread only
 
@@ -237,6 +244,9 @@ class NodeAgent {
   // uid -> key of every record, for exit notices (which name a pod by uid): a scan of records_
   // per exit made scaling 10,000 Pods down quadratic. Guarded by records_mu_.
   std::unordered_map<std::string, std::string> key_by_uid_;
+  // uids of Pods whose final delete (FinishDeletion) was sent, until the cache shows them gone.
+  // Guarded by records_mu_.
+  std::unordered_set<std::string> deletions_sent_;
 
   // Heartbeat thread. Guarded by hb_mu_: hb_stopping_.
   std::mutex hb_mu_;

@@ -10,7 +10,7 @@ ImageGcManagerOptions NodeAgent::ImageGcOptionsFor(const ImageGcPolicy& policy) 
   gc.driver = driver_;
   gc.clock = clock_;
   gc.node_name = node_name_;
-  gc.pod_images = [this] { return ImagesOfPods(informer_->List()); };
+  gc.pod_images = [this] { return ImagesOfPods(PodsOnThisNode()); };
   // Else the puller would take a removed image as present, skip its pull, and the start fail.
   gc.removed = [this](const ImageInfo&) { puller_.ImagesRemoved(); };
   if (events_ != nullptr) {

@@ -48,7 +48,7 @@ Status DeploymentController::Setup(const ControllerContext& ctx) {
   CAPSTAN_RETURN_IF_ERROR(AddIndex(pods_, client::kOwnerUidIndex, client::IndexByOwnerUid));
 
   auto add = [this](const client::ObjectPtr& d) { queue().Add(client::ObjectKey(*d)); };
-  CAPSTAN_RETURN_IF_ERROR(deployments_->AddEventHandler(
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(deployments_,
       {add,
        [this, add](const client::ObjectPtr& old_d, const client::ObjectPtr& d) {
          // Mostly the echo of our own status write, which needs no sync of its own: batched
@@ -61,7 +61,7 @@ Status DeploymentController::Setup(const ControllerContext& ctx) {
     std::string key = OwnerDeployment(*rs);
     if (!key.empty()) queue().Add(key);
   };
-  CAPSTAN_RETURN_IF_ERROR(replicasets_->AddEventHandler(
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(replicasets_,
       {owner,
        [this, owner](const client::ObjectPtr& old_rs, const client::ObjectPtr& rs) {
          if (replicaset::StatusOnlyChange(*old_rs, *rs)) {
@@ -87,7 +87,7 @@ Status DeploymentController::Setup(const ControllerContext& ctx) {
       if (d != nullptr && ReadsPods(*d)) queue().Add(key);
     }
   };
-  return pods_->AddEventHandler(std::move(pod_events));
+  return ctx.AddEventHandler(pods_, std::move(pod_events));
 }
 
 ReconcileResult DeploymentController::Reconcile(const std::string& key) {

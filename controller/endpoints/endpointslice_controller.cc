@@ -62,20 +62,20 @@ Status EndpointSliceController::Setup(const ControllerContext& ctx) {
     std::lock_guard<std::mutex> lock(mu_);
     written_.erase(client::ObjectKey(*s));
   };
-  CAPSTAN_RETURN_IF_ERROR(services_->AddEventHandler(std::move(service_events)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(services_, std::move(service_events)));
 
   client::ResourceEventHandler pod_events;
   pod_events.on_add = [this](const client::ObjectPtr& p) { OnPod(nullptr, *p); };
   pod_events.on_update = [this](const client::ObjectPtr& old, const client::ObjectPtr& p) { OnPod(old.get(), *p); };
   pod_events.on_delete = [this](const client::ObjectPtr& p) { OnPod(nullptr, *p); };
-  CAPSTAN_RETURN_IF_ERROR(pods_->AddEventHandler(std::move(pod_events)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(pods_, std::move(pod_events)));
 
   client::ResourceEventHandler node_events;
   node_events.on_update = [this](const client::ObjectPtr& old, const client::ObjectPtr& node) {
     if (NodeAddress(*old) == NodeAddress(*node)) return;
     for (const auto& s : services_->List()) queue().Add(client::ObjectKey(*s));
   };
-  CAPSTAN_RETURN_IF_ERROR(nodes_->AddEventHandler(std::move(node_events)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(nodes_, std::move(node_events)));
 
   client::ResourceEventHandler slice_events;
   auto by_owner = [this](const client::ObjectPtr& slice) {
@@ -84,7 +84,7 @@ Status EndpointSliceController::Setup(const ControllerContext& ctx) {
   slice_events.on_add = by_owner;
   slice_events.on_update = [by_owner](const client::ObjectPtr&, const client::ObjectPtr& s) { by_owner(s); };
   slice_events.on_delete = by_owner;
-  return slices_->AddEventHandler(std::move(slice_events));
+  return ctx.AddEventHandler(slices_, std::move(slice_events));
 }
 
 void EndpointSliceController::OnPod(const json* old_pod, const json& pod) {

@@ -145,7 +145,7 @@ Status GarbageCollector::Setup(const ControllerContext& ctx) {
         if (auto cached = owner->informer->Get(key)) Enqueue(owner - resources_.data(), *cached);
       }
     };
-    CAPSTAN_RETURN_IF_ERROR(r.informer->AddEventHandler(std::move(events)));
+    CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(r.informer, std::move(events)));
   }
   return Status::Ok();
 }

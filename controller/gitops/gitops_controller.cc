@@ -44,14 +44,14 @@ Status GitOpsController::Setup(const ControllerContext& ctx) {
     EnqueueDependents(*o, true);
   };
   repo_events.on_delete = [this](const client::ObjectPtr& o) { queue().Add(kRepoPrefix + client::ObjectKey(*o)); };
-  CAPSTAN_RETURN_IF_ERROR(repositories_->AddEventHandler(std::move(repo_events)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(repositories_, std::move(repo_events)));
   client::ResourceEventHandler sync_events;
   sync_events.on_add = [this](const client::ObjectPtr& o) { queue().Add(kSyncPrefix + client::ObjectKey(*o)); };
   sync_events.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& o) {
     queue().Add(kSyncPrefix + client::ObjectKey(*o));
     EnqueueDependents(*o, false);
   };
-  CAPSTAN_RETURN_IF_ERROR(syncs_->AddEventHandler(std::move(sync_events)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(syncs_, std::move(sync_events)));
   // A created or corrected Secret retries the repositories that use it at once, not after their backoff.
   client::Informer* secrets = ctx.informers->ForResource("/api/v1/secrets");
   client::ResourceEventHandler secret_events;
@@ -59,7 +59,7 @@ Status GitOpsController::Setup(const ControllerContext& ctx) {
   secret_events.on_update = [this](const client::ObjectPtr& old, const client::ObjectPtr& o) {
     if (Field(*old, "data") != Field(*o, "data")) RefetchUsersOf(*o);
   };
-  CAPSTAN_RETURN_IF_ERROR(secrets->AddEventHandler(std::move(secret_events)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(secrets, std::move(secret_events)));
   queue().Add(kCacheGcKey);  // runs once the informers have synced, then hourly
   return Status::Ok();
 }

@@ -55,7 +55,7 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
   any.on_update = [this](const ObjectPtr&, const ObjectPtr&) { queue().Add(kKey); };
   any.on_delete = [this](const ObjectPtr&) { queue().Add(kKey); };
   for (client::Informer* inf : {services_, slices_, ingresses_, classes_, secrets_, config_maps_}) {
-    CAPSTAN_RETURN_IF_ERROR(inf->AddEventHandler(any));
+    CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(inf, any));
   }
   // Pods matter for their readinessProbe (the HTTP check): new, gone, or relabelled; and for the
   // termination order once they are terminating (a Pod no server routes to is drained at once).
@@ -87,7 +87,7 @@ Status HaproxyController::Setup(const ControllerContext& ctx) {
     }
     if (wake) queue().Add(kKey);
   };
-  return pods_->AddEventHandler(std::move(pods));
+  return ctx.AddEventHandler(pods_, std::move(pods));
 }
 
 std::vector<std::string> HaproxyController::SelectingServices(const json& old_pod, const json& pod) const {

@@ -2,6 +2,7 @@
 // in-process client, as `capstan server` runs them. (Pods never become ready here: no node
 // agent; rollouts with running Pods are tested in e2e with the fake driver.)
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -279,6 +280,40 @@ TEST_F(AppsControllersTest, GarbageCollectorCollectsDanglingDependentsAfterARest
   StartControllers();
   ASSERT_TRUE(WaitUntil([&] { return client_->Get(std::string(kPods) + "/dangling").status().IsNotFound(); }));
   EXPECT_TRUE(client_->Get(std::string(kPods) + "/owned").ok()) << "a Pod whose owner exists stays";
+}
+
+// A manager on informers it shares with other parts of the process (the load balancer's, on the
+// informers of the node agent in `capstan server`): stopped and destroyed, it takes its
+// controllers' handlers out (ASan would see one called on a destroyed controller), and a manager
+// started later on the running informers gets the cache replayed and converges.
+TEST_F(AppsControllersTest, ManagersOnSharedInformersLeaveNoHandlersBehind) {
+  manager_.reset();  // the fixture's own, on informers of its own
+  client::SharedInformerFactory informers(client_.get());
+  ControllerManagerOptions options;
+  options.informers = &informers;
+  auto start = [&] {
+    auto m = std::make_unique<ControllerManager>(client_.get(), options);
+    m->Add(std::make_unique<replicaset::ReplicaSetController>());
+    Status st = m->Start();
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return m;
+  };
+  ASSERT_TRUE(client_->Create(kReplicaSets, ReplicaSet("shared", 2)).ok());
+  auto first = start();
+  ASSERT_TRUE(WaitUntil([&] { return Pods("app=shared").size() == 2; }));
+  first.reset();
+
+  // Changes while no manager runs reach no handler; the next one sees them in the cache.
+  ASSERT_TRUE(client_->Patch(std::string(kReplicaSets) + "/shared", client::PatchType::kMerge,
+                             json{{"spec", {{"replicas", 3}}}}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Pods("app=shared").size(), 2u);
+  auto second = start();
+  ASSERT_TRUE(WaitUntil([&] { return Pods("app=shared").size() == 3; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Pods("app=shared").size(), 3u);
+  second.reset();
+  informers.StopAll();
 }
 
 }  // namespace

@@ -5,21 +5,24 @@
 namespace capstan::controller {
 
 ControllerManager::ControllerManager(client::ApiClient* api, ControllerManagerOptions options)
-    : api_(api), options_(options), informers_(api) {}
+    : api_(api),
+      options_(options),
+      owned_informers_(options.informers == nullptr ? std::make_unique<client::SharedInformerFactory>(api) : nullptr),
+      informers_(options.informers != nullptr ? options.informers : owned_informers_.get()) {}
 
 ControllerManager::~ControllerManager() { Stop(); }
 
 void ControllerManager::Add(std::unique_ptr<Controller> controller) { controllers_.push_back(std::move(controller)); }
 
 Status ControllerManager::Start() {
-  ControllerContext ctx{api_, &informers_, options_.clock != nullptr ? options_.clock : Clock::Real()};
+  ControllerContext ctx{api_, informers_, options_.clock != nullptr ? options_.clock : Clock::Real(), this};
   for (auto& c : controllers_) {
     Status st = c->Setup(ctx);
     if (!st.ok()) return Status(st.code(), c->name() + " controller: " + st.message());
   }
-  informers_.StartAll();
-  if (!informers_.WaitForSyncAll(options_.sync_timeout)) {
-    informers_.StopAll();
+  informers_->StartAll();
+  if (!informers_->WaitForSyncAll(options_.sync_timeout)) {
+    if (owned_informers_) owned_informers_->StopAll();
     return Status::Unavailable("controllers: the informers did not sync within " +
                                std::to_string(options_.sync_timeout.count()) + " ms");
   }
@@ -40,7 +43,9 @@ void ControllerManager::Stop() {
   stopped_ = true;
   // Newest first: a controller may depend on what an earlier one keeps up.
   while (started_ > 0) controllers_[--started_]->Stop();
-  informers_.StopAll();
+  // Also the handlers of controllers that failed Setup or never started: Setup adds them.
+  informers_->RemoveEventHandlers(this);
+  if (owned_informers_) owned_informers_->StopAll();
 }
 
 }  // namespace capstan::controller

@@ -80,19 +80,19 @@ Status NodeLifecycleController::Setup(const ControllerContext& ctx) {
   nodes.on_add = [this](const ObjectPtr& n) { OnNode(n, false); };
   nodes.on_update = [this](const ObjectPtr&, const ObjectPtr& n) { OnNode(n, false); };
   nodes.on_delete = [this](const ObjectPtr& n) { OnNode(n, true); };
-  CAPSTAN_RETURN_IF_ERROR(nodes_->AddEventHandler(std::move(nodes)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(nodes_, std::move(nodes)));
 
   client::ResourceEventHandler leases;
   leases.on_add = [this](const ObjectPtr& l) { OnLease(l); };
   leases.on_update = [this](const ObjectPtr&, const ObjectPtr& l) { OnLease(l); };
   leases.on_delete = [this](const ObjectPtr& l) { queue().Add(MetaString(*l, "name")); };
-  CAPSTAN_RETURN_IF_ERROR(leases_->AddEventHandler(std::move(leases)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(leases_, std::move(leases)));
 
   client::ResourceEventHandler pods;
   pods.on_add = [this](const ObjectPtr& p) { OnPod(p); };
   pods.on_update = [this](const ObjectPtr&, const ObjectPtr& p) { OnPod(p); };
   // A deleted Pod needs nothing: the node's next pass forgets it.
-  return pods_->AddEventHandler(std::move(pods));
+  return ctx.AddEventHandler(pods_, std::move(pods));
 }
 
 NodeLifecycleStats NodeLifecycleController::Stats() const {

@@ -68,7 +68,7 @@ Status RegistryCleanupController::Setup(const ControllerContext& ctx) {
   handler.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& obj) {
     queue().Add(client::ObjectKey(*obj));
   };
-  return policies_->AddEventHandler(std::move(handler));
+  return ctx.AddEventHandler(policies_, std::move(handler));
 }
 
 reg::InUseSet RegistryCleanupController::InUse(const std::string& registry_url) const {

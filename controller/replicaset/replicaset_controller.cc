@@ -67,14 +67,14 @@ Status ReplicaSetController::Setup(const ControllerContext& ctx) {
     expectations_->Delete(client::ObjectKey(*rs));
     queue().Add(client::ObjectKey(*rs));
   };
-  CAPSTAN_RETURN_IF_ERROR(replicasets_->AddEventHandler(std::move(rs_events)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(replicasets_, std::move(rs_events)));
   client::ResourceEventHandler pod_events;
   pod_events.on_add = [this](const client::ObjectPtr& pod) { OnPod(nullptr, pod.get(), false); };
   pod_events.on_update = [this](const client::ObjectPtr& old_pod, const client::ObjectPtr& pod) {
     OnPod(old_pod.get(), pod.get(), false);
   };
   pod_events.on_delete = [this](const client::ObjectPtr& pod) { OnPod(nullptr, pod.get(), true); };
-  return pods_->AddEventHandler(std::move(pod_events));
+  return ctx.AddEventHandler(pods_, std::move(pod_events));
 }
 
 void ReplicaSetController::OnPod(const json* old_pod, const json* pod, bool deleted) {

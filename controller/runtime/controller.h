@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "base/status.h"
 #include "client/api_client.h"
@@ -26,6 +27,16 @@ struct ControllerContext {
   client::ApiClient* api = nullptr;
   client::SharedInformerFactory* informers = nullptr;
   Clock* clock = nullptr;  // for queues and requeue delays; Clock::Real() in production
+  // The manager: the owner of every handler its controllers add (the informers may be shared with
+  // other parts of the process and outlive the controllers; the manager takes its controllers'
+  // handlers out when it stops).
+  const void* handler_owner = nullptr;
+
+  // Adds `handler` to `informer` on behalf of the manager. Controllers add handlers only so.
+  Status AddEventHandler(client::Informer* informer, client::ResourceEventHandler handler) const {
+    handler.owner = handler_owner;
+    return informer->AddEventHandler(std::move(handler));
+  }
 };
 
 class Controller {

@@ -83,13 +83,13 @@ Status SchedulerController::Setup(const ControllerContext& ctx) {
   nodes.on_add = [this](const ObjectPtr& n) { OnNodeAdd(n); };
   nodes.on_update = [this](const ObjectPtr& old_n, const ObjectPtr& n) { OnNodeUpdate(old_n, n); };
   nodes.on_delete = [this](const ObjectPtr& n) { OnNodeDelete(n); };
-  CAPSTAN_RETURN_IF_ERROR(nodes_informer_->AddEventHandler(std::move(nodes)));
+  CAPSTAN_RETURN_IF_ERROR(ctx.AddEventHandler(nodes_informer_, std::move(nodes)));
 
   client::ResourceEventHandler pods;
   pods.on_add = [this](const ObjectPtr& p) { OnPod(nullptr, p, false); };
   pods.on_update = [this](const ObjectPtr& old_p, const ObjectPtr& p) { OnPod(old_p, p, false); };
   pods.on_delete = [this](const ObjectPtr& p) { OnPod(nullptr, p, true); };
-  return pods_->AddEventHandler(std::move(pods));
+  return ctx.AddEventHandler(pods_, std::move(pods));
 }
 
 Status SchedulerController::Start() {
