@@ -25,8 +25,8 @@
 // Thread-safety: every public method may be called from any thread. Handlers run one at a time,
 // in event order and after the cache already reflects the event, on the informer thread; they
 // must not block for long (compute a key and enqueue it) and must not call Stop() or add or
-// remove handlers or indexes. An exception from a handler is logged, never propagated. Start() once; Stop() is
-// final and is also done by the destructor.
+// remove handlers or indexes. An exception from a handler is logged, never propagated. Start()
+// once; Stop() is final and is also done by the destructor.
 //
 // Handlers and indexes may be added after Start() (one informer shared by parts of a process that
 // start at different times, as client-go allows): a late index is built from the cache at once; a
