@@ -26,6 +26,13 @@ class HealthServer {
       std::this_thread::sleep_for(1500ms);
       res.status = 200;
     });
+    // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a port-0 bind may land
+    // on the port of another test's server running in parallel (ctest -j), and probes would then
+    // reach either server (one such run never saw this one's 503s).
+    server_.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(1ms);
