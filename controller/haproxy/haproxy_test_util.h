@@ -11,6 +11,8 @@
 #include <functional>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -25,17 +27,27 @@ inline constexpr char kBusybox[] = "/bin/busybox";
 
 inline bool HaveTools() { return ::access(kHaproxy, X_OK) == 0 && ::access(kBusybox, X_OK) == 0; }
 
-// A port no one listens on now (bound to 0, read, released).
+// A port no one listens on now (bound to 0, read, released) and not handed out before by this
+// process: a port given to a Service that HAProxy has not bound yet is free to the kernel, which
+// may give it again (one CI run got the same port for two Services in a row).
 inline int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  static std::mutex mu;
+  static std::set<int> given;
+  int port = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    port = ntohs(a.sin_port);
+    std::lock_guard<std::mutex> lock(mu);
+    if (given.insert(port).second) break;
+  }
+  return port;
 }
 
 inline std::string MakeTempDir(const std::string& prefix) {
