@@ -38,12 +38,6 @@ controller::WorkQueueOptions QueueOptions(const NodeAgentOptions& o) {
   return q;
 }
 
-std::chrono::milliseconds GracePeriod(const json& pod) {
-  int64_t seconds = client::IntField(Field(pod, "metadata"), "deletionGracePeriodSeconds", -1);
-  if (seconds < 0) seconds = client::IntField(Field(pod, "spec"), "terminationGracePeriodSeconds", 30);
-  return std::chrono::seconds(std::max<int64_t>(seconds, 0));
-}
-
 // Go's time.Duration text for the back-off message: "20ms", "10s", "5m0s".
 std::string DurationText(std::chrono::milliseconds d) {
   const int64_t ms = d.count();
@@ -136,8 +130,8 @@ Status NodeAgent::Start() {
     {
       std::lock_guard<std::mutex> lock(records_mu_);
       deletions_sent_.erase(MetaString(*p, "uid"));
+      if (!OnThisNode(*p) && records_.count(key) == 0) return;
     }
-    if (!OnThisNode(*p) && FindRecord(key) == nullptr) return;
     own_writes_.Forget(key);
     queue_.Add(key);
   };
@@ -250,60 +244,6 @@ std::vector<std::string> NodeAgent::ListKeys() const {
   return keys;
 }
 
-// ---- Recovery -------------------------------------------------------------------------------------
-
-Status NodeAgent::Recover() {
-  auto runs = driver_->ListPods();
-  if (!runs.ok()) return runs.status().Annotate("node agent: listing the driver's pods");
-  std::unordered_map<std::string, client::ObjectPtr> by_uid;
-  for (const auto& p : PodsOnThisNode()) by_uid[MetaString(*p, "uid")] = p;
-  size_t adopted = 0, removed = 0;
-  for (const PodHandle& run : *runs) {
-    auto it = by_uid.find(run.pod_uid);
-    const std::string key = it == by_uid.end() ? "" : client::ObjectKey(*it->second);
-    if (it == by_uid.end() || FindRecord(key) != nullptr ||
-        !MetaString(*it->second, "deletionTimestamp").empty()) {
-      Status s = driver_->StopPod(run, std::chrono::milliseconds(0));
-      if (s.ok() || s.IsNotFound()) s = driver_->RemovePod(run);
-      if (!s.ok()) log::Warn("cannot remove an orphaned pod run", {{"run", run.id}, {"error", s.ToString()}});
-      ++removed;
-      continue;
-    }
-    const json& pod = *it->second;
-    auto rec = std::make_shared<PodRecord>();
-    rec->uid = run.pod_uid;
-    rec->handle = run;
-    rec->grace = GracePeriod(pod);
-    rec->terminal = IsTerminalPhase(StringField(Field(pod, "status"), "phase"));
-    rec->ports = PortMappingsFromStatus(pod);
-    rec->ports_assigned = true;  // a run exists: it was started with what the status records
-    std::vector<int> held;
-    for (const PortMapping& m : rec->ports) held.push_back(m.host_port);
-    ports_.Reserve(rec->uid, held);
-    const json& containers = Field(Field(pod, "spec"), "containers");
-    if (containers.is_array()) {
-      for (const json& c : containers) {
-        const json& pre_stop = Field(Field(c, "lifecycle"), "preStop");
-        if (pre_stop.is_object()) rec->pre_stop.emplace_back(StringField(c, "name"), pre_stop);
-      }
-    }
-    const json& statuses = Field(Field(pod, "status"), "containerStatuses");
-    if (statuses.is_array()) {
-      for (const json& cs : statuses) {
-        rec->restart_count = std::max<int32_t>(rec->restart_count,
-                                               static_cast<int32_t>(client::IntField(cs, "restartCount")));
-        const json& last = Field(Field(cs, "lastState"), "terminated");
-        if (last.is_object()) rec->last_terminated[StringField(cs, "name")] = last;
-      }
-    }
-    PutRecord(key, std::move(rec));
-    ++adopted;
-  }
-  log::Info("node agent recovered pod runs",
-            {{"node", node_name_}, {"adopted", std::to_string(adopted)}, {"removed", std::to_string(removed)}});
-  return Status::Ok();
-}
-
 // ---- Pods -----------------------------------------------------------------------------------------
 
 Status NodeAgent::Teardown(PodRecord& rec) {
@@ -384,7 +324,7 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
   if (rec != nullptr && (pod == nullptr || MetaString(*pod, "uid") != rec->uid ||
                          !MetaString(*pod, "deletionTimestamp").empty())) {
     if (pod != nullptr && MetaString(*pod, "uid") == rec->uid) {
-      rec->grace = GracePeriod(*pod);
+      rec->grace = PodGracePeriod(*pod);
       if (!MetaString(*pod, "deletionTimestamp").empty()) {
         // The load balancer drains the Pod before its containers hear of it (termination_gate.h).
         const Clock::TimePoint now = clock_->Now();
@@ -424,7 +364,7 @@ ReconcileResult NodeAgent::Reconcile(const std::string& key) {
     if (IsTerminalPhase(StringField(status, "phase"))) return ReconcileResult::Done();
     rec = std::make_shared<PodRecord>();
     rec->uid = MetaString(*pod, "uid");
-    rec->grace = GracePeriod(*pod);
+    rec->grace = PodGracePeriod(*pod);
     PutRecord(key, rec);
   }
   // Someone else ended the pod (phase Succeeded/Failed): stop its containers, keep them.
@@ -546,31 +486,6 @@ void NodeAgent::HeartbeatLoop() noexcept {
     log::Error("node heartbeat stopped by an exception", {{"node", node_name_}, {"error", e.what()}});
   } catch (...) {
     log::Error("node heartbeat stopped by an exception", {{"node", node_name_}, {"error", "unknown"}});
-  }
-}
-
-void NodeAgent::SweepOrphans() {
-  // The driver first, then the cache and the records: a run in the listing was started before
-  // it, and the agent records a pod before it starts its run and erases the record only after
-  // removing it, so a run that is somebody's shows up below (and removing twice is harmless).
-  auto runs = driver_->ListPods();
-  if (!runs.ok()) return;
-  std::unordered_map<std::string, bool> live;  // uids in the cache or in a record
-  for (const auto& p : PodsOnThisNode()) live[MetaString(*p, "uid")] = true;
-  {
-    std::lock_guard<std::mutex> lock(records_mu_);
-    for (const auto& [key, rec] : records_) live[rec->uid] = true;
-  }
-  for (const PodHandle& run : *runs) {
-    if (live.count(run.pod_uid) != 0) continue;
-    Status s = driver_->StopPod(run, std::chrono::milliseconds(0));
-    if (s.ok() || s.IsNotFound()) s = driver_->RemovePod(run);
-    if (!s.ok()) {
-      log::Warn("cannot remove an orphaned pod run", {{"run", run.id}, {"error", s.ToString()}});
-      continue;
-    }
-    orphans_removed_.fetch_add(1, std::memory_order_relaxed);
-    log::Info("removed an orphaned pod run", {{"run", run.id}, {"pod", run.pod_namespace + "/" + run.pod_name}});
   }
 }
 

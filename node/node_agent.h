@@ -202,9 +202,12 @@ class NodeAgent {
   // node_agent_image_gc.cc: the image GC manager's view of this agent (the driver, the images
   // of the Pods in the cache, Events on the Node).
   ImageGcManagerOptions ImageGcOptionsFor(const ImageGcPolicy& policy);
+  // node_agent_recovery.cc: adopting runs at start; the orphan sweep (stops and removes runs whose
+  // pod is neither in the cache nor recorded; heartbeat thread); both remove a run with
+  // RemoveOrphanRun (no grace; false, logged, when the driver refused).
   Status Recover();
-  // Stops and removes runs whose pod is neither in the cache nor recorded. Heartbeat thread.
   void SweepOrphans();
+  bool RemoveOrphanRun(const PodHandle& run);
   RecordPtr FindRecord(const std::string& key) const;
   void EraseRecord(const std::string& key);
   void PutRecord(const std::string& key, RecordPtr rec);  // replaces any record of key

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/kinds/haproxy_annotations.h"
+#include "client/json_fields.h"
 
 namespace capstan::node {
 
@@ -24,6 +25,12 @@ std::string DrainedStatus(const json& pod) {
 }
 
 }  // namespace
+
+milliseconds PodGracePeriod(const json& pod) {
+  int64_t seconds = client::IntField(client::Field(pod, "metadata"), "deletionGracePeriodSeconds", -1);
+  if (seconds < 0) seconds = client::IntField(client::Field(pod, "spec"), "terminationGracePeriodSeconds", 30);
+  return std::chrono::seconds(std::max<int64_t>(seconds, 0));
+}
 
 TerminationGate GateTermination(const json& pod, milliseconds grace, milliseconds waited, milliseconds max_wait) {
   TerminationGate gate;

@@ -28,6 +28,10 @@ struct TerminationGate {
   std::chrono::milliseconds grace_left{0};  // when wait is 0: the grace for preStop and the stop
 };
 
+// A Pod's grace period: metadata.deletionGracePeriodSeconds once it is being deleted, else
+// spec.terminationGracePeriodSeconds, else Kubernetes' 30 s; never negative.
+std::chrono::milliseconds PodGracePeriod(const nlohmann::json& pod);
+
 // `pod`: the cached v1 Pod (deletionTimestamp set); `grace`: its grace period; `waited`: how long
 // since the agent first saw it terminating.
 TerminationGate GateTermination(const nlohmann::json& pod, std::chrono::milliseconds grace,

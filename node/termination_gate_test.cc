@@ -51,5 +51,14 @@ TEST(TerminationGateTest, AForcedDeletionWaitsForNothing) {
   EXPECT_EQ(g.grace_left, 0ms);
 }
 
+TEST(PodGracePeriodTest, TheDeletionsGraceThenTheSpecsThenThirtySeconds) {
+  EXPECT_EQ(PodGracePeriod(json::object()), 30s);
+  EXPECT_EQ(PodGracePeriod(json{{"spec", {{"terminationGracePeriodSeconds", 5}}}}), 5s);
+  EXPECT_EQ(PodGracePeriod(json{{"metadata", {{"deletionGracePeriodSeconds", 0}}},
+                                {"spec", {{"terminationGracePeriodSeconds", 5}}}}),
+            0s);
+  EXPECT_EQ(PodGracePeriod(json{{"spec", {{"terminationGracePeriodSeconds", -3}}}}), 0s);
+}
+
 }  // namespace
 }  // namespace capstan::node
