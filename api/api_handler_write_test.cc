@@ -79,11 +79,10 @@ TEST_F(ApiWriteTest, HandleAsyncTakesCreatesOnlyAndAnswersAsHandle) {
 }
 
 
-// pods/binding: the scheduler's write. It binds once; a second binding, a binding without a
-// target and a binding of a deleting pod are refused; view tokens may not bind.
 // In-process callers hand the body over as a value and get the object back as one
-// (HttpRequest::decoded_body / decoded_response); the object stored is the same as over HTTP,
-// and errors still come back as Status text.
+// (HttpRequest::decoded_body / decoded_response): a write's answer is the written object itself,
+// shared (shared_body), a read's is theirs (decoded_body). The object stored is the same as over
+// HTTP, and errors still come back as Status text.
 TEST_F(ApiWriteTest, DecodedBodiesInAndOutForInProcessCallers) {
   HttpRequest req = Request("POST", kDeployments);
   req.headers.Add("Content-Type", "application/json");
@@ -92,10 +91,15 @@ TEST_F(ApiWriteTest, DecodedBodiesInAndOutForInProcessCallers) {
   HttpResponse created = handler_->Handle(req);
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_TRUE(created.body.empty());
-  ASSERT_NE(created.decoded_body, nullptr);
-  EXPECT_EQ((*created.decoded_body)["spec"]["strategy"]["type"], "RollingUpdate") << "defaults applied";
+  ASSERT_NE(created.shared_body, nullptr);
+  EXPECT_EQ((*created.shared_body)["spec"]["strategy"]["type"], "RollingUpdate") << "defaults applied";
   HttpResponse got = Do("GET", std::string(kDeployments) + "/decoded");
-  EXPECT_EQ(BodyOf(got), *created.decoded_body);
+  EXPECT_EQ(BodyOf(got), *created.shared_body);
+  HttpRequest get = Request("GET", std::string(kDeployments) + "/decoded");
+  get.decoded_response = true;
+  HttpResponse read = handler_->Handle(get);
+  ASSERT_NE(read.decoded_body, nullptr);
+  EXPECT_EQ(*read.decoded_body, *created.shared_body);
 
   HttpRequest patch = Request("PATCH", std::string(kDeployments) + "/decoded");
   patch.headers.Add("Content-Type", "application/merge-patch+json");
@@ -103,13 +107,15 @@ TEST_F(ApiWriteTest, DecodedBodiesInAndOutForInProcessCallers) {
   patch.decoded_response = true;
   HttpResponse patched = handler_->Handle(patch);
   ASSERT_EQ(patched.status, 200) << patched.body;
-  ASSERT_NE(patched.decoded_body, nullptr);
-  EXPECT_EQ((*patched.decoded_body)["spec"]["replicas"], 5);
+  ASSERT_NE(patched.shared_body, nullptr);
+  EXPECT_EQ((*patched.shared_body)["spec"]["replicas"], 5);
 
   req.decoded_body = std::make_shared<json>(Deployment("decoded"));
   ExpectStatus(handler_->Handle(req), 409, "AlreadyExists");
 }
 
+// pods/binding: the scheduler's write. It binds once; a second binding, a binding without a
+// target and a binding of a deleting pod are refused; view tokens may not bind.
 TEST_F(ApiWriteTest, PodBindingSetsNodeNameOnce) {
   const std::string pods = "/api/v1/namespaces/default/pods";
   json pod = {{"apiVersion", "v1"},

@@ -1,6 +1,7 @@
 #include "api/decoded_event_cache.h"
 
 #include "api/object_meta.h"
+#include "api/stored_object_memo.h"
 
 namespace capstan::api {
 namespace {
@@ -10,6 +11,11 @@ std::string Serialize(const json& obj) { return obj.dump(-1, ' ', false, json::e
 }  // namespace
 
 DecodedEvent::DecodedEvent(store::EventPtr event) : event_(std::move(event)) {
+  // The object the writer encoded, when it came with the event and no one took it yet.
+  if (const auto* memo = dynamic_cast<const StoredObjectMemo*>(event_->memo.get()); memo != nullptr) {
+    cur_ = memo->Take();
+    if (cur_) return;
+  }
   auto cur = DecodeStored(event_->kv.value, event_->revision);
   if (cur.ok()) cur_ = std::make_shared<const json>(std::move(*cur));
 }

@@ -24,9 +24,10 @@
 namespace capstan::api {
 
 // One store event, decoded. The object after the change is decoded at once (every watch needs it
-// for its selectors); its serialized form and the object before the change are produced on first
-// use, because in-process watchers never need the text and watchers without selectors never
-// need the previous state.
+// for its selectors), or taken from the event's memo when the API write that made it attached one
+// (stored_object_memo.h: no parse then); its serialized form and the object before the change
+// are produced on first use, because in-process watchers never need the text and watchers
+// without selectors never need the previous state.
 class DecodedEvent {
  public:
   explicit DecodedEvent(store::EventPtr event);

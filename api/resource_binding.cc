@@ -5,6 +5,7 @@
 #include "api/object_meta.h"
 #include "api/resource_service.h"
 #include "api/resource_service_internal.h"
+#include "api/stored_object_memo.h"
 
 namespace capstan::api {
 namespace {
@@ -78,7 +79,9 @@ Status ResourceService::Bind(const KindInfo& kind, const std::string& ns, const 
     next["spec"]["nodeName"] = node;
     SetCondition(next, "PodScheduled", "True", NowRfc3339());
     if (opts.dry_run) return Status::Ok();
-    auto wr = store_->Update(key, EncodeForStore(next), store::Precondition{kv->mod_revision});
+    // The watches take the bound Pod from the write, without a parse (stored_object_memo.h).
+    auto wr = store_->Txn({ObjectOp(store::Op::Kind::kUpdate, key, std::make_shared<json>(std::move(next)),
+                                    kv->mod_revision)});
     if (wr.ok()) return Status::Ok();
     if (wr.status().code() != Code::kConflict) return wr.status();
   }

@@ -5,6 +5,7 @@
 #include "api/object_meta.h"
 #include "api/resource_service.h"
 #include "api/resource_service_internal.h"
+#include "api/stored_object_memo.h"
 
 namespace capstan::api {
 namespace {
@@ -30,14 +31,14 @@ Result<json> ResourceService::Create(const KindInfo& kind, const std::string& ns
   CreateAsync(kind, ns, std::move(obj), opts, [&answer](Result<CreatedObject> r) { answer.set_value(std::move(r)); });
   Result<CreatedObject> r = answered.get();
   if (!r.ok()) return r.status();
-  return std::move(r->object);
+  return json(*r->object);
 }
 
 void ResourceService::CreateAsync(const KindInfo& kind, const std::string& ns, json obj, const WriteOptions& opts,
                                   CreateCallback done) {
   Result<std::shared_ptr<PendingCreate>> pending = PrepareCreate(kind, ns, std::move(obj), opts);
   if (!pending.ok()) return done(pending.status());
-  if (opts.dry_run) return done(CreatedObject{std::move((*pending)->object), ""});
+  if (opts.dry_run) return done(CreatedObject{std::make_shared<const json>(std::move((*pending)->object)), ""});
   CommitCreate(std::move(pending).value(), 0, std::move(done));
 }
 
@@ -96,26 +97,27 @@ Result<std::shared_ptr<ResourceService::PendingCreate>> ResourceService::Prepare
 void ResourceService::CommitCreate(std::shared_ptr<PendingCreate> pending, int attempt, CreateCallback done) {
   const KindInfo& kind = *pending->kind;
   const std::string name = MetaString(pending->object, "name");
-  std::string encoded = EncodeForStore(pending->object);
-  std::vector<store::Op> ops(1);
-  ops[0].kind = store::Op::Kind::kCreate;
-  ops[0].key = StoreKey(kind, pending->ns, name);
-  ops[0].value = encoded;
+  const std::string uid = MetaString(pending->object, "uid");
+  // The object goes with the write to its event (stored_object_memo.h), which shares it with the
+  // answer; it comes back to `pending` only if the write fails, when no one else has seen it.
+  auto written = std::make_shared<json>(std::move(pending->object));
+  std::vector<store::Op> ops{ObjectOp(store::Op::Kind::kCreate, StoreKey(kind, pending->ns, name), written, 0)};
+  std::string encoded = ops[0].value;
   for (const store::Op& claim : pending->claims) {
     ops.push_back(claim);
-    ops.back().value = ClaimValue(ops[0].key, MetaString(pending->object, "uid"));
+    ops.back().value = ClaimValue(ops[0].key, uid);
   }
   const bool claimed = !pending->claims.empty();
-  store_->TxnAsync(std::move(ops), [this, pending, attempt, name, claimed, encoded = std::move(encoded),
+  store_->TxnAsync(std::move(ops), [this, pending, attempt, name, claimed, written, encoded = std::move(encoded),
                                     done = std::move(done)](Result<std::vector<store::WriteResult>> wr) mutable {
     const KindInfo& kind = *pending->kind;
     if (wr.ok()) {
       const int64_t revision = wr->front().revision;
-      pending->object["metadata"]["resourceVersion"] = std::to_string(revision);
       std::string text = EncodedWithResourceVersion(encoded, revision);
-      if (text.empty()) text = pending->object.dump();
-      return done(CreatedObject{std::move(pending->object), std::move(text)});
+      if (text.empty()) text = written->dump(-1, ' ', false, json::error_handler_t::replace);
+      return done(CreatedObject{std::move(written), std::move(text)});  // stamped with its revision
     }
+    pending->object = std::move(*written);
     // The object's op comes first, so a failure that names a claim's key means the object was
     // free but a claim was taken between the check and the commit.
     if (claimed && wr.status().message().find(kClaimPrefix) != std::string::npos) {

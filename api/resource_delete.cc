@@ -16,6 +16,7 @@
 #include "api/object_meta.h"
 #include "api/resource_service.h"
 #include "api/resource_service_internal.h"
+#include "api/stored_object_memo.h"
 #include "base/log.h"
 
 namespace capstan::api {
@@ -34,6 +35,14 @@ void AddFinalizer(json& obj, const std::string& name) {
 
 Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns, const std::string& name,
                                      const DeleteOptions& opts) {
+  auto out = DeleteShared(kind, ns, name, opts);
+  if (!out.ok()) return out.status();
+  return json(**out);
+}
+
+Result<ObjectRef> ResourceService::DeleteShared(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                                const DeleteOptions& opts) {
+  auto shared = [](json obj) { return std::make_shared<const json>(std::move(obj)); };
   const std::string& policy = opts.propagation_policy;
   if (!policy.empty() && policy != "Background" && policy != "Foreground" && policy != "Orphan") {
     return Status::BadRequest("propagationPolicy: Unsupported value: \"" + policy +
@@ -60,12 +69,11 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
     const bool graceful = HasFinalizers(obj) || policy == "Orphan" || policy == "Foreground" || grace > 0;
     const bool is_namespace = kind.kind == "Namespace" && kind.group.empty();
     if (!graceful && !is_namespace) {  // the common case: removed at once, no copy of the object
-      if (opts.dry_run) return obj;
-      auto wr = store_->Delete(key, store::Precondition{kv->mod_revision});
-      if (wr.ok()) {
-        obj["metadata"]["resourceVersion"] = std::to_string(wr->revision);
-        return obj;
-      }
+      if (opts.dry_run) return shared(std::move(obj));
+      // The deleted object goes with the delete to its event, which shares it with the answer.
+      auto deleted = std::make_shared<json>(std::move(obj));
+      auto wr = store_->Txn({ObjectOp(store::Op::Kind::kDelete, key, deleted, kv->mod_revision)});
+      if (wr.ok()) return ObjectRef(std::move(deleted));  // stamped with the deleting revision
       if (wr.status().IsConflict()) continue;  // changed under us: look again
       return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
     }
@@ -81,7 +89,7 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
         next["metadata"]["deletionGracePeriodSeconds"] = 0;
       }
       next["status"]["phase"] = "Terminating";
-      if (opts.dry_run) return graceful ? next : obj;
+      if (opts.dry_run) return shared(graceful ? std::move(next) : std::move(obj));
       int64_t revision = kv->mod_revision;
       if (next != obj) {
         next["metadata"].erase("resourceVersion");
@@ -94,11 +102,11 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
       }
       next["metadata"]["resourceVersion"] = std::to_string(revision);
       CAPSTAN_RETURN_IF_ERROR(DeleteNamespaceContents(name));
-      if (graceful) return next;
+      if (graceful) return shared(std::move(next));
       auto wr = store_->Delete(key, store::Precondition{revision});
       if (wr.ok()) {
         next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
-        return next;
+        return shared(std::move(next));
       }
       if (wr.status().IsConflict()) continue;  // e.g. its finalizers changed meanwhile
       return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
@@ -110,14 +118,11 @@ Result<json> ResourceService::Delete(const KindInfo& kind, const std::string& ns
       next["metadata"]["deletionTimestamp"] = NowRfc3339(std::chrono::seconds(grace));
       next["metadata"]["deletionGracePeriodSeconds"] = grace;
     }
-    if (next == obj) return obj;  // already being deleted, nothing to add
-    if (opts.dry_run) return next;
-    next["metadata"].erase("resourceVersion");
-    auto wr = store_->Update(key, EncodeForStore(next), store::Precondition{kv->mod_revision});
-    if (wr.ok()) {
-      next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
-      return next;
-    }
+    if (next == obj) return shared(std::move(obj));  // already being deleted, nothing to add
+    if (opts.dry_run) return shared(std::move(next));
+    auto marked = std::make_shared<json>(std::move(next));
+    auto wr = store_->Txn({ObjectOp(store::Op::Kind::kUpdate, key, marked, kv->mod_revision)});
+    if (wr.ok()) return ObjectRef(std::move(marked));  // stamped with its revision
     if (wr.status().IsConflict()) continue;
     return wr.status().IsNotFound() ? NotFoundError(kind, name) : wr.status();
   }

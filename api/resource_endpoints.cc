@@ -36,7 +36,6 @@ json PartialMetadata(const json& obj) {
   return {{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", obj["metadata"]}};
 }
 
-// Encodes one object in representation `rep` (negotiated from `req`, whose query it reads).
 // The answer to an in-process caller that asked for the decoded value (HttpRequest::decoded_response).
 HttpResponse DecodedResponse(int status, json obj) {
   HttpResponse res;
@@ -45,9 +44,17 @@ HttpResponse DecodedResponse(int status, json obj) {
   return res;
 }
 
+// The same for an object shared with others (a write's, which its watch event carries too).
+HttpResponse SharedResponse(int status, ObjectRef obj) {
+  HttpResponse res;
+  res.status = status;
+  res.shared_body = std::move(obj);
+  return res;
+}
+
+// Encodes one object in representation `rep` (negotiated from `req`, whose query it reads).
 HttpResponse ObjectResponse(const HttpRequest& req, Representation rep, const KindInfo& kind, int status,
-                            json obj) {
-  if (rep == Representation::kJson && req.decoded_response) return DecodedResponse(status, std::move(obj));
+                            const json& obj) {
   if (rep == Representation::kTable) {
     return JsonResponse(status, ToTable(kind, {obj}, json{{"resourceVersion", MetaString(obj, "resourceVersion")}},
                                         TableOptions{IncludeObjectParam(req), true}));
@@ -60,7 +67,16 @@ HttpResponse ObjectResponse(const HttpRequest& req, Representation rep, const Ki
 HttpResponse ObjectResponse(const HttpRequest& req, const KindInfo& kind, int status, json obj) {
   auto rep = NegotiateRepresentation(req);
   if (!rep.ok()) return ErrorResponse(rep.status());
-  return ObjectResponse(req, *rep, kind, status, std::move(obj));
+  if (*rep == Representation::kJson && req.decoded_response) return DecodedResponse(status, std::move(obj));
+  return ObjectResponse(req, *rep, kind, status, obj);
+}
+
+// The same for a written object (ResourceService's shared answers): never copied.
+HttpResponse ObjectResponse(const HttpRequest& req, const KindInfo& kind, int status, const ObjectRef& obj) {
+  auto rep = NegotiateRepresentation(req);
+  if (!rep.ok()) return ErrorResponse(rep.status());
+  if (*rep == Representation::kJson && req.decoded_response) return SharedResponse(status, obj);
+  return ObjectResponse(req, *rep, kind, status, *obj);
 }
 
 Result<DeleteOptions> ParseDeleteOptions(const HttpRequest& req, size_t max_depth) {
@@ -145,7 +161,7 @@ void ApiHandler::CreateAsync(const HttpRequest& req, const KindInfo& kind, const
                          respond](Result<CreatedObject> r) {
                           if (!r.ok()) return respond(ErrorResponse(r.status()));
                           if (rep == Representation::kJson && decoded) {
-                            return respond(DecodedResponse(201, std::move(r->object)));
+                            return respond(SharedResponse(201, std::move(r->object)));
                           }
                           if (rep == Representation::kJson && !r->encoded.empty()) {
                             HttpResponse res;
@@ -153,7 +169,7 @@ void ApiHandler::CreateAsync(const HttpRequest& req, const KindInfo& kind, const
                             res.body = std::move(r->encoded);
                             return respond(std::move(res));
                           }
-                          respond(ObjectResponse(shape, rep, kind, 201, r->object));
+                          respond(ObjectResponse(shape, rep, kind, 201, *r->object));
                         });
 }
 
@@ -202,6 +218,7 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
       if (!st.ok()) return ErrorResponse(st);
       json ok = SuccessStatus();
       ok["code"] = 201;
+      if (req.decoded_response) return DecodedResponse(201, std::move(ok));  // the scheduler's, in-process
       return JsonResponse(201, ok);
     }
     if ((sub == "log" || sub == "exec") && kind->pod_streams) return HandlePodStream(req, ns, info.name, sub);
@@ -232,22 +249,22 @@ HttpResponse ApiHandler::HandleResource(const HttpRequest& req) {
   if (info.verb == "update") {
     auto body = DecodeBody(req, options_.max_depth);
     if (!body.ok()) return ErrorResponse(body.status());
-    auto obj = service_->Update(*kind, ns, info.name, info.subresource, std::move(*body), wopts);
-    return obj.ok() ? ObjectResponse(req, *kind, 200, std::move(*obj)) : ErrorResponse(obj.status());
+    auto obj = service_->UpdateShared(*kind, ns, info.name, info.subresource, std::move(*body), wopts);
+    return obj.ok() ? ObjectResponse(req, *kind, 200, *obj) : ErrorResponse(obj.status());
   }
   if (info.verb == "patch") {
     auto type = PatchTypeOf(req);
     if (!type.ok()) return ErrorResponse(type.status());
     auto body = ParseJsonBody(req);
     if (!body.ok()) return ErrorResponse(body.status());
-    auto obj = service_->Patch(*kind, ns, info.name, info.subresource, *type, *body, wopts);
-    return obj.ok() ? ObjectResponse(req, *kind, 200, std::move(*obj)) : ErrorResponse(obj.status());
+    auto obj = service_->PatchShared(*kind, ns, info.name, info.subresource, *type, *body, wopts);
+    return obj.ok() ? ObjectResponse(req, *kind, 200, *obj) : ErrorResponse(obj.status());
   }
   if (info.verb == "delete") {
     auto opts = ParseDeleteOptions(req, options_.max_depth);
     if (!opts.ok()) return ErrorResponse(opts.status());
-    auto obj = service_->Delete(*kind, ns, info.name, *opts);
-    return obj.ok() ? ObjectResponse(req, *kind, 200, std::move(*obj)) : ErrorResponse(obj.status());
+    auto obj = service_->DeleteShared(*kind, ns, info.name, *opts);
+    return obj.ok() ? ObjectResponse(req, *kind, 200, *obj) : ErrorResponse(obj.status());
   }
   if (info.verb == "deletecollection") {
     auto q = ParseListQuery(req);

@@ -6,6 +6,7 @@
 #include "api/object_meta.h"
 #include "api/patch/patch.h"
 #include "api/resource_service_internal.h"
+#include "api/stored_object_memo.h"
 
 namespace capstan::api {
 
@@ -257,9 +258,9 @@ Result<ListPage> ResourceService::List(const KindInfo& kind, const std::string& 
   return page;
 }
 
-Result<json> ResourceService::CommitUpdate(const KindInfo& kind, const std::string& key, const json& old,
-                                           int64_t old_revision, json next, bool status_only,
-                                           const WriteOptions& opts) {
+Result<ObjectRef> ResourceService::CommitUpdate(const KindInfo& kind, const std::string& key, const json& old,
+                                                int64_t old_revision, json next, bool status_only,
+                                                const WriteOptions& opts) {
   CAPSTAN_RETURN_IF_ERROR(CheckTypeMeta(kind, next));
   const json& old_meta = old["metadata"];
   json& meta = next["metadata"];
@@ -297,10 +298,10 @@ Result<json> ResourceService::CommitUpdate(const KindInfo& kind, const std::stri
     next["metadata"]["generation"] = old_meta.value("generation", int64_t{1}) + 1;
   }
   // A no-op write does not create a revision (Kubernetes returns the unchanged object).
-  if (SameIgnoringRevision(next, old)) return old;
+  if (SameIgnoringRevision(next, old)) return std::make_shared<const json>(old);
   if (opts.dry_run) {
     next["metadata"]["resourceVersion"] = std::to_string(old_revision);
-    return next;
+    return std::make_shared<const json>(std::move(next));
   }
   // The object was waiting for its finalizers, and the last one was just removed; or its grace
   // period is already 0 (Kubernetes' shouldDeleteDuringUpdate). A Pod in graceful deletion
@@ -314,35 +315,42 @@ Result<json> ResourceService::CommitUpdate(const KindInfo& kind, const std::stri
     auto wr = store_->Delete(key, store::Precondition{old_revision});
     if (!wr.ok()) return wr.status();
     next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
-    return next;
+    return std::make_shared<const json>(std::move(next));
   }
   auto claims = ClaimOps(kind, next, key);
   if (!claims.ok()) return claims.status();
-  if (!claims->empty()) {
-    // The object and its claims in one transaction; a claim taken meanwhile is a conflict, which
-    // the callers' retry loops answer by admitting again (and then naming the winner).
-    std::vector<store::Op> ops(1);
-    ops[0].kind = store::Op::Kind::kUpdate;
-    ops[0].key = key;
-    ops[0].value = EncodeForStore(next);
-    ops[0].pre = store::Precondition{old_revision};
-    for (auto& op : *claims) ops.push_back(std::move(op));
-    auto tr = store_->Txn(ops);
-    if (!tr.ok()) {
-      if (tr.status().IsAlreadyExists()) return ConflictError(kind, name);
-      return tr.status();
-    }
-    next["metadata"]["resourceVersion"] = std::to_string(tr->front().revision);
-    return next;
+  // The object and its claims in one transaction; a claim taken meanwhile is a conflict, which
+  // the callers' retry loops answer by admitting again (and then naming the winner).
+  const bool claimed = !claims->empty();
+  // The object goes with the write to its event, which shares it with the answer.
+  auto written = std::make_shared<json>(std::move(next));
+  std::vector<store::Op> ops{ObjectOp(store::Op::Kind::kUpdate, key, written, old_revision)};
+  for (auto& op : *claims) ops.push_back(std::move(op));
+  auto tr = store_->Txn(ops);
+  if (!tr.ok()) {
+    if (claimed && tr.status().IsAlreadyExists()) return ConflictError(kind, name);
+    return tr.status();
   }
-  auto wr = store_->Update(key, EncodeForStore(next), store::Precondition{old_revision});
-  if (!wr.ok()) return wr.status();
-  next["metadata"]["resourceVersion"] = std::to_string(wr->revision);
-  return next;
+  return ObjectRef(std::move(written));  // stamped with its revision by the store
 }
 
 Result<json> ResourceService::Update(const KindInfo& kind, const std::string& ns, const std::string& name,
                                      const std::string& subresource, json obj, const WriteOptions& opts) {
+  auto out = UpdateShared(kind, ns, name, subresource, std::move(obj), opts);
+  if (!out.ok()) return out.status();
+  return json(**out);
+}
+
+Result<json> ResourceService::Patch(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                    const std::string& subresource, PatchType type, const json& patch,
+                                    const WriteOptions& opts) {
+  auto out = PatchShared(kind, ns, name, subresource, type, patch, opts);
+  if (!out.ok()) return out.status();
+  return json(**out);
+}
+
+Result<ObjectRef> ResourceService::UpdateShared(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                                const std::string& subresource, json obj, const WriteOptions& opts) {
   const bool status_only = subresource == "status";
   if (!subresource.empty() && !status_only) return Status::NotFound("subresource " + subresource + " not found");
   if (status_only && !kind.status_subresource) return Status::NotFound(kind.resource_name() + "/status not found");
@@ -375,9 +383,9 @@ Result<json> ResourceService::Update(const KindInfo& kind, const std::string& ns
   return ConflictError(kind, name);
 }
 
-Result<json> ResourceService::Patch(const KindInfo& kind, const std::string& ns, const std::string& name,
-                                    const std::string& subresource, PatchType type, const json& patch,
-                                    const WriteOptions& opts) {
+Result<ObjectRef> ResourceService::PatchShared(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                               const std::string& subresource, PatchType type, const json& patch,
+                                               const WriteOptions& opts) {
   const bool status_only = subresource == "status";
   if (!subresource.empty() && !status_only) return Status::NotFound("subresource " + subresource + " not found");
   if (status_only && !kind.status_subresource) return Status::NotFound(kind.resource_name() + "/status not found");

@@ -64,7 +64,7 @@ enum class PatchType { kJson, kMerge, kStrategic };
 
 // A created object as JSON and as text, so a response can be sent without serializing again.
 struct CreatedObject {
-  json object;           // with metadata.resourceVersion
+  ObjectRef object;      // with metadata.resourceVersion; never null; shared with its watch event
   std::string encoded;   // `object` as compact JSON text; empty for dry runs (serialize `object`)
 };
 using CreateCallback = std::function<void(Result<CreatedObject>)>;
@@ -97,6 +97,15 @@ class ResourceService {
                      const std::string& subresource, PatchType type, const json& patch, const WriteOptions& opts);
   Result<json> Delete(const KindInfo& kind, const std::string& ns, const std::string& name,
                       const DeleteOptions& opts);
+  // The same writes answering the object shared (never null): a write's object is also its watch
+  // event's (stored_object_memo.h), so the answers above are copies of it, and these are not.
+  Result<ObjectRef> UpdateShared(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                 const std::string& subresource, json obj, const WriteOptions& opts);
+  Result<ObjectRef> PatchShared(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                const std::string& subresource, PatchType type, const json& patch,
+                                const WriteOptions& opts);
+  Result<ObjectRef> DeleteShared(const KindInfo& kind, const std::string& ns, const std::string& name,
+                                 const DeleteOptions& opts);
 
   // The autoscaling/v1 Scale view of an object of a kind with a scale subresource.
   Result<json> GetScale(const KindInfo& kind, const std::string& ns, const std::string& name);
@@ -125,8 +134,8 @@ class ResourceService {
  private:
   // Applies server-owned metadata and the spec/status split to `next` given `old`, runs Admit,
   // and writes (or deletes when the last finalizer of a deleting object went away).
-  Result<json> CommitUpdate(const KindInfo& kind, const std::string& key, const json& old,
-                            int64_t old_revision, json next, bool status_only, const WriteOptions& opts);
+  Result<ObjectRef> CommitUpdate(const KindInfo& kind, const std::string& key, const json& old,
+                                 int64_t old_revision, json next, bool status_only, const WriteOptions& opts);
   Status CheckNamespaceActive(const std::string& ns);
   // resource_create.cc
   struct PendingCreate;

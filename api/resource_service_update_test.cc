@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "api/api_test_util.h"
+#include "api/decoded_event_cache.h"
 #include "api/object_meta.h"
+#include "api/stored_object_memo.h"
 
 namespace capstan::api {
 namespace {
@@ -121,6 +123,62 @@ TEST_F(ResourceServiceUpdateTest, ReadsForWritesTakeTheDecodedEventWhenHeld) {
   auto not_cached = service_->DecodeRead(other);
   ASSERT_TRUE(not_cached.ok());
   EXPECT_FALSE((*not_cached)["metadata"].value("labels", json::object()).contains("from"));
+}
+
+// Creates, updates, bindings, deletion marks and deletes hand the object they wrote to their
+// events (a memo, taken by the event's decode instead of a parse), and it is exactly what decoding
+// the stored value gives; the shared answers are that very object, not a copy. A string that is
+// not valid UTF-8 is stored replaced, so that write's event parses.
+TEST_F(ResourceServiceUpdateTest, WritesHandTheirEventsExactlyWhatTheyStored) {
+  const KindInfo& pods = Kind("", "pods");
+  auto watch = store_->StartWatch(store::WatchOptions{"/registry/"});
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  json pod = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "p"}, {"labels", {{"app", "x"}}}}},
+              {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  MustCreate(pods, "default", pod);
+  ASSERT_TRUE(service_->Bind(pods, "default", "p", json{{"target", {{"kind", "Node"}, {"name", "n1"}}}}, WriteOptions{}).ok());
+  auto patched = service_->PatchShared(pods, "default", "p", "status", PatchType::kMerge,
+                                       json{{"status", {{"phase", "Running"}, {"message", "ok"}}}}, WriteOptions{});
+  ASSERT_TRUE(patched.ok()) << patched.status().ToString();
+  auto bad = service_->Patch(pods, "default", "p", "status", PatchType::kMerge,
+                             json{{"status", {{"message", std::string("bad \xff byte")}}}}, WriteOptions{});
+  ASSERT_TRUE(bad.ok()) << bad.status().ToString();
+  auto marked = service_->DeleteShared(pods, "default", "p", DeleteOptions{});  // a Pod's grace: marked
+  ASSERT_TRUE(marked.ok()) << marked.status().ToString();
+  DeleteOptions now;
+  now.grace_period_seconds = 0;
+  auto deleted = service_->DeleteShared(pods, "default", "p", now);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+
+  std::vector<store::EventPtr> events;
+  while (events.size() < 6) {
+    if ((*watch)->Wait(&events, 10, std::chrono::seconds(5)) == 0) break;
+  }
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[5]->type, store::EventType::kDelete);
+  std::vector<std::shared_ptr<const DecodedEvent>> decoded;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const store::EventPtr& ev = events[i];
+    const auto* memo = dynamic_cast<const StoredObjectMemo*>(ev->memo.get());
+    ASSERT_NE(memo, nullptr) << "event " << i;
+    auto stored = DecodeStored(ev->kv.value, ev->revision);
+    ASSERT_TRUE(stored.ok());
+    decoded.push_back(DecodeEvent(ev));
+    ASSERT_TRUE(decoded.back()->ok());
+    EXPECT_EQ(*decoded.back()->cur(), *stored) << "event " << i;
+    EXPECT_EQ(decoded.back()->cur_json(), stored->dump(-1, ' ', false, json::error_handler_t::replace)) << "event " << i;
+    // The first decode took the object; a later one (a watcher the cache dropped) parses.
+    EXPECT_EQ(memo->Take(), nullptr) << "event " << i;
+    EXPECT_EQ(*DecodeEvent(ev)->cur(), *stored) << "event " << i;
+  }
+  EXPECT_EQ((*decoded[1]->cur())["spec"]["nodeName"], "n1");
+  EXPECT_EQ((*decoded[2]->cur())["status"]["message"], "ok");
+  EXPECT_EQ(decoded[2]->cur().get(), patched->get()) << "the patch's answer is its event's object";
+  EXPECT_EQ((**patched)["metadata"]["resourceVersion"], std::to_string(events[2]->revision));
+  EXPECT_EQ(decoded[4]->cur().get(), marked->get()) << "the deletion mark's answer is its event's object";
+  EXPECT_FALSE(MetaString(**marked, "deletionTimestamp").empty());
+  EXPECT_EQ(decoded[5]->cur().get(), deleted->get()) << "the delete's answer is its event's object";
+  EXPECT_EQ((**deleted)["metadata"]["resourceVersion"], std::to_string(events[5]->revision));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "api/api_test_util.h"
 #include "api/decoded_event_cache.h"
 #include "api/object_meta.h"
+#include "api/stored_object_memo.h"
 
 namespace capstan::api {
 namespace {
@@ -269,6 +270,28 @@ TEST(DecodedEventCacheTest, PeekFindsOnlyWhatWasDecodedForThatKeyAndRevision) {
   EXPECT_EQ((*b->cur())["metadata"]["name"], "b");
   EXPECT_EQ(cache.Peek(7, "/k/a"), nullptr);  // replaced in its slot
   EXPECT_EQ(cache.Peek(7, "/k/b"), b);
+}
+
+// An event whose write attached the object it encoded (stored_object_memo.h) is decoded by taking
+// that object, stamped with the revision, not by parsing the value; once taken, the next decode
+// of the same event (the cache dropped it) parses.
+TEST(DecodedEventCacheTest, AnEventsMemoIsTakenInsteadOfAParse) {
+  auto obj = std::make_shared<json>(json{{"metadata", {{"name", "from-memo"}}}});
+  EncodedWrite encoded = EncodeWrite(obj);
+  ASSERT_NE(encoded.memo, nullptr);
+  encoded.memo->Stamp(9);
+  auto e = std::make_shared<store::Event>();
+  e->revision = 9;
+  e->kv = store::KeyValue{"/k/a", json{{"metadata", {{"name", "from-value"}}}}.dump(), 9, 9};  // tells them apart
+  e->memo = encoded.memo;
+  DecodedEventCache cache;
+  auto first = cache.Get(e);
+  ASSERT_TRUE(first->ok());
+  EXPECT_EQ(first->cur().get(), obj.get()) << "the writer's object itself, not a copy";
+  EXPECT_EQ((*first->cur())["metadata"]["resourceVersion"], "9");
+  auto again = DecodeEvent(e);
+  EXPECT_EQ((*again->cur())["metadata"]["name"], "from-value");
+  EXPECT_EQ((*again->cur())["metadata"]["resourceVersion"], "9");
 }
 
 TEST(WatchStreamErrorTest, SendsOneEventAndEnds) {

@@ -21,6 +21,19 @@ Result<std::optional<WatchEvent>> WatchEvents::NextEvent(std::chrono::millisecon
   return std::optional<WatchEvent>(std::move(out));
 }
 
+Result<ObjectPtr> ApiClient::WriteShared(SharedWrite verb, const std::string& path, PatchType type,
+                                          nlohmann::json&& body, const Query& query) {
+  Result<nlohmann::json> r = Status::Internal("unknown write");
+  switch (verb) {
+    case SharedWrite::kCreate: r = CreateTaking(path, std::move(body), query); break;
+    case SharedWrite::kUpdate: r = UpdateTaking(path, std::move(body), query); break;
+    case SharedWrite::kPatch: r = PatchTaking(path, type, std::move(body), query); break;
+    case SharedWrite::kDelete: r = Delete(path, body, query); break;
+  }
+  if (!r.ok()) return r.status();
+  return ObjectPtr(std::make_shared<const nlohmann::json>(std::move(*r)));
+}
+
 Query WithWatchParam(Query query) {
   for (const auto& [key, value] : query) {
     if (key == "watch") return query;

@@ -27,10 +27,14 @@
 
 namespace capstan::client {
 
+// An object shared, not copied, and so immutable: what watches and informers hand around, and
+// what the *Shared writes answer.
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
+
 // One watch event with its object shared, not copied: what informers cache.
 struct WatchEvent {
-  std::string type;                               // ADDED, MODIFIED, DELETED or BOOKMARK
-  std::shared_ptr<const nlohmann::json> object;   // never null; immutable
+  std::string type;    // ADDED, MODIFIED, DELETED or BOOKMARK
+  ObjectPtr object;    // never null
 };
 
 // One open watch: the events of one watch response, in order.
@@ -98,6 +102,24 @@ class ApiClient {
   virtual Result<nlohmann::json> Delete(const std::string& path, const nlohmann::json& options = nullptr,
                                         const Query& query = {}) = 0;
 
+  // The writes above answering the object shared rather than as the caller's own value: the
+  // in-process transport then hands over the written object itself, which the write's watch event
+  // carries too, where a plain write's answer must be a copy of it. For callers that only read the
+  // answer (the hot writers: status writes, creates of Pods and Events).
+  Result<ObjectPtr> CreateShared(const std::string& path, nlohmann::json body, const Query& query = {}) {
+    return WriteShared(SharedWrite::kCreate, path, PatchType::kMerge, std::move(body), query);
+  }
+  Result<ObjectPtr> UpdateShared(const std::string& path, nlohmann::json body, const Query& query = {}) {
+    return WriteShared(SharedWrite::kUpdate, path, PatchType::kMerge, std::move(body), query);
+  }
+  Result<ObjectPtr> PatchShared(const std::string& path, PatchType type, nlohmann::json patch,
+                                const Query& query = {}) {
+    return WriteShared(SharedWrite::kPatch, path, type, std::move(patch), query);
+  }
+  Result<ObjectPtr> DeleteShared(const std::string& path, nlohmann::json options = nullptr, const Query& query = {}) {
+    return WriteShared(SharedWrite::kDelete, path, PatchType::kMerge, std::move(options), query);
+  }
+
   // Opens a watch of the collection (or object) at `path`; "watch=true" is added to `query`
   // unless present. The caller sets resourceVersion, allowWatchBookmarks, timeoutSeconds and
   // selectors. An error may come back here (the server refused the request) or, for transports
@@ -105,6 +127,12 @@ class ApiClient {
   virtual Result<std::unique_ptr<WatchEvents>> Watch(const std::string& path, const Query& query = {}) = 0;
 
  protected:
+  enum class SharedWrite { kCreate, kUpdate, kPatch, kDelete };
+  // Serves the *Shared writes (`type` only for kPatch; `body` null: none, for kDelete). The
+  // default makes the plain write and shares its answer.
+  virtual Result<ObjectPtr> WriteShared(SharedWrite verb, const std::string& path, PatchType type,
+                                        nlohmann::json&& body, const Query& query);
+
   virtual Result<nlohmann::json> CreateTaking(const std::string& path, nlohmann::json&& body, const Query& query) {
     return Create(path, static_cast<const nlohmann::json&>(body), query);
   }

@@ -148,7 +148,7 @@ void EventRecorder::Send(Pending& event) {
       const int64_t count = seen.count + 1;
       const std::string now = FormatRfc3339(event.at);
       json patch = {{"count", count}, {"lastTimestamp", now}, {"message", event.message}};
-      auto r = api_->Patch(EventsPath(seen.ns) + "/" + seen.name, PatchType::kStrategic, patch);
+      auto r = api_->PatchShared(EventsPath(seen.ns) + "/" + seen.name, PatchType::kStrategic, std::move(patch));
       bool ok = r.ok();
       if (!ok && r.status().IsNotFound()) {
         // The Event expired or was deleted: write it again under its name, count kept.
@@ -168,7 +168,7 @@ void EventRecorder::Send(Pending& event) {
           body["source"]["host"] = options_.host;
           body["reportingInstance"] = options_.host;
         }
-        r = api_->Create(EventsPath(seen.ns), body);
+        r = api_->CreateShared(EventsPath(seen.ns), std::move(body));
         ok = r.ok();
       }
       if (ok) {
@@ -222,7 +222,7 @@ bool EventRecorder::Create(const Pending& event, Seen* seen) {
   for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
     std::string name = NewName(StringField(event.reference, "name"), event.at);
     body["metadata"]["name"] = name;
-    auto r = api_->Create(EventsPath(event.ns), body);
+    auto r = api_->CreateShared(EventsPath(event.ns), body);
     if (r.ok()) {
       seen->ns = event.ns;
       seen->name = std::move(name);

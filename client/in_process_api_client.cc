@@ -20,6 +20,14 @@ constexpr std::chrono::milliseconds kMinStreamWait{10};
 
 bool IsSuccess(int status) { return status >= 200 && status < 300; }
 
+// A successful answer's text body as JSON (an empty body: an empty object).
+Result<json> ParseAnswer(const std::string& method, const std::string& path, const std::string& body) {
+  if (body.empty()) return json::object();
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Status::Internal(method + " " + path + ": the server answered with invalid JSON");
+  return parsed;
+}
+
 // Invalid UTF-8 in a string value is replaced rather than thrown about.
 
 // What the stream's notify callback and Cancel() signal to a waiting Next(). Shared with the
@@ -281,8 +289,9 @@ Result<json> InProcessApiClient::DoJson(const std::string& method, const std::st
   return DoJsonTaking(method, path, query, &copy, content_type);
 }
 
-Result<json> InProcessApiClient::DoJsonTaking(const std::string& method, const std::string& path, const Query& query,
-                                              json* body, const std::string& content_type) const {
+Result<api::HttpResponse> InProcessApiClient::DoTaking(const std::string& method, const std::string& path,
+                                                       const Query& query, json* body,
+                                                       const std::string& content_type) const {
   Result<api::HttpRequest> request = MakeRequest(method, path, query, body, content_type);
   if (!request.ok()) return request.status();
   Result<api::HttpResponse> response = Call(*request);
@@ -292,13 +301,30 @@ Result<json> InProcessApiClient::DoJsonTaking(const std::string& method, const s
     return Status::Internal(method + " " + path + ": the server answered with a stream");
   }
   if (!IsSuccess(response->status)) return StatusFromResponse(response->status, response->body);
+  return response;
+}
+
+Result<json> InProcessApiClient::DoJsonTaking(const std::string& method, const std::string& path, const Query& query,
+                                              json* body, const std::string& content_type) const {
+  Result<api::HttpResponse> response = DoTaking(method, path, query, body, content_type);
+  if (!response.ok()) return response.status();
   if (response->decoded_body) return std::move(*response->decoded_body);
-  if (response->body.empty()) return json::object();
-  json parsed = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    return Status::Internal(method + " " + path + ": the server answered with invalid JSON");
-  }
-  return parsed;
+  if (response->shared_body) return json(*response->shared_body);  // the caller's own: a copy
+  return ParseAnswer(method, path, response->body);
+}
+
+Result<ObjectPtr> InProcessApiClient::WriteShared(SharedWrite verb, const std::string& path, PatchType type,
+                                                  json&& body, const Query& query) {
+  static constexpr const char* kMethods[] = {"POST", "PUT", "PATCH", "DELETE"};
+  const std::string method = kMethods[static_cast<int>(verb)];
+  const std::string content_type = verb == SharedWrite::kPatch ? PatchContentType(type) : "application/json";
+  Result<api::HttpResponse> response = DoTaking(method, path, query, body.is_null() ? nullptr : &body, content_type);
+  if (!response.ok()) return response.status();
+  if (response->shared_body) return std::move(response->shared_body);
+  if (response->decoded_body) return ObjectPtr(std::move(response->decoded_body));
+  Result<json> parsed = ParseAnswer(method, path, response->body);
+  if (!parsed.ok()) return parsed.status();
+  return ObjectPtr(std::make_shared<const json>(std::move(*parsed)));
 }
 
 Result<json> InProcessApiClient::Get(const std::string& path, const Query& query) {

@@ -7,7 +7,8 @@
 // controllers as for remote ones, and they could move to another process unchanged. The one
 // shortcut: bodies travel as JSON values, not text, both ways (HttpRequest::decoded_body and
 // decoded_response), since serializing and parsing within one process is most of a
-// controller's write cost. Errors still come back as Status text, exactly as over HTTP.
+// controller's write cost; the *Shared writes get the written object itself (shared_body).
+// Errors still come back as Status text, exactly as over HTTP.
 //
 // A watch reads the handler's ResponseStream as the HTTP server does: SetNotify wakes Next()
 // through a condition variable, Deadline() bounds each wait (bookmarks, the stream's timeout),
@@ -50,6 +51,8 @@ class InProcessApiClient : public ApiClient {
   using ApiClient::Update;
 
  protected:
+  Result<ObjectPtr> WriteShared(SharedWrite verb, const std::string& path, PatchType type, nlohmann::json&& body,
+                                const Query& query) override;
   Result<nlohmann::json> CreateTaking(const std::string& path, nlohmann::json&& body, const Query& query) override;
   Result<nlohmann::json> UpdateTaking(const std::string& path, nlohmann::json&& body, const Query& query) override;
   Result<nlohmann::json> PatchTaking(const std::string& path, PatchType type, nlohmann::json&& patch,
@@ -61,6 +64,10 @@ class InProcessApiClient : public ApiClient {
   // `body` (may be null) is moved into the request.
   Result<api::HttpRequest> MakeRequest(const std::string& method, const std::string& path, const Query& query,
                                        nlohmann::json* body, const std::string& content_type) const;
+  // Makes the request and calls the handler: a 2xx answer without a stream, or its error.
+  // `body` (may be null) is moved into the request.
+  Result<api::HttpResponse> DoTaking(const std::string& method, const std::string& path, const Query& query,
+                                     nlohmann::json* body, const std::string& content_type) const;
   // Calls the handler; no exception escapes.
   Result<api::HttpResponse> Call(const api::HttpRequest& request) const;
   Result<nlohmann::json> DoJson(const std::string& method, const std::string& path, const Query& query,

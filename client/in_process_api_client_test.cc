@@ -158,6 +158,45 @@ TEST(InProcessApiClientTest, TakesADecodedAnswerAsIs) {
   EXPECT_EQ((*updated)["from"], "text");
 }
 
+// The *Shared writes hand over a shared answer (the written object, which its watch event
+// carries too) as it is; the plain writes copy it, since their callers may change their answer.
+// Each verb goes out as its method; a decoded or text answer is shared too, and errors are errors.
+TEST(InProcessApiClientTest, SharedWritesTakeASharedAnswerWithoutACopy) {
+  auto written = std::make_shared<const json>(json{{"kind", "Pod"}, {"metadata", {{"resourceVersion", "7"}}}});
+  std::vector<std::string> methods;
+  InProcessApiClient client(
+      [&](const api::HttpRequest& req) {
+        methods.push_back(req.method);
+        api::HttpResponse r;
+        if (req.path.find("/missing") != std::string::npos) return Answer(404, StatusBody(404, "NotFound", "gone"));
+        if (req.path.find("/text") != std::string::npos) return Answer(200, R"({"from":"text"})");
+        r.status = req.method == "POST" ? 201 : 200;
+        r.shared_body = written;
+        return r;
+      },
+      "");
+  const std::string pods = "/api/v1/namespaces/default/pods";
+  auto created = client.CreateShared(pods, json{{"kind", "Pod"}});
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->get(), written.get()) << "the written object itself";
+  auto updated = client.UpdateShared(pods + "/p/status", json{{"kind", "Pod"}});
+  auto patched = client.PatchShared(pods + "/p/status", PatchType::kStrategic, json{{"status", json::object()}});
+  auto deleted = client.DeleteShared(pods + "/p", json{{"gracePeriodSeconds", 0}});
+  ASSERT_TRUE(updated.ok() && patched.ok() && deleted.ok());
+  EXPECT_EQ(updated->get(), written.get());
+  EXPECT_EQ(patched->get(), written.get());
+  EXPECT_EQ(deleted->get(), written.get());
+  EXPECT_EQ(methods, (std::vector<std::string>{"POST", "PUT", "PATCH", "DELETE"}));
+
+  auto copied = client.Patch(pods + "/p", PatchType::kMerge, json::object());
+  ASSERT_TRUE(copied.ok());
+  EXPECT_EQ(*copied, *written) << "a plain write's answer is a copy, the caller's to change";
+  auto text = client.UpdateShared(pods + "/text", json::object());
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ((**text)["from"], "text");
+  EXPECT_TRUE(client.DeleteShared(pods + "/missing").status().IsNotFound());
+}
+
 TEST(InProcessApiClientTest, MapsErrorsLikeRestClient) {
   struct Case {
     int http;

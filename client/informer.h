@@ -54,8 +54,7 @@
 
 namespace capstan::client {
 
-// A cached object. Immutable: see "Cache invariants" above.
-using ObjectPtr = std::shared_ptr<const nlohmann::json>;
+// A cached object (ObjectPtr, api_client.h). Immutable: see "Cache invariants" above.
 
 // Index function: the index values of an object (none, one or several). Must be pure.
 using IndexFunc = std::function<std::vector<std::string>(const nlohmann::json& obj)>;

@@ -261,7 +261,7 @@ Status NodeAgent::FinishDeletion(const json& pod) {
                   {"kind", "DeleteOptions"},
                   {"gracePeriodSeconds", 0},
                   {"preconditions", {{"uid", MetaString(pod, "uid")}}}};
-  auto r = api_->Delete(PodObjectPath(pod), options);
+  auto r = api_->DeleteShared(PodObjectPath(pod), std::move(options));
   if (r.ok() || r.status().IsNotFound() || r.status().IsConflict()) return Status::Ok();  // gone, or replaced
   return r.status().Annotate("deleting pod " + client::ObjectKey(pod));
 }
@@ -270,13 +270,13 @@ Status NodeAgent::WriteStatus(const json& pod, const PodRunInfo& info) {
   PodStatusContext ctx{options_.address, driver_->Name(), std::chrono::system_clock::now()};
   json desired = ComputePodStatus(pod, info, ctx);
   if (StatusUpToDate(Field(pod, "status"), desired)) return Status::Ok();
-  auto r = api_->Patch(PodPath(pod), client::PatchType::kStrategic, StatusPatch(MetaString(pod, "uid"), desired));
+  auto r = api_->PatchShared(PodPath(pod), client::PatchType::kStrategic, StatusPatch(MetaString(pod, "uid"), desired));
   if (!r.ok()) {
     if (r.status().IsNotFound()) return Status::Ok();  // deleted: its delete event follows
     return r.status().Annotate("writing the status of pod " + client::ObjectKey(pod));
   }
   status_writes_.fetch_add(1, std::memory_order_relaxed);
-  own_writes_.Record(client::ObjectKey(pod), MetaString(pod, "resourceVersion"), MetaString(*r, "resourceVersion"));
+  own_writes_.Record(client::ObjectKey(pod), MetaString(pod, "resourceVersion"), MetaString(**r, "resourceVersion"));
   return Status::Ok();
 }
 

@@ -62,12 +62,15 @@ Result<std::vector<WriteResult>> BatchBuilder::Add(const std::vector<Op>& ops) {
         }
         break;
     }
+    e.memo = op.memo;
     staged.push_back(std::move(e));
   }
 
   std::vector<WriteResult> results;
   results.reserve(staged.size());
-  for (Event& e : staged) {
+  for (size_t i = 0; i < staged.size(); ++i) {
+    Event& e = staged[i];
+    if (e.memo) ops[i].memo->Stamp(e.revision);
     if (e.type == EventType::kPut) {
       batch_.Put(families_.kv, e.kv.key, codec::EncodeStoredValue(e.kv));
       overlay_[e.kv.key] = e.kv;

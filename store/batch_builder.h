@@ -44,7 +44,8 @@ class BatchBuilder {
 
   // Adds one write: all of `ops` or none. Returns one WriteResult per op, or the Status of the
   // first op that fails (kAlreadyExists, kNotFound, kConflict, kBadRequest for repeated keys,
-  // kInternal when the reader fails).
+  // kInternal when the reader fails). The memos of accepted ops are stamped with their
+  // revisions here, and carried by their events.
   Result<std::vector<WriteResult>> Add(const std::vector<Op>& ops);
 
   // The revision of the last accepted op (base_revision when none).

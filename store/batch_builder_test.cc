@@ -42,6 +42,30 @@ TEST_F(BatchBuilderTest, LaterWritesSeeEarlierOnesOfTheSameBatch) {
   EXPECT_EQ(b.Finish()->Count(), 7u);
 }
 
+// Records the revisions it is stamped with.
+class RecordingMemo : public WriteMemo {
+ public:
+  void Stamp(int64_t revision) override { stamps.push_back(revision); }
+  std::vector<int64_t> stamps;
+};
+
+TEST_F(BatchBuilderTest, MemosAreStampedWithTheirRevisionAndRideOnTheirEvents) {
+  BatchBuilder b = Make(10);
+  auto a = std::make_shared<RecordingMemo>();
+  auto c = std::make_shared<RecordingMemo>();
+  auto refused = std::make_shared<RecordingMemo>();
+  EXPECT_EQ(b.Add({{Op::Kind::kCreate, "/c", "again", {}, refused}}).status().code(), Code::kAlreadyExists);
+  ASSERT_TRUE(b.Add({{Op::Kind::kCreate, "/a", "a1", {}, a}, {Op::Kind::kUpdate, "/c", "c1", {5}, c}}).ok());
+  ASSERT_TRUE(b.Add({{Op::Kind::kCreate, "/plain", "p", {}}}).ok());
+  EXPECT_EQ(a->stamps, (std::vector<int64_t>{11}));
+  EXPECT_EQ(c->stamps, (std::vector<int64_t>{12}));
+  EXPECT_TRUE(refused->stamps.empty()) << "a refused op is not stamped";
+  ASSERT_EQ(b.events().size(), 3u);
+  EXPECT_EQ(b.events()[0]->memo.get(), a.get());
+  EXPECT_EQ(b.events()[1]->memo.get(), c.get());
+  EXPECT_EQ(b.events()[2]->memo, nullptr);
+}
+
 TEST_F(BatchBuilderTest, FailingWriteAddsNothing) {
   BatchBuilder b = Make(10);
   EXPECT_EQ(b.Add({{Op::Kind::kCreate, "/a", "a", {}}, {Op::Kind::kUpdate, "/c", "c", {4}}}).status().code(),

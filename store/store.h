@@ -36,6 +36,21 @@ struct KeyValue {
 
 enum class EventType { kPut, kDelete };
 
+// Something a writer attaches to an op (Op::memo) that travels, untouched, with the op's Event
+// (Event::memo) to the watchers. Why: the API layer encodes an object into the value and already
+// holds that object; its watches would otherwise parse the value back, once per write.
+// The store calls Stamp(revision) exactly once, on its commit thread, after the op was accepted
+// and before its event is published (the memo may then say what the revision is); a write that
+// fails after that is answered with an error and its event never published. From the stamp on
+// the writer must not change the memo, which watchers may read from any thread.
+// In memory only: events replayed from the log, and backends that cannot carry a memo (a remote
+// store), have none, so a consumer must always be able to do without.
+class WriteMemo {
+ public:
+  virtual ~WriteMemo() = default;
+  virtual void Stamp(int64_t revision) = 0;
+};
+
 // One committed change. Shared between watchers (immutable once published).
 struct Event {
   EventType type = EventType::kPut;
@@ -43,6 +58,7 @@ struct Event {
   KeyValue kv;                  // the new state; for deletes, key and the deleted value
   bool has_prev = false;        // false for a create
   KeyValue prev;                // the state before this change (needed to map selector transitions)
+  std::shared_ptr<const WriteMemo> memo;  // the op's memo, if it had one (see WriteMemo)
 };
 using EventPtr = std::shared_ptr<const Event>;
 
@@ -71,6 +87,7 @@ struct Op {
   std::string key;
   std::string value;            // unused for deletes
   Precondition pre;             // for update/delete; a create requires absence
+  std::shared_ptr<WriteMemo> memo;  // optional (see WriteMemo)
 };
 
 // The outcome of a committed write.

@@ -76,7 +76,11 @@ struct HttpResponse {
   std::string body;
   std::shared_ptr<ResponseStream> stream;  // when set, body is ignored and the stream is sent
   // Only for a request with decoded_response: the answer's JSON value; `body` is then empty.
+  // `decoded_body` is the caller's to take. `shared_body`, set instead when the value is shared
+  // with others (a written object, which its watch event carries too), is immutable: a caller
+  // that wants it changeable copies it.
   std::shared_ptr<nlohmann::json> decoded_body;
+  std::shared_ptr<const nlohmann::json> shared_body;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -116,16 +116,16 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
   auto write_status = [&](const json& status) -> Status {
     json next = *d;
     next["status"] = status;
-    auto r = ctx_.api->Update(DeploymentPath(ns, name) + "/status", std::move(next));
+    auto r = ctx_.api->UpdateShared(DeploymentPath(ns, name) + "/status", std::move(next));
     return r.ok() || r.status().IsNotFound() ? Status::Ok() : r.status();
   };
   if (plan->update_replicaset) {
     const json& rs = *plan->update_replicaset;
-    auto r = ctx_.api->Update(ReplicaSetsPath(ns) + "/" + Meta(rs, "name"), rs);
+    auto r = ctx_.api->UpdateShared(ReplicaSetsPath(ns) + "/" + Meta(rs, "name"), rs);
     if (!r.ok()) return ReconcileResult::Retry(r.status());
   } else if (plan->create_replicaset) {
     const json& rs = *plan->create_replicaset;
-    auto r = ctx_.api->Create(ReplicaSetsPath(ns), rs);
+    auto r = ctx_.api->CreateShared(ReplicaSetsPath(ns), rs);
     if (r.ok()) {
       events_->Event(*d, client::kEventTypeNormal, "ScalingReplicaSet",
                      "Scaled up replica set " + Meta(rs, "name") + " from 0 to " +
@@ -145,7 +145,7 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
   }
   if (plan->deployment_revision) {
     json patch = {{"metadata", {{"annotations", {{kRevisionAnnotation, *plan->deployment_revision}}}}}};
-    auto r = ctx_.api->Patch(DeploymentPath(ns, name), client::PatchType::kMerge, patch);
+    auto r = ctx_.api->PatchShared(DeploymentPath(ns, name), client::PatchType::kMerge, std::move(patch));
     if (!r.ok()) return r.status().IsNotFound() ? ReconcileResult::Done() : ReconcileResult::Retry(r.status());
   }
   for (const ScaleAction& s : plan->scales) {
@@ -158,7 +158,7 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
       // not be applied twice (409, and the retry re-plans from the newer one).
       patch["metadata"]["resourceVersion"] = Meta(*rs, "resourceVersion");
     }
-    auto r = ctx_.api->Patch(ReplicaSetsPath(ns) + "/" + s.name, client::PatchType::kMerge, patch);
+    auto r = ctx_.api->PatchShared(ReplicaSetsPath(ns) + "/" + s.name, client::PatchType::kMerge, std::move(patch));
     if (!r.ok()) return ReconcileResult::Retry(r.status());
     if (before >= 0 && before != s.replicas) {
       events_->Event(*d, client::kEventTypeNormal, "ScalingReplicaSet",
@@ -167,7 +167,7 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
     }
   }
   for (const std::string& rs : plan->delete_replicasets) {
-    auto r = ctx_.api->Delete(ReplicaSetsPath(ns) + "/" + rs, json{{"propagationPolicy", "Background"}});
+    auto r = ctx_.api->DeleteShared(ReplicaSetsPath(ns) + "/" + rs, json{{"propagationPolicy", "Background"}});
     if (!r.ok() && !r.status().IsNotFound()) return ReconcileResult::Retry(r.status());
   }
   if (plan->status_changed) {
@@ -180,8 +180,8 @@ ReconcileResult DeploymentController::Reconcile(const std::string& key) {
     for (auto it = old.begin(); it != old.end(); ++it) {
       if (!status.contains(it.key())) status[it.key()] = nullptr;
     }
-    auto r = ctx_.api->Patch(DeploymentPath(ns, name) + "/status", client::PatchType::kMerge,
-                             json{{"status", status}});
+    auto r = ctx_.api->PatchShared(DeploymentPath(ns, name) + "/status", client::PatchType::kMerge,
+                                   json{{"status", std::move(status)}});
     if (!r.ok() && !r.status().IsNotFound()) return ReconcileResult::Retry(r.status());
   }
   if (plan->requeue_after) return ReconcileResult::RequeueAfter(*plan->requeue_after);

@@ -163,13 +163,13 @@ ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {
     for (int batch : SlowStartBatches(plan->create)) {
       int ok = 0;
       for (int i = 0; i < batch; ++i) {
-        auto r = ctx_.api->Create(PodsPath(ns), pod);
+        auto r = ctx_.api->CreateShared(PodsPath(ns), pod);
         if (!r.ok()) {
           failed = r.status();
           events_->Event(*rs, client::kEventTypeWarning, "FailedCreate", "Error creating: " + r.status().message());
           break;
         }
-        events_->Event(*rs, client::kEventTypeNormal, "SuccessfulCreate", "Created pod: " + Meta(*r, "name"));
+        events_->Event(*rs, client::kEventTypeNormal, "SuccessfulCreate", "Created pod: " + Meta(**r, "name"));
         ++ok;
       }
       created += ok;
@@ -183,7 +183,7 @@ ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {
     for (const auto& p : plan->to_delete) uids.push_back(Meta(*p, "uid"));
     expectations_->ExpectDeletions(key, uids);
     for (const auto& p : plan->to_delete) {
-      auto r = ctx_.api->Delete(PodsPath(ns) + "/" + Meta(*p, "name"),
+      auto r = ctx_.api->DeleteShared(PodsPath(ns) + "/" + Meta(*p, "name"),
                                 json{{"preconditions", {{"uid", Meta(*p, "uid")}}}});
       if (!r.ok()) {
         expectations_->DeletionObserved(key, Meta(*p, "uid"));
@@ -209,7 +209,7 @@ ReconcileResult ReplicaSetController::Reconcile(const std::string& key) {
   if (plan->status_changed && !status_follows) {
     json next = *rs;
     next["status"] = plan->status;
-    auto r = ctx_.api->Update(RsPath(ns, name) + "/status", std::move(next));
+    auto r = ctx_.api->UpdateShared(RsPath(ns, name) + "/status", std::move(next));
     if (!r.ok() && !r.status().IsNotFound()) {
       // A conflict means a newer ReplicaSet is on its way through the informer: sync again then.
       return ReconcileResult::Retry(r.status());
