@@ -1,5 +1,7 @@
 #include "api/decoded_event_cache.h"
 
+#include <algorithm>
+
 #include "api/object_meta.h"
 #include "api/stored_object_memo.h"
 
@@ -56,7 +58,48 @@ std::shared_ptr<const DecodedEvent> DecodedEventCache::Get(const store::EventPtr
   slot.revision = ev->revision;
   replaced = std::move(slot.value);
   slot.value = DecodeEvent(ev);
+  if (slot.value->ok()) Remember(*ev, slot.value->cur());
   return slot.value;
+}
+
+void DecodedEventCache::Remember(const store::Event& ev, const ObjectRef& cur) {
+  Shard& shard = shards_[std::hash<std::string>{}(ev.kv.key) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.entries.find(ev.kv.key);
+  if (it != shard.entries.end() && it->second.revision >= ev.revision) return;
+  if (ev.type == store::EventType::kDelete) {
+    if (it != shard.entries.end()) shard.entries.erase(it);
+    return;
+  }
+  if (it != shard.entries.end()) {
+    it->second = LatestEntry{ev.revision, cur};
+    return;
+  }
+  shard.entries.emplace(ev.kv.key, LatestEntry{ev.revision, cur});
+  if (shard.entries.size() < shard.sweep_at) return;
+  // Keys whose objects no one holds any more (kinds no informer caches): forgotten.
+  for (auto e = shard.entries.begin(); e != shard.entries.end();) {
+    e = e->second.object.expired() ? shard.entries.erase(e) : std::next(e);
+  }
+  shard.sweep_at = std::max<size_t>(1024, 2 * shard.entries.size());
+}
+
+DecodedEventCache::Newest DecodedEventCache::NewestOf(const std::string& key) {
+  Shard& shard = shards_[std::hash<std::string>{}(key) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return {};
+  ObjectRef object = it->second.object.lock();
+  if (!object) return {};
+  return {it->second.revision, std::move(object)};
+}
+
+ObjectRef DecodedEventCache::Latest(const std::string& key, int64_t revision) {
+  Shard& shard = shards_[std::hash<std::string>{}(key) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end() || it->second.revision != revision) return nullptr;
+  return it->second.object.lock();
 }
 
 std::shared_ptr<const DecodedEvent> DecodedEventCache::Peek(int64_t revision, const std::string& key) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "api/object_event_source.h"  // ObjectRef
 #include "api/schema.h"
@@ -70,8 +71,26 @@ class DecodedEventCache {
   // object the key's previous event decoded (with that event's resourceVersion), usually still
   // here, so the selector check before a change costs no second decode of it.
   std::shared_ptr<const DecodedEvent> Peek(int64_t revision, const std::string& key);
+  // The object `key` holds at `revision` (resourceVersion included) when an event of that
+  // revision was decoded here and the object is still alive somewhere (an informer's cache, a
+  // writer's answer, a slot above); null otherwise (never decodes). Why: a write reads the object
+  // it changes, usually one the informers hold, often longer ago than the slots reach (a Pod's
+  // binding comes after thousands of other writes when 10,000 are created at once).
+  ObjectRef Latest(const std::string& key, int64_t revision);
+  // The newest object decoded for `key` and its revision, while someone holds it; {0, null}
+  // otherwise. Not checked against the store: the store may already hold a newer revision (an
+  // event not decoded yet) or none (a delete not decoded yet).
+  struct Newest {
+    int64_t revision = 0;
+    ObjectRef object;
+  };
+  Newest NewestOf(const std::string& key);
 
  private:
+  // Notes the decoded object of a put (a delete forgets the key) for Latest; never goes back to
+  // an older revision (watchers decode at their own pace).
+  void Remember(const store::Event& ev, const ObjectRef& cur);
+
   static constexpr size_t kSlots = 4096;
   struct Slot {
     std::mutex mu;
@@ -79,6 +98,21 @@ class DecodedEventCache {
     std::shared_ptr<const DecodedEvent> value;   // guarded by mu
   };
   std::array<Slot, kSlots> slots_;
+
+  // Latest's index: per key, the newest revision decoded and its object, not owned (weak: the
+  // index keeps no object alive). Sharded by key hash; expired entries are swept when a shard
+  // has doubled since its last sweep.
+  static constexpr size_t kShards = 64;
+  struct LatestEntry {
+    int64_t revision = 0;
+    std::weak_ptr<const json> object;
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, LatestEntry> entries;  // guarded by mu
+    size_t sweep_at = 1024;                                // guarded by mu
+  };
+  std::array<Shard, kShards> shards_;
 };
 
 }  // namespace capstan::api

@@ -56,34 +56,44 @@ Status ResourceService::Bind(const KindInfo& kind, const std::string& ns, const 
   }
   if (!errors.empty()) return InvalidObject("Binding", "", name, errors);
   const std::string key = StoreKey(kind, ns, name);
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    auto kv = store_->Get(key);
-    if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
-    auto pod = DecodeRead(*kv);
-    if (!pod.ok()) return pod.status();
+  bool raced = false;  // the write lost to another one: worth another read
+  auto bind = [&](const json& pod, int64_t revision) -> Result<ObjectRef> {
+    raced = false;
     // The scheduler names the uid it decided for: a Pod deleted and recreated under the same name
     // meanwhile is another Pod, and the decision does not hold for it.
     const std::string body_uid = binding.contains("metadata") && binding["metadata"].is_object()
                                      ? MetaString(binding, "uid") : "";
-    if (!body_uid.empty() && body_uid != MetaString(*pod, "uid")) {
+    if (!body_uid.empty() && body_uid != MetaString(pod, "uid")) {
       return Status::Conflict("Precondition failed: UID in precondition: " + body_uid +
-                              ", UID in object meta: " + MetaString(*pod, "uid"));
+                              ", UID in object meta: " + MetaString(pod, "uid"));
     }
-    if (!MetaString(*pod, "deletionTimestamp").empty()) {
+    if (!MetaString(pod, "deletionTimestamp").empty()) {
       return Status::Conflict("pod " + name + " is being deleted, cannot be assigned to a host");
     }
-    const json& spec = (*pod)["spec"];
-    const std::string bound = spec.is_object() ? spec.value("nodeName", "") : "";
+    auto spec = pod.find("spec");
+    const std::string bound = spec != pod.end() && spec->is_object() ? spec->value("nodeName", "") : "";
     if (!bound.empty()) return Status::Conflict("pod " + name + " is already assigned to node \"" + bound + "\"");
-    json next = std::move(*pod);
-    next["spec"]["nodeName"] = node;
-    SetCondition(next, "PodScheduled", "True", NowRfc3339());
-    if (opts.dry_run) return Status::Ok();
+    if (opts.dry_run) return std::make_shared<const json>(pod);  // unchanged: no new revision
+    auto next = std::make_shared<json>(pod);
+    (*next)["spec"]["nodeName"] = node;
+    SetCondition(*next, "PodScheduled", "True", NowRfc3339());
     // The watches take the bound Pod from the write, without a parse (stored_object_memo.h).
-    auto wr = store_->Txn({ObjectOp(store::Op::Kind::kUpdate, key, std::make_shared<json>(std::move(next)),
-                                    kv->mod_revision)});
-    if (wr.ok()) return Status::Ok();
-    if (wr.status().code() != Code::kConflict) return wr.status();
+    auto wr = store_->Txn({ObjectOp(store::Op::Kind::kUpdate, key, next, revision)});
+    if (!wr.ok()) {
+      raced = wr.status().code() == Code::kConflict;
+      return wr.status();
+    }
+    return ObjectRef(std::move(next));
+  };
+  if (auto out = WriteOnGuess(key, bind)) return Status::Ok();
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto kv = store_->Get(key);
+    if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
+    auto pod = ReadShared(*kv);
+    if (!pod.ok()) return pod.status();
+    auto out = bind(**pod, kv->mod_revision);
+    if (out.ok()) return Status::Ok();
+    if (!raced) return out.status();
   }
   return ConflictError(kind, name);
 }

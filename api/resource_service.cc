@@ -94,6 +94,13 @@ Status CheckNoNewFinalizers(const KindInfo& kind, const json& next, const json& 
   return Status::Ok();
 }
 
+// Whether objects `a` and `b` both lack `name` or have equal values for it (no copy).
+bool SameMember(const json& a, const json& b, const char* name) {
+  auto ia = a.find(name), ib = b.find(name);
+  if (ia == a.end() || ib == b.end()) return (ia == a.end()) == (ib == b.end());
+  return *ia == *ib;
+}
+
 bool SameIgnoringRevision(const json& a, const json& b) {
   if (!a.is_object() || !b.is_object()) return a == b;
   if (!SameMembersExcept(a, b, {"metadata"})) return false;
@@ -163,11 +170,24 @@ Result<json> ResourceService::Get(const KindInfo& kind, const std::string& ns, c
   return DecodeRead(*kv);
 }
 
-Result<json> ResourceService::DecodeRead(const store::KeyValue& kv) {
-  // The event of mod_revision for this key wrote exactly this value (Peek checks the key: with
+ObjectRef ResourceService::HeldObject(const store::KeyValue& kv) {
+  // The event of mod_revision for this key wrote exactly this value (both check the key: with
   // etcd one transaction writes several keys at one revision).
-  if (auto ev = decoded_events_.Peek(kv.mod_revision, kv.key); ev != nullptr && ev->ok()) return json(*ev->cur());
+  if (ObjectRef obj = decoded_events_.Latest(kv.key, kv.mod_revision)) return obj;
+  if (auto ev = decoded_events_.Peek(kv.mod_revision, kv.key); ev != nullptr && ev->ok()) return ev->cur();
+  return nullptr;
+}
+
+Result<json> ResourceService::DecodeRead(const store::KeyValue& kv) {
+  if (ObjectRef held = HeldObject(kv)) return json(*held);
   return DecodeStored(kv.value, kv.mod_revision);
+}
+
+Result<ObjectRef> ResourceService::ReadShared(const store::KeyValue& kv) {
+  if (ObjectRef held = HeldObject(kv)) return held;
+  auto decoded = DecodeStored(kv.value, kv.mod_revision);
+  if (!decoded.ok()) return decoded.status();
+  return ObjectRef(std::make_shared<const json>(std::move(*decoded)));
 }
 
 Status ResourceService::CheckNamespaceActive(const std::string& ns) {
@@ -270,12 +290,22 @@ Result<ObjectRef> ResourceService::CommitUpdate(const KindInfo& kind, const std:
                               ") does not match the name on the URL (" + name + ")");
   }
   CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(next, old));
+  // Set when `next` is known to equal `old` outside status (the no-op check below then compares
+  // status alone).
+  bool same_but_status = false;
   if (status_only) {
-    // A /status write changes status and nothing else.
-    json merged = old;
-    if (next.contains("status")) merged["status"] = next["status"];
-    else merged.erase("status");
-    next = std::move(merged);
+    // A /status write changes status and nothing else. The body is usually the stored object
+    // with another status (a status patch; a PUT of the cached object): kept as it is then,
+    // which saves a copy of the stored object per status write; comparing costs no allocation.
+    same_but_status = SameMembersExcept(next, old, {"status", "metadata"}) && next.contains("metadata") &&
+                      SameMembersExcept(next["metadata"], old_meta, {"resourceVersion"});
+    if (!same_but_status) {
+      json merged = old;
+      if (next.contains("status")) merged["status"] = next["status"];
+      else merged.erase("status");
+      next = std::move(merged);
+      same_but_status = true;
+    }
   } else {
     if (kind.status_subresource) {
       if (old.contains("status")) next["status"] = old["status"];
@@ -298,7 +328,8 @@ Result<ObjectRef> ResourceService::CommitUpdate(const KindInfo& kind, const std:
     next["metadata"]["generation"] = old_meta.value("generation", int64_t{1}) + 1;
   }
   // A no-op write does not create a revision (Kubernetes returns the unchanged object).
-  if (SameIgnoringRevision(next, old)) return std::make_shared<const json>(old);
+  const bool no_op = same_but_status ? SameMember(next, old, "status") : SameIgnoringRevision(next, old);
+  if (no_op) return std::make_shared<const json>(old);
   if (opts.dry_run) {
     next["metadata"]["resourceVersion"] = std::to_string(old_revision);
     return std::make_shared<const json>(std::move(next));
@@ -367,20 +398,41 @@ Result<ObjectRef> ResourceService::UpdateShared(const KindInfo& kind, const std:
   const int64_t pinned = ParseResourceVersion(MetaString(obj, "resourceVersion"));
   if (pinned < 0) return Status::BadRequest("metadata.resourceVersion: Invalid value: not a resource version");
   const std::string key = StoreKey(kind, ns, name);
+  // A pinned update is judged against the stored revision, never a guess.
+  if (pinned == 0) {
+    if (auto out = WriteOnGuess(key, [&](const json& current, int64_t revision) -> Result<ObjectRef> {
+          CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(obj, current));
+          return CommitUpdate(kind, key, current, revision, obj, status_only, opts);
+        })) {
+      return std::move(*out);
+    }
+  }
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
     auto kv = store_->Get(key);
     if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
     if (pinned > 0 && pinned != kv->mod_revision) break;
-    auto current = DecodeRead(*kv);
+    auto current = ReadShared(*kv);  // only read: shared, not copied
     if (!current.ok()) return current.status();
-    CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(obj, *current));
-    auto out = CommitUpdate(kind, key, *current, kv->mod_revision, obj, status_only, opts);
+    CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(obj, **current));
+    auto out = CommitUpdate(kind, key, **current, kv->mod_revision, obj, status_only, opts);
     // A conflict on a pinned resourceVersion is the caller's to resolve; otherwise someone
     // wrote between our read and our write, and the update is retried on the new state.
     if (out.ok() || !out.status().IsConflict()) return out;
     if (pinned > 0) break;
   }
   return ConflictError(kind, name);
+}
+
+std::optional<Result<ObjectRef>> ResourceService::WriteOnGuess(
+    const std::string& key, const std::function<Result<ObjectRef>(const json&, int64_t)>& write) {
+  DecodedEventCache::Newest guess = decoded_events_.NewestOf(key);
+  if (!guess.object) return std::nullopt;
+  Result<ObjectRef> out = write(*guess.object, guess.revision);
+  // Anything but a write that committed (a new revision) may be the guess's fault: a conflict
+  // or a missing key (the store is ahead), a failed check or patch test, and a no-op or dry run
+  // (the same answer from a stale object would hide a newer state).
+  if (!out.ok() || MetaString(**out, "resourceVersion") == std::to_string(guess.revision)) return std::nullopt;
+  return out;
 }
 
 Result<ObjectRef> ResourceService::PatchShared(const KindInfo& kind, const std::string& ns, const std::string& name,
@@ -390,26 +442,23 @@ Result<ObjectRef> ResourceService::PatchShared(const KindInfo& kind, const std::
   if (!subresource.empty() && !status_only) return Status::NotFound("subresource " + subresource + " not found");
   if (status_only && !kind.status_subresource) return Status::NotFound(kind.resource_name() + "/status not found");
   const std::string key = StoreKey(kind, ns, name);
-  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
-    auto kv = store_->Get(key);
-    if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
-    auto current = DecodeRead(*kv);
-    if (!current.ok()) return current.status();
+  bool pinned = false;  // the patch named a resourceVersion that is not the current one
+  auto apply = [&](const json& current, int64_t revision) -> Result<ObjectRef> {
     json next;
     switch (type) {
       case PatchType::kJson: {
-        auto r = ApplyJsonPatchAsKubernetes(*current, patch);
+        auto r = ApplyJsonPatchAsKubernetes(current, patch);
         if (!r.ok()) return r.status();
         next = std::move(*r);
         break;
       }
       case PatchType::kMerge:
         if (!patch.is_object()) return Status::BadRequest("a merge patch must be a JSON object");
-        next = ApplyMergePatch(*current, patch);
+        next = ApplyMergePatch(current, patch);
         break;
       case PatchType::kStrategic: {
         if (!patch.is_object()) return Status::BadRequest("a strategic merge patch must be a JSON object");
-        auto r = ApplyStrategicMergePatch(*current, patch, kind.schema.get());
+        auto r = ApplyStrategicMergePatch(current, patch, kind.schema.get());
         if (!r.ok()) return r.status();
         next = std::move(*r);
         break;
@@ -417,13 +466,20 @@ Result<ObjectRef> ResourceService::PatchShared(const KindInfo& kind, const std::
     }
     // A resourceVersion inside the patch is a precondition, as in Kubernetes.
     const std::string rv = next.is_object() ? MetaString(next, "resourceVersion") : "";
-    const bool pinned = !rv.empty() && rv != std::to_string(kv->mod_revision);
-    if (pinned) {
-      return ConflictError(kind, name);
-    }
-    CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(next, *current));
-    auto out = CommitUpdate(kind, key, *current, kv->mod_revision, std::move(next), status_only, opts);
-    if (out.ok() || !out.status().IsConflict()) return out;
+    pinned = !rv.empty() && rv != std::to_string(revision);
+    if (pinned) return ConflictError(kind, name);
+    CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(next, current));
+    return CommitUpdate(kind, key, current, revision, std::move(next), status_only, opts);
+  };
+  if (auto out = WriteOnGuess(key, apply)) return std::move(*out);
+  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
+    auto kv = store_->Get(key);
+    if (!kv.ok()) return kv.status().IsNotFound() ? NotFoundError(kind, name) : kv.status();
+    auto current = ReadShared(*kv);  // only read: shared, not copied
+    if (!current.ok()) return current.status();
+    auto out = apply(**current, kv->mod_revision);
+    // A conflict on a resourceVersion the patch names is the caller's to resolve.
+    if (out.ok() || !out.status().IsConflict() || pinned) return out;
   }
   return Status::Conflict("Operation cannot be fulfilled on " + kind.resource_name() + " \"" + name +
                           "\": too many concurrent writers; try again");

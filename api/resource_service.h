@@ -80,6 +80,8 @@ class ResourceService {
   // The object a store read returned: a copy of the event that wrote it when the cache still
   // holds it (cheaper than parsing; the same object), else decoded from the value.
   Result<json> DecodeRead(const store::KeyValue& kv);
+  // The same, shared (for reads that do not change it): no copy when the cache holds it.
+  Result<ObjectRef> ReadShared(const store::KeyValue& kv);
   Result<ListPage> List(const KindInfo& kind, const std::string& ns, const ListQuery& q);
 
   // `obj` is the decoded request body. Namespaced kinds require `ns`.
@@ -136,6 +138,16 @@ class ResourceService {
   // and writes (or deletes when the last finalizer of a deleting object went away).
   Result<ObjectRef> CommitUpdate(const KindInfo& kind, const std::string& key, const json& old,
                                  int64_t old_revision, json next, bool status_only, const WriteOptions& opts);
+  // A read-modify-write's first attempt, on a guess: `write(current, revision)` on the newest
+  // object the decoded-event cache holds for `key` (DecodedEventCache::NewestOf), which saves
+  // the store read; the write's revision precondition makes a stale guess fail, never commit.
+  // Returns the outcome when the write committed; nullopt (no guess, or it did not commit: see
+  // the .cc) when the caller must go on from the store as without a guess. Kubernetes'
+  // GuaranteedUpdate starts from its watch cache the same way.
+  std::optional<Result<ObjectRef>> WriteOnGuess(const std::string& key,
+                                                const std::function<Result<ObjectRef>(const json&, int64_t)>& write);
+  // The decoded object of `kv` when the decoded-event cache holds it; null otherwise.
+  ObjectRef HeldObject(const store::KeyValue& kv);
   Status CheckNamespaceActive(const std::string& ns);
   // resource_create.cc
   struct PendingCreate;

@@ -49,6 +49,19 @@ TEST_F(ResourceServiceUpdateTest, MainWritesNeverChangeStatusAndStatusWritesNeve
   ASSERT_TRUE(sp.ok()) << sp.status().ToString();
   EXPECT_EQ((*sp)["spec"]["replicas"], 3);
   EXPECT_EQ((*sp)["status"]["replicas"], 3);
+  // The stored object with another status (what controllers send) is kept as it is; the same
+  // status again writes nothing (no new revision).
+  json same = *sp;
+  same["status"]["replicas"] = 4;
+  auto four = service_->Update(Deployments(), "default", "web", "status", same, WriteOptions{});
+  ASSERT_TRUE(four.ok()) << four.status().ToString();
+  EXPECT_EQ((*four)["status"]["replicas"], 4);
+  EXPECT_EQ((*four)["spec"], (*sp)["spec"]);
+  EXPECT_EQ((*four)["metadata"]["labels"], (*sp)["metadata"]["labels"]);
+  EXPECT_NE(MetaString(*four, "resourceVersion"), MetaString(*sp, "resourceVersion"));
+  auto again = service_->Update(Deployments(), "default", "web", "status", *four, WriteOptions{});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(MetaString(*again, "resourceVersion"), MetaString(*four, "resourceVersion")) << "a no-op";
 
   // ConfigMaps have no status subresource.
   EXPECT_TRUE(service_->Update(ConfigMaps(), "default", "x", "status", ConfigMap("x"), WriteOptions{})
@@ -123,6 +136,76 @@ TEST_F(ResourceServiceUpdateTest, ReadsForWritesTakeTheDecodedEventWhenHeld) {
   auto not_cached = service_->DecodeRead(other);
   ASSERT_TRUE(not_cached.ok());
   EXPECT_FALSE((*not_cached)["metadata"].value("labels", json::object()).contains("from"));
+}
+
+// A write starts from the newest object the decoded-event cache holds for its key (a guess that
+// saves the store read), but a guess the store has moved past never decides anything: the write
+// conflicts and is made on the stored object; a no-op on the guess is checked on the stored one
+// too; and a binding refused on the stored object is refused.
+TEST_F(ResourceServiceUpdateTest, WritesOnAStaleGuessStillApplyToTheStoredObject) {
+  const KindInfo& pods = Kind("", "pods");
+  auto event_of = [](const store::KeyValue& kv) {
+    auto ev = std::make_shared<store::Event>();
+    ev->revision = kv.mod_revision;
+    ev->kv = kv;
+    return ev;
+  };
+  // Written behind the cache's back: as if its event were not decoded yet.
+  auto write_behind = [&](const std::string& key, const std::function<void(json&)>& change) {
+    auto kv = store_->Get(key);
+    ASSERT_TRUE(kv.ok());
+    json obj = json::parse(kv->value);
+    change(obj);
+    ASSERT_TRUE(store_->Update(key, obj.dump(), store::Precondition{kv->mod_revision}).ok());
+  };
+  for (const char* name : {"p", "q"}) {
+    MustCreate(pods, "default", json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}}},
+                                     {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}});
+  }
+  const std::string p_key = "/registry/pods/default/p", q_key = "/registry/pods/default/q";
+  auto p1 = store_->Get(p_key);
+  auto q1 = store_->Get(q_key);
+  ASSERT_TRUE(p1.ok() && q1.ok());
+  // The cache decodes both, and something holds them (as the informers would).
+  ObjectRef held_p = service_->decoded_events()->Get(event_of(*p1))->cur();
+  ObjectRef held_q = service_->decoded_events()->Get(event_of(*q1))->cur();
+  ASSERT_EQ(service_->decoded_events()->NewestOf(p_key).object, held_p);
+  const json first_phase = (*held_p)["status"].value("phase", json());
+
+  write_behind(p_key, [](json& o) {
+    o["metadata"]["labels"]["later"] = "yes";
+    o["status"]["phase"] = "Running";
+  });
+  auto patched = service_->PatchShared(pods, "default", "p", "status", PatchType::kMerge,
+                                       json{{"status", {{"message", "m"}}}}, WriteOptions{});
+  ASSERT_TRUE(patched.ok()) << patched.status().ToString();
+  EXPECT_EQ((**patched)["metadata"]["labels"]["later"], "yes") << "made on the stored object";
+  EXPECT_EQ((**patched)["status"]["phase"], "Running");
+  EXPECT_EQ((**patched)["status"]["message"], "m");
+
+  // Back to the first phase: nothing to do on the (stale) guess, a change on the stored object.
+  auto back = service_->PatchShared(pods, "default", "p", "status", PatchType::kMerge,
+                                    json{{"status", {{"phase", first_phase}}}}, WriteOptions{});
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ((**back)["status"].value("phase", json()), first_phase);
+  EXPECT_GT(std::stoll(MetaString(**back, "resourceVersion")), std::stoll(MetaString(**patched, "resourceVersion")))
+      << "written, not taken for a no-op";
+
+  // An update (PUT) without a resourceVersion on a stale guess: also made on the stored object.
+  json label_put = *held_p;  // the guess itself, relabelled
+  label_put["metadata"].erase("resourceVersion");
+  label_put["metadata"]["labels"]["put"] = "yes";
+  auto put = service_->UpdateShared(pods, "default", "p", "", label_put, WriteOptions{});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ((**put)["metadata"]["labels"]["put"], "yes");
+  EXPECT_FALSE((**put)["metadata"]["labels"].contains("later")) << "a PUT replaces the labels";
+  EXPECT_EQ((**put)["status"]["message"], "m") << "status kept from the stored object";
+
+  write_behind(q_key, [](json& o) { o["spec"]["nodeName"] = "n0"; });
+  Status bound = service_->Bind(pods, "default", "q", json{{"target", {{"kind", "Node"}, {"name", "n1"}}}},
+                                WriteOptions{});
+  EXPECT_TRUE(bound.IsConflict()) << bound.ToString();
+  EXPECT_NE(bound.message().find("already assigned to node \"n0\""), std::string::npos) << bound.ToString();
 }
 
 // Creates, updates, bindings, deletion marks and deletes hand the object they wrote to their

@@ -272,6 +272,40 @@ TEST(DecodedEventCacheTest, PeekFindsOnlyWhatWasDecodedForThatKeyAndRevision) {
   EXPECT_EQ(cache.Peek(7, "/k/b"), b);
 }
 
+// A write reads the object it changes through Latest: the object of the newest revision decoded
+// for the key, as long as someone holds it (here `held`, as an informer's cache would), also
+// after its slot was reused; never an older or newer revision, never after a delete, and not once
+// nobody holds it.
+TEST(DecodedEventCacheTest, LatestFindsTheHeldObjectOfAKeyAtItsRevision) {
+  constexpr int64_t kRing = 4096;  // DecodedEventCache::kSlots
+  DecodedEventCache cache;
+  EXPECT_EQ(cache.Latest("/k/a", 5), nullptr);
+  ObjectRef held = cache.Get(PutEvent(5, "/k/a", "a5"))->cur();
+  EXPECT_EQ(cache.Latest("/k/a", 5), held);
+  EXPECT_EQ(cache.Latest("/k/a", 4), nullptr);
+  EXPECT_EQ(cache.Latest("/k/b", 5), nullptr);
+  (void)cache.Get(PutEvent(5 + kRing, "/k/other", "x"));  // the slot of revision 5 reused
+  EXPECT_EQ(cache.Peek(5, "/k/a"), nullptr);
+  EXPECT_EQ(cache.Latest("/k/a", 5), held) << "still held: found without the slot";
+
+  ObjectRef newer = cache.Get(PutEvent(7, "/k/a", "a7"))->cur();
+  EXPECT_EQ(cache.Latest("/k/a", 5), nullptr);
+  EXPECT_EQ(cache.Latest("/k/a", 7), newer);
+  (void)cache.Get(PutEvent(6, "/k/a", "a6"));  // a watcher behind decodes an older event
+  EXPECT_EQ(cache.Latest("/k/a", 7), newer) << "never back to an older revision";
+
+  auto deleted = std::make_shared<store::Event>(*PutEvent(9, "/k/a", "a7"));
+  deleted->type = store::EventType::kDelete;
+  (void)cache.Get(deleted);
+  EXPECT_EQ(cache.Latest("/k/a", 7), nullptr) << "forgotten once deleted";
+  EXPECT_EQ(cache.Latest("/k/a", 9), nullptr);
+
+  (void)cache.Get(PutEvent(11, "/k/c", "c"));  // held by its slot only
+  ASSERT_NE(cache.Latest("/k/c", 11), nullptr);
+  (void)cache.Get(PutEvent(11 + kRing, "/k/other", "y"));
+  EXPECT_EQ(cache.Latest("/k/c", 11), nullptr) << "held by no one: not kept alive by the index";
+}
+
 // An event whose write attached the object it encoded (stored_object_memo.h) is decoded by taking
 // that object, stamped with the revision, not by parsing the value; once taken, the next decode
 // of the same event (the cache dropped it) parses.
