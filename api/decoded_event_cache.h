@@ -9,7 +9,11 @@
 // comes first decodes it while the others wait for the result. A slot holding an older revision
 // is simply replaced: a watcher far behind decodes again, which is correct, only slower.
 //
-// Thread-safety: Get() may be called from any thread; a DecodedEvent's accessors too.
+// Beside the ring, an index of the newest decoded object per key (weak references: it keeps
+// nothing alive), which is how writes start from the object the informers already hold instead
+// of reading and parsing the stored one (Latest, NewestOf; ResourceService::WriteOnGuess).
+//
+// Thread-safety: every method may be called from any thread; a DecodedEvent's accessors too.
 #pragma once
 
 #include <array>
