@@ -442,8 +442,9 @@ Result<ObjectRef> ResourceService::PatchShared(const KindInfo& kind, const std::
   if (!subresource.empty() && !status_only) return Status::NotFound("subresource " + subresource + " not found");
   if (status_only && !kind.status_subresource) return Status::NotFound(kind.resource_name() + "/status not found");
   const std::string key = StoreKey(kind, ns, name);
-  bool pinned = false;  // the patch named a resourceVersion that is not the current one
+  bool raced = false;  // the write lost to another one: worth another read
   auto apply = [&](const json& current, int64_t revision) -> Result<ObjectRef> {
+    raced = false;
     json next;
     switch (type) {
       case PatchType::kJson: {
@@ -464,12 +465,14 @@ Result<ObjectRef> ResourceService::PatchShared(const KindInfo& kind, const std::
         break;
       }
     }
-    // A resourceVersion inside the patch is a precondition, as in Kubernetes.
+    // A resourceVersion inside the patch is a precondition, as in Kubernetes: the caller's to
+    // resolve, not retried.
     const std::string rv = next.is_object() ? MetaString(next, "resourceVersion") : "";
-    pinned = !rv.empty() && rv != std::to_string(revision);
-    if (pinned) return ConflictError(kind, name);
+    if (!rv.empty() && rv != std::to_string(revision)) return ConflictError(kind, name);
     CAPSTAN_RETURN_IF_ERROR(CheckUidPrecondition(next, current));
-    return CommitUpdate(kind, key, current, revision, std::move(next), status_only, opts);
+    auto out = CommitUpdate(kind, key, current, revision, std::move(next), status_only, opts);
+    raced = !out.ok() && out.status().IsConflict();
+    return out;
   };
   if (auto out = WriteOnGuess(key, apply)) return std::move(*out);
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
@@ -478,8 +481,7 @@ Result<ObjectRef> ResourceService::PatchShared(const KindInfo& kind, const std::
     auto current = ReadShared(*kv);  // only read: shared, not copied
     if (!current.ok()) return current.status();
     auto out = apply(**current, kv->mod_revision);
-    // A conflict on a resourceVersion the patch names is the caller's to resolve.
-    if (out.ok() || !out.status().IsConflict() || pinned) return out;
+    if (out.ok() || !raced) return out;
   }
   return Status::Conflict("Operation cannot be fulfilled on " + kind.resource_name() + " \"" + name +
                           "\": too many concurrent writers; try again");

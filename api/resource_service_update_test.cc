@@ -208,6 +208,29 @@ TEST_F(ResourceServiceUpdateTest, WritesOnAStaleGuessStillApplyToTheStoredObject
   EXPECT_NE(bound.message().find("already assigned to node \"n0\""), std::string::npos) << bound.ToString();
 }
 
+// A patch refused on the object itself is answered at once with its own reason, on a guess and
+// on the stored object alike: a uid precondition that does not hold (409 "Precondition
+// failed") and a failed JSON-patch test (422) are not races to retry.
+TEST_F(ResourceServiceUpdateTest, APatchRefusedOnTheObjectIsAnsweredAtOnce) {
+  MustCreate(ConfigMaps(), "default", ConfigMap("t"));
+  auto kv = store_->Get("/registry/configmaps/default/t");
+  ASSERT_TRUE(kv.ok());
+  auto ev = std::make_shared<store::Event>();
+  ev->revision = kv->mod_revision;
+  ev->kv = *kv;
+  ObjectRef held = service_->decoded_events()->Get(ev)->cur();  // the guess is current
+  auto uid = service_->PatchShared(ConfigMaps(), "default", "t", "", PatchType::kMerge,
+                                   json{{"metadata", {{"uid", "not-its-uid"}}}}, WriteOptions{});
+  ASSERT_FALSE(uid.ok());
+  EXPECT_TRUE(uid.status().IsConflict()) << uid.status().ToString();
+  EXPECT_NE(uid.status().message().find("Precondition failed"), std::string::npos) << uid.status().ToString();
+  const json test = json::array({{{"op", "test"}, {"path", "/metadata/name"}, {"value", "other"}}});
+  auto tested = service_->PatchShared(ConfigMaps(), "default", "t", "", PatchType::kJson, test, WriteOptions{});
+  ASSERT_FALSE(tested.ok());
+  EXPECT_EQ(tested.status().code(), Code::kInvalid) << tested.status().ToString();
+  EXPECT_EQ(store_->Get("/registry/configmaps/default/t")->mod_revision, kv->mod_revision) << "nothing written";
+}
+
 // Creates, updates, bindings, deletion marks and deletes hand the object they wrote to their
 // events (a memo, taken by the event's decode instead of a parse), and it is exactly what decoding
 // the stored value gives; the shared answers are that very object, not a copy. A string that is
