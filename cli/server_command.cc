@@ -17,6 +17,7 @@
 #include "controller/manager/control_plane.h"
 #include "controller/haproxy/haproxy_controller.h"
 #include "controller/haproxy/lb_status.h"
+#include "controller/haproxy/settings.h"
 #include "controller/manager/controller_manager.h"
 #include "controller/registry/managed_registry.h"
 #include "node/driver_factory.h"
@@ -96,7 +97,10 @@ void ServerUsage() {
       "                              status.loadBalancer (default: the public address; for\n"
       "                              0.0.0.0 the address of the default route's interface)\n"
       "  --lb-http-port N            the Ingress HTTP port (default 80)\n"
-      "  --lb-https-port N           the Ingress HTTPS port (default 443)\n",
+      "  --lb-https-port N           the Ingress HTTPS port (default 443)\n"
+      "  --lb-threads N              HAProxy's threads, 1..64 (default: half the CPUs this server\n"
+      "                              may run on, at least 1; the defaults ConfigMap's `threads`\n"
+      "                              overrides it)\n",
       stdout);
 }
 
@@ -140,6 +144,7 @@ int RunServerCommand(int argc, char** argv) {
   node::PortRange port_range;
   std::string lb_mode;  // haproxy | none; empty: haproxy when installed
   controller::haproxy::HaproxyControllerOptions lb_options;
+  lb_options.threads = controller::haproxy::DefaultHaproxyThreads(controller::haproxy::UsableCpus());
   node::ImageGcPolicy image_gc;  // the kubelet's defaults
   registry::ManagedRegistryOptions registry_options;  // address empty: no managed registry
   opts.data_dir = api::DefaultDataDir();
@@ -261,6 +266,15 @@ int RunServerCommand(int argc, char** argv) {
         return 1;
       }
       (a.rfind("--lb-http-port", 0) == 0 ? lb_options.http_port : lb_options.https_port) = static_cast<int>(port);
+    } else if (TakeValue(argc, argv, &i, "--lb-threads", &v)) {
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || n < 1 || n > controller::haproxy::kMaxHaproxyThreads) {
+        std::fprintf(stderr, "error: --lb-threads: expected a number of threads 1..%d, got \"%s\"\n",
+                     controller::haproxy::kMaxHaproxyThreads, v.c_str());
+        return 1;
+      }
+      lb_options.threads = static_cast<int>(n);
     } else if (TakeValue(argc, argv, &i, "--registry", &v)) {
       registry_options.address = v;
     } else if (TakeValue(argc, argv, &i, "--registry-storage", &v)) {

@@ -21,6 +21,7 @@
 
 #include "controller/haproxy/haproxy_test_util.h"
 #include "controller/haproxy/runtime_client.h"
+#include "controller/haproxy/settings.h"
 #include "e2e/server_fixture.h"
 
 namespace capstan::e2e {
@@ -112,6 +113,11 @@ TEST_F(HaproxyE2eTest, ReplicasBehindAServiceScaleWithoutReloadAndSurviveAKill) 
   ASSERT_TRUE(proc.ok()) << proc.status().ToString();
   ASSERT_EQ(proc->workers.size(), 1u);
   const pid_t worker = proc->workers[0];
+  // The server's default thread count reached HAProxy (half the CPUs, at least one: settings.h).
+  auto info = cli.Worker("show info");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  const int threads = controller::haproxy::DefaultHaproxyThreads(controller::haproxy::UsableCpus());
+  EXPECT_NE(info->find("\nNbthread: " + std::to_string(threads) + "\n"), std::string::npos) << *info;
 
   r = server_.Capstan({"scale", "deployment", "web", "--replicas", "5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -115,6 +115,7 @@ ModelInputs HaproxyController::Inputs() {
   in.defaults = config_maps_->Get(std::string(kDefaultsNamespace) + "/" + kDefaultsName);
   in.service_address = options_.service_address;
   in.public_address = options_.public_address;
+  in.threads = options_.threads;
   // The HTTP check of each Service from its Pods' readinessProbe, and the Pods that just passed it.
   ProbeChecks probes = ProbeChecksFor(in.services, in.endpoint_slices, [this](const std::string& key) { return pods_->Get(key); });
   in.probe_checks = std::move(probes.checks);

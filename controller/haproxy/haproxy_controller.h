@@ -68,6 +68,9 @@ struct HaproxyControllerOptions {
   int https_port = 443;                 // the Ingress HTTPS listener; 0: none
   std::chrono::milliseconds drain_timeout{30000};
   std::chrono::milliseconds reload_debounce{200};
+  // HAProxy's threads (nbthread) unless the defaults ConfigMap sets `threads`; 0: HAProxy's
+  // default, one per CPU. `capstan server` passes --lb-threads or DefaultHaproxyThreads.
+  int threads = 0;
   client::EventRecorderOptions events;
 };
 

@@ -126,6 +126,7 @@ struct IngressModel {
 struct GlobalSettings {
   int64_t hard_stop_after_ms = 30000;
   int maxconn = 0;                     // 0: HAProxy's default
+  int threads = 0;                     // nbthread; 0: HAProxy's default (one per CPU)
   int64_t timeout_connect_ms = 5000, timeout_client_ms = 50000, timeout_server_ms = 50000;
   int64_t timeout_http_request_ms = 10000, timeout_http_keep_alive_ms = 10000;
   int retries = 3;

@@ -194,6 +194,7 @@ ModelResult BuildHaproxyModel(const ModelInputs& in) {
   const Defaults defaults = ParseDefaults(in.defaults.get(), &defaults_problems);
   for (std::string& p : defaults_problems) result.problems.push_back({in.defaults, std::move(p)});
   m.global = defaults.global;
+  if (m.global.threads == 0) m.global.threads = in.threads;
 
   std::map<std::string, const Backend*> previous;
   if (in.previous != nullptr) {

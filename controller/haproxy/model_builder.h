@@ -62,6 +62,8 @@ struct ModelInputs {
   const HaproxyModel* previous = nullptr;
   std::string service_address = "127.0.0.1";
   std::string public_address = "0.0.0.0";
+  // HAProxy's threads unless the defaults ConfigMap sets `threads` (HaproxyControllerOptions).
+  int threads = 0;
 };
 
 // An object left out, in whole or in part, and why ("spec.ports[1].port: ...").

@@ -7,6 +7,7 @@
 #include "base/base64.h"
 #include "controller/haproxy/ingress_builder.h"
 #include "controller/haproxy/renderer.h"
+#include "controller/haproxy/settings.h"
 #include "controller/haproxy/tls_test_util.h"
 
 namespace capstan::controller::haproxy {
@@ -168,6 +169,41 @@ TEST(ModelBuilderTest, InvalidObjectsAreLeftOutAndReportedTheRestApplies) {
   EXPECT_EQ(r.model.backends[1].settings.balance, "leastconn");  // from the ConfigMap
   EXPECT_EQ(r.model.global.hard_stop_after_ms, 60000);
   EXPECT_EQ(r.model.global.retries, 3);
+}
+
+TEST(ModelBuilderTest, ThreadsComeFromTheDefaultsConfigMapOverTheServersDefault) {
+  ModelInputs in = WebInputs();
+  in.threads = 2;
+  EXPECT_EQ(BuildHaproxyModel(in).model.global.threads, 2);
+  auto defaults = [](const std::string& threads) {
+    return Obj({{"kind", "ConfigMap"},
+                {"metadata", {{"name", "capstan-haproxy-defaults"}, {"namespace", "kube-system"}}},
+                {"data", {{"threads", threads}, {"retries", "5"}}}});
+  };
+  in.defaults = defaults("4");
+  ModelResult r = BuildHaproxyModel(in);
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.model.global.threads, 4);
+  for (const std::string bad : {"0", "65", "two", "-1", ""}) {
+    in.defaults = defaults(bad);
+    r = BuildHaproxyModel(in);
+    ASSERT_EQ(r.problems.size(), 1u) << bad;
+    EXPECT_NE(r.problems[0].message.find("data[threads]: invalid value \"" + bad + "\""), std::string::npos)
+        << r.problems[0].message;
+    EXPECT_EQ(r.model.global.threads, 2) << "a bad value leaves the server's default: " << bad;
+    EXPECT_EQ(r.model.global.retries, 5) << "and the rest of the ConfigMap applies: " << bad;
+  }
+}
+
+TEST(ModelBuilderTest, DefaultThreadsAreHalfTheCpusAtLeastOne) {
+  EXPECT_EQ(DefaultHaproxyThreads(1), 1);
+  EXPECT_EQ(DefaultHaproxyThreads(2), 1);
+  EXPECT_EQ(DefaultHaproxyThreads(3), 1);
+  EXPECT_EQ(DefaultHaproxyThreads(4), 2);
+  EXPECT_EQ(DefaultHaproxyThreads(16), 8);
+  EXPECT_EQ(DefaultHaproxyThreads(512), kMaxHaproxyThreads);
+  EXPECT_EQ(DefaultHaproxyThreads(0), 1);
+  EXPECT_GE(UsableCpus(), 1);
 }
 
 TEST(ModelBuilderTest, AnnotationsAndReadinessProbeSetTheHealthCheck) {

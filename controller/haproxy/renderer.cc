@@ -260,6 +260,7 @@ RenderedConfig RenderHaproxyConfig(const HaproxyModel& m, const RenderOptions& o
   w.Line("", "  stats socket " + o.stats_socket + " mode 600 level admin expose-fd listeners");
   w.Line("", "  hard-stop-after " + FormatDuration(g.hard_stop_after_ms));
   if (g.maxconn > 0) w.Line("", "  maxconn " + std::to_string(g.maxconn));
+  if (g.threads > 0) w.Line("", "  nbthread " + std::to_string(g.threads));
   w.Block("ConfigMap global-snippet", g.global_snippet);
   w.Line("", "");
   w.Line("", "defaults");

@@ -85,6 +85,7 @@ TEST(RendererTest, BackendSlotsServersAndSettings) {
   EXPECT_NE(t.find("  stats socket /var/lib/capstan/haproxy/stats.sock mode 600 level admin expose-fd listeners\n"),
             std::string::npos);
   EXPECT_NE(t.find("  hard-stop-after 30s\n"), std::string::npos);
+  EXPECT_EQ(t.find("nbthread"), std::string::npos) << "threads 0: HAProxy's own default";
   EXPECT_NE(t.find("  option redispatch\n"), std::string::npos);
   EXPECT_NE(t.find("  retries 3\n"), std::string::npos);
   EXPECT_NE(t.find("backend default_web_80\n  mode http\n  balance roundrobin\n"), std::string::npos) << t;
@@ -116,6 +117,16 @@ TEST(RendererTest, BackendSlotsServersAndSettings) {
   EXPECT_EQ(BlameSources("[ALERT]    (1) : config : Proxy 'default_web_80_service': unable to find", c),
             std::set<std::string>{"Service default/web"});
   EXPECT_TRUE(BlameSources("[WARNING]  (1) : config : Proxy 'default_web_80_service': meh", c).empty());
+}
+
+TEST(RendererTest, ThreadsAreTheGlobalSectionsNbthread) {
+  HaproxyModel m = Model();
+  m.global.threads = 3;
+  const std::string t = RenderHaproxyConfig(m, Options()).text;
+  EXPECT_NE(t.find("global\n  master-worker\n"), std::string::npos) << t;
+  const size_t nbthread = t.find("  nbthread 3\n");
+  ASSERT_NE(nbthread, std::string::npos) << t;
+  EXPECT_LT(nbthread, t.find("\ndefaults\n")) << "a global setting";
 }
 
 TEST(RendererTest, IngressRoutesCanariesAndDefaultBackend) {
@@ -180,6 +191,7 @@ TEST(RendererTest, HaproxyAcceptsTheRenderedConfig) {
   char tmpl[] = "/tmp/capstan-render-XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
   HaproxyModel m = Model();
+  m.global.threads = 2;
   auto cert = supervisor::RunCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
                                       "/CN=shop.example.com", "-days", "1", "-keyout", dir + "/k.pem", "-out",
                                       dir + "/c.pem"});

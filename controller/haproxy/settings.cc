@@ -1,5 +1,7 @@
 #include "controller/haproxy/settings.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <set>
 
@@ -10,7 +12,7 @@ using api::kinds::HaproxySettings;
 using nlohmann::json;
 
 const std::set<std::string>& GlobalKeys() {
-  static const std::set<std::string> keys = {"hard-stop-after", "global-maxconn", "retries",
+  static const std::set<std::string> keys = {"hard-stop-after", "global-maxconn", "retries", "threads",
                                              "timeout-http-request", "timeout-http-keep-alive",
                                              "global-snippet", "defaults-snippet"};
   return keys;
@@ -115,6 +117,14 @@ Defaults ParseDefaults(const json* config_map, std::vector<std::string>* problem
         continue;
       }
       (key == "retries" ? g.retries : g.maxconn) = *n;
+    } else if (key == "threads") {
+      auto n = ParseCount(value, kMaxHaproxyThreads);
+      if (n.ok() && *n == 0) n = Status::Invalid("must be at least 1");
+      if (!n.ok()) {
+        bad(n.status().message());
+        continue;
+      }
+      g.threads = *n;
     } else if (key == "global-snippet") {
       g.global_snippet = value;
     } else if (key == "defaults-snippet") {
@@ -122,6 +132,15 @@ Defaults ParseDefaults(const json* config_map, std::vector<std::string>* problem
     }
   }
   return d;
+}
+
+int DefaultHaproxyThreads(int cpus) { return std::clamp(cpus / 2, 1, kMaxHaproxyThreads); }
+
+int UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
 }
 
 }  // namespace capstan::controller::haproxy
