@@ -9,8 +9,10 @@
 # free high ports for everything) and runs build/bin/haproxy_bench against it; the peer's HAProxy
 # and replicas are started by haproxy_bench. Measures; asserts nothing. A few minutes.
 #
-# Usage: bench/haproxy.sh [--quick] [--build-dir DIR] [-- haproxy_bench flags...]
+# Usage: bench/haproxy.sh [--quick] [--threads N] [--build-dir DIR] [-- haproxy_bench flags...]
 #   --quick   100 Services x 10 endpoints, 8 samples, 4 replicas (a smoke run)
+#   --threads N  HAProxy's threads on both sides (capstan server --lb-threads N, the peer's
+#             nbthread); default: capstan server's default, half the CPUs, at least 1
 #   HAPROXY_BENCH_LOG=FILE in the environment: the server's log is copied there at the end
 #   haproxy_bench flags: --services N --endpoints N --samples N --replicas N --phases abc
 #                        --check-interval 20ms (the annotation on (b)'s Service: the check's share)
@@ -22,11 +24,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD="$ROOT/build"
 EXTRA=()
+SERVER_FLAGS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) EXTRA+=(--services 100 --samples 8 --replicas 4) ;;
     --build-dir) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --threads) SERVER_FLAGS+=(--lb-threads "$2"); EXTRA+=(--haproxy-threads "$2"); shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; EXTRA+=("$@"); break ;;
     *) EXTRA+=("$1") ;;
   esac
@@ -66,7 +70,7 @@ trap 'exit 130' INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 capstan_start "$TMP" haproxy.sh --driver process --driver-config "{\"stateDir\": \"$TMP/driver\"}" \
   --node-name bench-lb --port-range 26000-26999 \
-  --lb haproxy --lb-http-port "$(free_port)" --lb-https-port "$(free_port)"
+  --lb haproxy --lb-http-port "$(free_port)" --lb-https-port "$(free_port)" ${SERVER_FLAGS[@]+"${SERVER_FLAGS[@]}"}
 rc=0
 timeout --signal=INT 900 "$BENCH" --kubeconfig "$TMP/data/kubeconfig.yaml" --workload "$WORKLOAD" \
   --dir "$TMP/bench" --marker "$MARK" "${EXTRA[@]}" || rc=$?

@@ -34,6 +34,7 @@
 #include "controller/haproxy/haproxy_test_util.h"
 #include "controller/haproxy/model_builder.h"
 #include "controller/haproxy/renderer.h"
+#include "controller/haproxy/settings.h"
 
 namespace capstan::bench {
 namespace {
@@ -60,6 +61,9 @@ struct Flags {
   int load_pause_us = 200;
   bool load_keep_alive = true;  // false: (c)'s clients open a connection per request
   bool verbose = false;          // (b): one line per sample (a slow one's wall-clock time, to find it in logs)
+  // The peer's nbthread: bench/haproxy.sh gives Capstan's server the same (--lb-threads), so the
+  // two sides differ only in how a change reaches HAProxy. Default: Capstan's default.
+  int haproxy_threads = hp::DefaultHaproxyThreads(hp::UsableCpus());
 };
 
 // HH:MM:SS.micro UTC, as the server's log lines stamp their time.
@@ -231,7 +235,7 @@ LatencyFigures CapstanReadyToRouted(const Flags& f, CapstanLb& capstan) {
 LatencyFigures PeerReadyToRouted(const Flags& f) {
   LatencyFigures out;
   const int port = hp::testing::FreePort();
-  auto peer = ReloadPeer::Start(f.dir + "/peer-b", f.haproxy, f.workload, port);
+  auto peer = ReloadPeer::Start(f.dir + "/peer-b", f.haproxy, f.workload, port, f.haproxy_threads);
   if (!peer.ok()) {
     out.error = peer.status().ToString();
     return out;
@@ -341,7 +345,7 @@ RolloutFigures CapstanRollout(const Flags& f, CapstanLb& capstan) {
 
 RolloutFigures PeerRollout(const Flags& f) {
   const int port = hp::testing::FreePort();
-  auto peer = ReloadPeer::Start(f.dir + "/peer-c", f.haproxy, f.workload, port);
+  auto peer = ReloadPeer::Start(f.dir + "/peer-c", f.haproxy, f.workload, port, f.haproxy_threads);
   if (!peer.ok()) return {.error = peer.status().ToString()};
   std::vector<std::string> names;
   for (int i = 0; i < f.replicas; ++i) {
@@ -390,7 +394,7 @@ void Usage() {
                "usage: haproxy_bench --workload BIN --dir DIR [--kubeconfig K] [--haproxy BIN] [--phases abc] [--marker M]\n"
                "  [--services N] [--endpoints N] [--samples N] [--replicas N] [--probe-threads N]\n"
                "  [--load-threads N] [--load-pause-us N] [--load-keep-alive true|false] [--check-interval 20ms] [--pre-stop-sleep N]\n"
-               "  [--verbose true]\n");
+               "  [--haproxy-threads N] [--verbose true]\n");
 }
 
 bool Parse(int argc, char** argv, Flags* f) {
@@ -410,6 +414,7 @@ bool Parse(int argc, char** argv, Flags* f) {
     else if (a == "--endpoints") f->endpoints = std::atoi(v.c_str());
     else if (a == "--samples") f->samples = std::atoi(v.c_str());
     else if (a == "--verbose") f->verbose = v == "true";
+    else if (a == "--haproxy-threads") f->haproxy_threads = std::atoi(v.c_str());
     else if (a == "--replicas") f->replicas = std::atoi(v.c_str());
     else if (a == "--probe-threads") f->probe_threads = std::atoi(v.c_str());
     else if (a == "--load-threads") f->load_threads = std::atoi(v.c_str());
@@ -418,7 +423,8 @@ bool Parse(int argc, char** argv, Flags* f) {
     else return false;
   }
   return !f->workload.empty() && !f->dir.empty() && f->services > 0 && f->endpoints > 0 && f->samples > 0 &&
-         f->replicas > 0 && f->probe_threads > 0 && f->load_threads > 0;
+         f->replicas > 0 && f->probe_threads > 0 && f->load_threads > 0 && f->haproxy_threads > 0 &&
+         f->haproxy_threads <= hp::kMaxHaproxyThreads;
 }
 
 int Main(int argc, char** argv) {
@@ -442,7 +448,8 @@ int Main(int argc, char** argv) {
   char date[64];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  std::printf("HAProxy benchmark (issue 7), %s\n", date);
+  std::printf("HAProxy benchmark (issue 7), %s; HAProxy threads (nbthread) %d on both sides\n", date,
+              f.haproxy_threads);
 
   RenderFigures a;
   if (has('a')) {

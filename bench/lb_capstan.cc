@@ -24,8 +24,7 @@ CapstanLb::CapstanLb(std::unique_ptr<client::RestClient> rest, std::string workl
 
 CapstanLb::~CapstanLb() {
   stop_ = true;
-  if (pod_watcher_.joinable()) pod_watcher_.join();
-  if (slice_watcher_.joinable()) slice_watcher_.join();
+  for (std::thread& t : watchers_) t.join();
 }
 
 json CapstanLb::Deployment(const std::string& name, int replicas) const {
@@ -107,10 +106,23 @@ Status CapstanLb::Delete(const std::string& name) {
 }
 
 void CapstanLb::WatchPods() {
-  const std::string base = "/api/v1/namespaces/" + ns_ + "/pods";
-  pod_watcher_ = std::thread([this, base] { WatchLoop(base, [this](const json& e, auto at) { OnPod(e, at); }); });
+  const std::string pods = "/api/v1/namespaces/" + ns_ + "/pods";
   const std::string slices = "/apis/discovery.k8s.io/v1/namespaces/" + ns_ + "/endpointslices";
-  slice_watcher_ = std::thread([this, slices] { WatchLoop(slices, [this](const json& e, auto at) { OnSlice(e, at); }); });
+  for (const auto delay : {std::chrono::milliseconds(0), std::chrono::milliseconds(1000)}) {
+    auto after = [this, delay] {
+      for (auto end = LbClock::now() + delay; LbClock::now() < end && !stop_;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    };
+    watchers_.emplace_back([this, pods, after] {
+      after();
+      WatchLoop(pods, [this](const json& e, auto at) { OnPod(e, at); });
+    });
+    watchers_.emplace_back([this, slices, after] {
+      after();
+      WatchLoop(slices, [this](const json& e, auto at) { OnSlice(e, at); });
+    });
+  }
 }
 
 void CapstanLb::WatchLoop(const std::string& path,
@@ -150,7 +162,7 @@ void CapstanLb::OnPod(const json& event, LbClock::time_point at) {
   std::lock_guard<std::mutex> lock(mu_);
   PodSeen& p = pods_[meta.value("name", "")];
   if (meta.contains("labels")) p.app = meta["labels"].value("app", p.app);
-  if (ready && !p.ready) p.ready = at;
+  if (ready && (!p.ready || at < *p.ready)) p.ready = at;
   if (event.value("type", "") == "DELETED" || meta.contains("deletionTimestamp")) p.deleted = true;
 }
 
@@ -158,7 +170,8 @@ void CapstanLb::OnSlice(const json& event, LbClock::time_point at) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const json& ep : event["object"].value("endpoints", json::array())) {
     if (!ep.value("conditions", json::object()).value("ready", false) || !ep.contains("targetRef")) continue;
-    endpoint_ready_.emplace(ep["targetRef"].value("name", ""), at);
+    auto [it, fresh] = endpoint_ready_.emplace(ep["targetRef"].value("name", ""), at);
+    if (!fresh && at < it->second) it->second = at;
   }
 }
 

@@ -26,6 +26,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -61,7 +62,10 @@ class CapstanLb {
   Status Delete(const std::string& name);
 
   // Starts the watches of Pods and EndpointSlices in the namespace (call once, before creating
-  // anything).
+  // anything). Two of each, one second apart: a watch ends every two seconds (so the threads
+  // notice stop_), and an event that comes while one reconnects is delivered late, when the new
+  // watch replays it; the other watch is connected then. A Pod's Ready time is the earlier
+  // delivery.
   void WatchPods();
   std::optional<LbClock::time_point> ReadyAt(const std::string& pod) const;
   // When an EndpointSlice first listed `pod` ready.
@@ -88,7 +92,7 @@ class CapstanLb {
   int pre_stop_sleep_ = 0;
   const std::string ns_ = "default";
   std::atomic<bool> stop_{false};
-  std::thread pod_watcher_, slice_watcher_;
+  std::vector<std::thread> watchers_;
   mutable std::mutex mu_;
   struct PodSeen {
     std::string app;

@@ -18,11 +18,12 @@ bool Answers(int port, const std::string& path) {
   return r && r->status == 200;
 }
 
-ReloadPeer::ReloadPeer(std::string dir, std::string workload_bin, int port)
+ReloadPeer::ReloadPeer(std::string dir, std::string workload_bin, int port, int threads)
     : dir_(std::move(dir)),
       workload_bin_(std::move(workload_bin)),
       config_path_(dir_ + "/haproxy.cfg"),
       port_(port),
+      threads_(threads),
       cli_(dir_ + "/master.sock") {}
 
 ReloadPeer::~ReloadPeer() {
@@ -33,7 +34,8 @@ ReloadPeer::~ReloadPeer() {
 std::string ReloadPeer::Render(const std::vector<std::string>& names) const {
   std::string cfg =
       "global\n"
-      "  maxconn 4096\n"
+      "  maxconn 4096\n" +
+      (threads_ > 0 ? "  nbthread " + std::to_string(threads_) + "\n" : std::string()) +
       "defaults\n"
       "  mode http\n"
       "  timeout connect 5s\n"
@@ -54,8 +56,8 @@ std::string ReloadPeer::Render(const std::vector<std::string>& names) const {
 }
 
 Result<std::unique_ptr<ReloadPeer>> ReloadPeer::Start(const std::string& dir, const std::string& haproxy_bin,
-                                                      const std::string& workload_bin, int port) {
-  std::unique_ptr<ReloadPeer> peer(new ReloadPeer(dir, workload_bin, port));
+                                                      const std::string& workload_bin, int port, int threads) {
+  std::unique_ptr<ReloadPeer> peer(new ReloadPeer(dir, workload_bin, port, threads));
   std::filesystem::create_directories(dir);
   std::ofstream(peer->config_path_) << peer->Render({});
   supervisor::ChildSpec spec;

@@ -3,7 +3,8 @@
 // frontend, `balance roundrobin`, `option httpchk GET /health`, one `server` line per replica,
 // nothing else (no retries/redispatch tuning, no stats socket with expose-fd, no
 // idle-close-on-response) — the setup the issue starts from. Every change rewrites the file and
-// reloads through the master CLI, confirmed with `show proc`.
+// reloads through the master CLI, confirmed with `show proc`. Its one addition: `nbthread` as
+// Capstan's HAProxy has it, so that the two sides differ only in how a change reaches HAProxy.
 //
 // Replicas are lb_workload processes on free 127.0.0.1 ports; "ready" is the moment one first
 // answers GET /health directly (what a readiness probe would see).
@@ -26,9 +27,10 @@ namespace capstan::bench {
 
 class ReloadPeer {
  public:
-  // Starts haproxy on 127.0.0.1:`port` with no server yet; files in `dir`.
+  // Starts haproxy on 127.0.0.1:`port` with no server yet and `threads` threads (0: HAProxy's
+  // default, one per CPU); files in `dir`.
   static Result<std::unique_ptr<ReloadPeer>> Start(const std::string& dir, const std::string& haproxy_bin,
-                                                   const std::string& workload_bin, int port);
+                                                   const std::string& workload_bin, int port, int threads);
   ~ReloadPeer();  // stops the replicas and haproxy
 
   // Starts replica `name` and waits (bounded) until it answers /health; that moment.
@@ -43,11 +45,12 @@ class ReloadPeer {
   const std::string& config_path() const { return config_path_; }
 
  private:
-  ReloadPeer(std::string dir, std::string workload_bin, int port);
+  ReloadPeer(std::string dir, std::string workload_bin, int port, int threads);
   std::string Render(const std::vector<std::string>& names) const;
 
   const std::string dir_, workload_bin_, config_path_;
   const int port_;
+  const int threads_;
   controller::haproxy::HaproxyRuntimeClient cli_;
   std::unique_ptr<supervisor::ChildSupervisor> haproxy_;
   struct Replica {
