@@ -226,7 +226,7 @@ int RunServerCommand(int argc, char** argv) {
     } else if (TakeValue(argc, argv, &i, "--image-gc-high-threshold", &v) ||
                TakeValue(argc, argv, &i, "--image-gc-low-threshold", &v)) {
       const bool high = a.rfind("--image-gc-high-threshold", 0) == 0;
-      auto n = ParseIntFlag(high ? "--image-gc-high-threshold" : "--image-gc-low-threshold", v);
+      auto n = ParseIntFlag(high ? "image-gc-high-threshold" : "image-gc-low-threshold", v);
       if (!n.ok()) {
         std::fprintf(stderr, "error: %s\n", n.status().message().c_str());
         return 1;
@@ -267,14 +267,16 @@ int RunServerCommand(int argc, char** argv) {
       }
       (a.rfind("--lb-http-port", 0) == 0 ? lb_options.http_port : lb_options.https_port) = static_cast<int>(port);
     } else if (TakeValue(argc, argv, &i, "--lb-threads", &v)) {
-      char* end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (end == v.c_str() || *end != '\0' || n < 1 || n > controller::haproxy::kMaxHaproxyThreads) {
-        std::fprintf(stderr, "error: --lb-threads: expected a number of threads 1..%d, got \"%s\"\n",
-                     controller::haproxy::kMaxHaproxyThreads, v.c_str());
+      auto n = ParseIntFlag("lb-threads", v);
+      if (n.ok() && (*n < 1 || *n > controller::haproxy::kMaxHaproxyThreads)) {
+        n = Status::BadRequest("--lb-threads: expected 1.." + std::to_string(controller::haproxy::kMaxHaproxyThreads) +
+                               " threads, got " + v);
+      }
+      if (!n.ok()) {
+        std::fprintf(stderr, "error: %s\n", n.status().message().c_str());
         return 1;
       }
-      lb_options.threads = static_cast<int>(n);
+      lb_options.threads = static_cast<int>(*n);
     } else if (TakeValue(argc, argv, &i, "--registry", &v)) {
       registry_options.address = v;
     } else if (TakeValue(argc, argv, &i, "--registry-storage", &v)) {

@@ -135,6 +135,20 @@ TEST_F(HaproxyE2eTest, ReplicasBehindAServiceScaleWithoutReloadAndSurviveAKill) 
   EXPECT_TRUE(WaitFor([&] { return Reach(port, 5).size() == 5; }, 30s)) << server_.log();
 }
 
+// A bad --lb-threads is refused before the server starts anything, naming the flag and the value.
+TEST_F(HaproxyE2eTest, ABadThreadCountIsRefusedAtStart) {
+  for (const std::string bad : {"0", "65", "two"}) {
+    e2e::RunResult r = e2e::Run({e2e::CapstanBin(), "server", "--data-dir", server_.home() + "/unused", "--lb",
+                                 "haproxy", "--lb-threads", bad},
+                                "", {{"HOME", server_.home()}}, 20s);
+    EXPECT_FALSE(r.timed_out) << bad;
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_NE(r.err.find("--lb-threads"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(server_.home() + "/unused")) << "refused after creating its data dir";
+  }
+}
+
 // A defaults ConfigMap whose snippet `haproxy -c` refuses: the last good config keeps serving,
 // the ConfigMap gets an Event naming HAProxy's complaint, and other Services still update (the
 // ConfigMap is left out, not the whole config).
